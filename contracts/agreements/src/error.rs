@@ -1,0 +1,104 @@
+use cosmwasm_std::{Coin, StdError};
+use datapact_types::agreements::DenyReason;
+use datapact_types::migrate::MigrationError;
+use datapact_types::{AgreementId, AssetId, EntrySeq, OfferId, ValidationError};
+use thiserror::Error;
+
+/// Every way an agreements message can be refused.
+#[derive(Error, Debug)]
+pub enum ContractError {
+    #[error(transparent)]
+    Std(#[from] StdError),
+
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+
+    #[error("{sender} is not allowed: this needs the {required_role}")]
+    Unauthorized {
+        sender: String,
+        required_role: String,
+    },
+
+    #[error("asset {id} not found in the registry")]
+    AssetNotFound { id: AssetId },
+
+    #[error("asset {id} is tombstoned")]
+    AssetTombstoned { id: AssetId },
+
+    #[error("{sender} neither owns nor stewards asset {asset_id}")]
+    NotAssetManager { sender: String, asset_id: AssetId },
+
+    #[error("offer {id} not found")]
+    OfferNotFound { id: OfferId },
+
+    #[error("offer {id} was withdrawn")]
+    OfferWithdrawn { id: OfferId },
+
+    #[error("agreement {id} not found")]
+    AgreementNotFound { id: AgreementId },
+
+    #[error("purpose {purpose:?} is both permitted and prohibited")]
+    PurposeConflict { purpose: String },
+
+    #[error("purpose {purpose:?} is not permitted by offer {offer_id}")]
+    PurposeNotOffered { offer_id: OfferId, purpose: String },
+
+    #[error("duration must be 1 to {max} seconds, got {got}")]
+    InvalidDuration { max: u64, got: u64 },
+
+    #[error("access cap must be at least 1 when set")]
+    InvalidCap {},
+
+    #[error("denom {denom:?} is not a valid coin denomination")]
+    InvalidDenom { denom: String },
+
+    #[error("wrong payment: send exactly {expected}, got [{got}]")]
+    WrongPayment { expected: Coin, got: String },
+
+    #[error("{field} must be 1 to {max} bytes, got {got}")]
+    InvalidKey {
+        field: &'static str,
+        max: usize,
+        got: usize,
+    },
+
+    #[error("the provider cannot sign its own offer")]
+    SelfDealing {},
+
+    #[error("consumer {consumer} is suspended by audit alert {alert_seq}")]
+    ConsumerSuspended {
+        consumer: String,
+        alert_seq: EntrySeq,
+    },
+
+    #[error("consumer {consumer} is not suspended")]
+    ConsumerNotSuspended { consumer: String },
+
+    #[error("access under agreement {agreement_id} denied: {reason}")]
+    AccessDenied {
+        agreement_id: AgreementId,
+        reason: DenyReason,
+    },
+
+    #[error("agreement {id} is {status}, so it cannot be {action}")]
+    InvalidStatus {
+        id: AgreementId,
+        status: String,
+        action: String,
+    },
+
+    #[error("agreement {id} has expired")]
+    AgreementExpired { id: AgreementId },
+
+    #[error("the key for agreement {id} is already deposited")]
+    KeyAlreadyDeposited { id: AgreementId },
+
+    #[error("nothing has vested to claim on agreement {id}")]
+    NothingToClaim { id: AgreementId },
+
+    #[error("no audit contract is configured")]
+    NoAuditContract {},
+}

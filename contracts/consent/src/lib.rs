@@ -1,0 +1,10 @@
+//! datapact consent: subjects give and withdraw consent, by wallet or by off-chain signature.
+#![doc = include_str!("../README.md")]
+
+pub mod contract;
+mod error;
+pub mod msg;
+pub mod signed;
+pub mod state;
+
+pub use crate::error::ContractError;

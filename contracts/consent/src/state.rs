@@ -1,0 +1,59 @@
+use cosmwasm_schema::cw_serde;
+use cosmwasm_std::{Addr, StdResult, Storage, Timestamp};
+use cw_storage_plus::{Item, Map};
+use datapact_types::consent::{ConsentMethod, ConsentRecord};
+use datapact_types::ConsentId;
+
+pub const CONTRACT_NAME: &str = "crates.io:datapact-consent";
+pub const CONTRACT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Most records in force (not withdrawn, not expired) per subject and controller.
+pub const MAX_ACTIVE_PER_PAIR: usize = 32;
+/// Most records a status query at a past instant scans, newest first.
+pub const MAX_HISTORY_SCAN: usize = 256;
+
+/// A record's state as history keeps it.
+#[cw_serde]
+#[derive(Copy, Eq)]
+pub enum ConsentState {
+    Given,
+    Withdrawn,
+}
+
+/// One state change of a consent record.
+#[cw_serde]
+pub struct StateChange {
+    pub seq: u32,
+    pub state: ConsentState,
+    pub height: u64,
+    pub time: Timestamp,
+    /// The address that sent the transaction (the subject, or the relayer of a signature).
+    pub sent_by: Addr,
+    pub method: ConsentMethod,
+}
+
+/// Last consent id handed out.
+pub const LAST_CONSENT_ID: Item<ConsentId> = Item::new("last_consent_id");
+/// Records by id.
+pub const CONSENTS: Map<ConsentId, ConsentRecord> = Map::new("consents");
+/// State changes by (record, seq).
+pub const HISTORY: Map<(ConsentId, u32), StateChange> = Map::new("history");
+/// Index: every record of a subject.
+pub const BY_SUBJECT: Map<(&str, ConsentId), ()> = Map::new("by_subject");
+/// Index: every record of a controller.
+pub const BY_CONTROLLER: Map<(&Addr, ConsentId), ()> = Map::new("by_controller");
+/// Index: every record of a (subject, controller) pair, for status at a past instant.
+pub const BY_PAIR: Map<(&str, &Addr, ConsentId), ()> = Map::new("by_pair");
+/// Index: records of a pair not yet withdrawn, for status now (pruned of expired ones on grant).
+pub const ACTIVE: Map<(&str, &Addr, ConsentId), ()> = Map::new("active");
+/// Wallet each `psn:` pseudonym is bound to.
+pub const PSEUDONYMS: Map<&str, Addr> = Map::new("pseudonyms");
+/// Next nonce of each `key:` subject.
+pub const NONCES: Map<&str, u64> = Map::new("nonces");
+
+/// Hands out the next consent id.
+pub fn next_consent_id(store: &mut dyn Storage) -> StdResult<ConsentId> {
+    let id = LAST_CONSENT_ID.may_load(store)?.unwrap_or_default() + 1;
+    LAST_CONSENT_ID.save(store, &id)?;
+    Ok(id)
+}

@@ -1,0 +1,75 @@
+//! The one migration rule every contract applies: same contract, never a downgrade.
+
+use cosmwasm_std::Storage;
+use thiserror::Error;
+
+/// Why a migration was refused.
+#[derive(Error, Debug, PartialEq)]
+pub enum MigrationError {
+    #[error("cannot migrate: stored contract is {stored}, this code is {expected}")]
+    WrongContract { stored: String, expected: String },
+    #[error("cannot migrate from version {stored} to older version {new}")]
+    Downgrade { stored: String, new: String },
+    #[error("cannot migrate: version {version:?} is not semver")]
+    BadVersion { version: String },
+    #[error("cannot migrate: no cw2 version info stored")]
+    NoVersionInfo,
+}
+
+/// Checks the stored cw2 info names this contract at an older or equal version, then stores
+/// the new version. Returns the version migrated from.
+pub fn migrate_version(
+    storage: &mut dyn Storage,
+    name: &str,
+    version: &str,
+) -> Result<String, MigrationError> {
+    let stored = cw2::get_contract_version(storage).map_err(|_| MigrationError::NoVersionInfo)?;
+    if stored.contract != name {
+        return Err(MigrationError::WrongContract {
+            stored: stored.contract,
+            expected: name.to_string(),
+        });
+    }
+    let parse = |v: &str| {
+        semver::Version::parse(v).map_err(|_| MigrationError::BadVersion {
+            version: v.to_string(),
+        })
+    };
+    if parse(&stored.version)? > parse(version)? {
+        return Err(MigrationError::Downgrade {
+            stored: stored.version,
+            new: version.to_string(),
+        });
+    }
+    cw2::set_contract_version(storage, name, version).map_err(|_| MigrationError::NoVersionInfo)?;
+    Ok(stored.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cosmwasm_std::testing::MockStorage;
+
+    #[test]
+    fn refuses_other_contract_and_downgrade_and_accepts_upgrade() {
+        let mut s = MockStorage::new();
+        assert_eq!(
+            migrate_version(&mut s, "a", "1.0.0"),
+            Err(MigrationError::NoVersionInfo)
+        );
+        cw2::set_contract_version(&mut s, "a", "1.2.0").unwrap();
+        assert!(matches!(
+            migrate_version(&mut s, "b", "2.0.0"),
+            Err(MigrationError::WrongContract { .. })
+        ));
+        assert!(matches!(
+            migrate_version(&mut s, "a", "1.1.9"),
+            Err(MigrationError::Downgrade { .. })
+        ));
+        assert_eq!(
+            migrate_version(&mut s, "a", "1.10.0"),
+            Ok("1.2.0".to_string())
+        );
+        assert_eq!(cw2::get_contract_version(&s).unwrap().version, "1.10.0");
+    }
+}
