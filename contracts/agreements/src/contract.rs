@@ -572,11 +572,8 @@ pub fn execute_lift_suspension(
 ) -> Result<Response, ContractError> {
     ensure_audit(deps.as_ref(), &info.sender)?;
     let consumer = deps.api.addr_validate(&consumer)?;
-    if !SUSPENDED_CONSUMERS.has(deps.storage, &consumer) {
-        return Err(ContractError::ConsumerNotSuspended {
-            consumer: consumer.into_string(),
-        });
-    }
+    // idempotent: two alerts may have suspended the same consumer, and lifting either one
+    // must not leave the other's lift failing forever
     SUSPENDED_CONSUMERS.remove(deps.storage, &consumer);
     Ok(response(action::LIFT_SUSPENSION, &info.sender)
         .add_attribute(key::CONSUMER, consumer)

@@ -74,9 +74,6 @@ pub enum ContractError {
         alert_seq: EntrySeq,
     },
 
-    #[error("consumer {consumer} is not suspended")]
-    ConsumerNotSuspended { consumer: String },
-
     #[error("access under agreement {agreement_id} denied: {reason}")]
     AccessDenied {
         agreement_id: AgreementId,
