@@ -1,9 +1,8 @@
 use cosmwasm_schema::{cw_serde, QueryResponses};
 use cosmwasm_std::{Addr, Binary, Uint256};
-use datapact_types::agreements::CanAccessResponse;
 use datapact_types::{AgreementId, AssetId, EntrySeq, OfferId};
 
-use crate::state::{Agreement, Config, ConsumerSuspension, Offer, OfferTerms};
+use crate::state::{Agreement, ConsumerSuspension, Offer, OfferTerms};
 
 #[cw_serde]
 pub struct InstantiateMsg {
@@ -74,7 +73,7 @@ pub struct MigrateMsg {}
 #[cw_serde]
 #[derive(QueryResponses)]
 pub enum QueryMsg {
-    #[returns(Config)]
+    #[returns(crate::state::Config)]
     Config {},
     #[returns(OfferResponse)]
     Offer { offer_id: OfferId },
@@ -100,7 +99,7 @@ pub enum QueryMsg {
         limit: Option<u32>,
     },
     /// The question every data gateway asks (see `datapact_types::agreements::AgreementsQuery`).
-    #[returns(CanAccessResponse)]
+    #[returns(datapact_types::agreements::CanAccessResponse)]
     CanAccess {
         consumer: String,
         asset_id: AssetId,

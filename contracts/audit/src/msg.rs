@@ -2,7 +2,7 @@ use cosmwasm_schema::{cw_serde, QueryResponses};
 use cosmwasm_std::{Addr, Decimal, HexBinary};
 use datapact_types::{AssetId, EntrySeq, Severity};
 
-use crate::state::{Alert, AlertState, Config, LogEntry};
+use crate::state::{Alert, AlertState, LogEntry};
 
 #[cw_serde]
 pub struct InstantiateMsg {
@@ -52,7 +52,7 @@ pub struct MigrateMsg {}
 #[cw_serde]
 #[derive(QueryResponses)]
 pub enum QueryMsg {
-    #[returns(Config)]
+    #[returns(crate::state::Config)]
     Config {},
     #[returns(RolesResponse)]
     Roles {},

@@ -1,6 +1,6 @@
 use cosmwasm_schema::{cw_serde, QueryResponses};
 use cosmwasm_std::{Binary, Timestamp};
-use datapact_types::consent::{ConsentRecord, ConsentStatusResponse, ConsentTerms};
+use datapact_types::consent::{ConsentRecord, ConsentTerms};
 use datapact_types::{AssetId, ConsentId};
 
 use crate::state::StateChange;
@@ -42,7 +42,7 @@ pub struct MigrateMsg {}
 #[derive(QueryResponses)]
 pub enum QueryMsg {
     /// The cross-contract question (see `datapact_types::consent::ConsentQuery`).
-    #[returns(ConsentStatusResponse)]
+    #[returns(datapact_types::consent::ConsentStatusResponse)]
     ConsentStatus {
         subject: String,
         controller: String,

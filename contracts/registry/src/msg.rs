@@ -1,5 +1,4 @@
 use cosmwasm_schema::{cw_serde, QueryResponses};
-use datapact_types::registry::AssetRoleResponse;
 use datapact_types::{AssetId, Sensitivity, VersionNo, VersionRef};
 
 use crate::state::{Asset, Attestation, Version};
@@ -116,7 +115,7 @@ pub enum QueryMsg {
         limit: Option<u32>,
     },
     /// The cross-contract question (see `datapact_types::registry::RegistryQuery`).
-    #[returns(AssetRoleResponse)]
+    #[returns(datapact_types::registry::AssetRoleResponse)]
     AssetRole { asset_id: AssetId, address: String },
 }
 
