@@ -5,15 +5,17 @@ use datapact_types::agreements::DenyReason;
 use datapact_types::consent::ConsentContract;
 use datapact_types::registry::RegistryContract;
 
-use crate::state::{Agreement, AgreementStatus, Config, SUSPENDED_CONSUMERS};
+use crate::state::{AccessTerms, AgreementStatus, Config, SUSPENDED_CONSUMERS};
 
-/// Checks one access under `a` at the current block. The outer error is a failed query to a
-/// peer contract; the inner one the first rule the access breaks.
+/// Checks one access under the agreement whose access terms are `a` and which has recorded
+/// `access_count` accesses, at the current block. The outer error is a failed query to a peer
+/// contract; the inner one the first rule the access breaks.
 pub fn check_access(
     deps: Deps,
     env: &Env,
     config: &Config,
-    a: &Agreement,
+    a: &AccessTerms,
+    access_count: u64,
     purpose: &str,
     subject: Option<&str>,
 ) -> StdResult<Result<(), DenyReason>> {
@@ -28,21 +30,17 @@ pub fn check_access(
     if env.block.time >= a.expires_at {
         return Ok(Err(DenyReason::AgreementExpired));
     }
-    if a.terms.access_cap.is_some_and(|cap| a.access_count >= cap) {
+    if a.access_cap.is_some_and(|cap| access_count >= cap) {
         return Ok(Err(DenyReason::CapReached));
     }
     if a.purpose != purpose {
         return Ok(Err(DenyReason::PurposeNotPermitted));
     }
-    let role = RegistryContract(config.registry.clone()).asset_role(
-        &deps.querier,
-        a.asset_id,
-        &a.provider,
-    )?;
-    if !role.exists || role.tombstoned {
+    // agreements exist only for assets that existed; only a tombstone can end one
+    if RegistryContract(config.registry.clone()).is_tombstoned(&deps.querier, a.asset_id)? {
         return Ok(Err(DenyReason::AssetTombstoned));
     }
-    if a.terms.consent_required {
+    if a.consent_required {
         let Some(subject) = subject else {
             return Ok(Err(DenyReason::SubjectRequired));
         };

@@ -18,10 +18,11 @@ use crate::msg::{
 };
 use crate::payment::{held, settle, vested};
 use crate::state::{
-    next_id, Agreement, AgreementStatus, Config, ConsumerSuspension, Offer, OfferStatus,
-    OfferTerms, AGREEMENTS, BY_CONSUMER, BY_CONSUMER_ASSET, BY_PROVIDER, CONFIG, CONTRACT_NAME,
-    CONTRACT_VERSION, LAST_AGREEMENT_ID, LAST_OFFER_ID, MAX_ACCESS_SCAN, MAX_DURATION_SECONDS,
-    MAX_PUBLIC_KEY_LEN, MAX_WRAPPED_KEY_LEN, OFFERS, OFFERS_BY_ASSET, SUSPENDED_CONSUMERS,
+    may_load_agreement, next_id, save_agreement, Agreement, AgreementStatus, Config,
+    ConsumerSuspension, Offer, OfferStatus, OfferTerms, ACCESS_COUNTS, ACCESS_TERMS, BY_CONSUMER,
+    BY_CONSUMER_ASSET, BY_PROVIDER, CONFIG, CONTRACT_NAME, CONTRACT_VERSION, LAST_AGREEMENT_ID,
+    LAST_OFFER_ID, MAX_ACCESS_SCAN, MAX_DURATION_SECONDS, MAX_PUBLIC_KEY_LEN, MAX_WRAPPED_KEY_LEN,
+    OFFERS, OFFERS_BY_ASSET, SUSPENDED_CONSUMERS,
 };
 
 #[cfg_attr(not(feature = "library"), entry_point)]
@@ -128,9 +129,7 @@ fn unauthorized(sender: &Addr, role: &str) -> ContractError {
 }
 
 fn load_agreement(deps: Deps, id: AgreementId) -> Result<Agreement, ContractError> {
-    AGREEMENTS
-        .may_load(deps.storage, id)?
-        .ok_or(ContractError::AgreementNotFound { id })
+    may_load_agreement(deps.storage, id)?.ok_or(ContractError::AgreementNotFound { id })
 }
 
 pub fn execute_update_config(
@@ -314,12 +313,8 @@ pub fn execute_sign(
         });
     }
     let config = CONFIG.load(deps.storage)?;
-    let role = RegistryContract(config.registry).asset_role(
-        &deps.querier,
-        offer.asset_id,
-        &offer.provider,
-    )?;
-    if !role.exists || role.tombstoned {
+    // the offer proves the asset existed; only a tombstone can have ended it since
+    if RegistryContract(config.registry).is_tombstoned(&deps.querier, offer.asset_id)? {
         return Err(ContractError::AssetTombstoned { id: offer.asset_id });
     }
 
@@ -345,7 +340,7 @@ pub fn execute_sign(
         paid_to_provider: Uint256::zero(),
         refunded_to_consumer: Uint256::zero(),
     };
-    AGREEMENTS.save(deps.storage, id, &agreement)?;
+    save_agreement(deps.storage, &agreement)?;
     BY_CONSUMER.save(deps.storage, (&info.sender, id), &())?;
     BY_PROVIDER.save(deps.storage, (&offer.provider, id), &())?;
     BY_CONSUMER_ASSET.save(deps.storage, (&info.sender, offer.asset_id, id), &())?;
@@ -386,7 +381,7 @@ pub fn execute_deposit_key(
     check_key("wrapped_key", &wrapped_key, MAX_WRAPPED_KEY_LEN)?;
     a.wrapped_key = Some(wrapped_key);
     a.key_deposited_at = Some(env.block.time);
-    AGREEMENTS.save(deps.storage, agreement_id, &a)?;
+    save_agreement(deps.storage, &a)?;
     Ok(response(action::DEPOSIT_KEY, &info.sender)
         .add_attribute(key::AGREEMENT_ID, agreement_id.to_string())
         .add_attribute(key::CONSUMER, a.consumer.as_str()))
@@ -408,19 +403,26 @@ pub fn execute_record_access(
     purpose: String,
     subject: Option<String>,
 ) -> Result<Response, ContractError> {
-    let mut a = load_agreement(deps.as_ref(), agreement_id)?;
+    // the hot path: read the small access record and the counter, write only the counter
+    let a = ACCESS_TERMS
+        .may_load(deps.storage, agreement_id)?
+        .ok_or(ContractError::AgreementNotFound { id: agreement_id })?;
     if a.consumer != info.sender {
         return Err(unauthorized(
             &info.sender,
             &format!("consumer of agreement {agreement_id}"),
         ));
     }
+    let count = ACCESS_COUNTS
+        .may_load(deps.storage, agreement_id)?
+        .unwrap_or_default();
     let config = CONFIG.load(deps.storage)?;
     if let Err(reason) = check_access(
         deps.as_ref(),
         &env,
         &config,
         &a,
+        count,
         &purpose,
         subject.as_deref(),
     )? {
@@ -429,14 +431,13 @@ pub fn execute_record_access(
             reason,
         });
     }
-    a.access_count += 1;
-    AGREEMENTS.save(deps.storage, agreement_id, &a)?;
+    ACCESS_COUNTS.save(deps.storage, agreement_id, &(count + 1))?;
     let mut res = response(action::RECORD_ACCESS, &info.sender)
         .add_attribute(key::AGREEMENT_ID, agreement_id.to_string())
         .add_attribute(key::ASSET_ID, a.asset_id.to_string())
         .add_attribute(key::CONSUMER, a.consumer.as_str())
         .add_attribute(key::PURPOSE, purpose)
-        .add_attribute(key::ACCESS_COUNT, a.access_count.to_string());
+        .add_attribute(key::ACCESS_COUNT, (count + 1).to_string());
     if let Some(s) = subject {
         res = res.add_attribute(key::SUBJECT, s);
     }
@@ -462,7 +463,7 @@ fn execute_set_status(
         return Err(invalid_status(&a, act));
     }
     a.status = to;
-    AGREEMENTS.save(deps.storage, agreement_id, &a)?;
+    save_agreement(deps.storage, &a)?;
     Ok(response(act, &info.sender).add_attribute(key::AGREEMENT_ID, agreement_id.to_string()))
 }
 
@@ -495,7 +496,7 @@ pub fn execute_terminate(
     a.terminated_at = Some(env.block.time);
     a.paid_to_provider += to_provider;
     a.refunded_to_consumer += to_consumer;
-    AGREEMENTS.save(deps.storage, agreement_id, &a)?;
+    save_agreement(deps.storage, &a)?;
     let denom = &a.terms.price.denom;
     Ok(response(action::TERMINATE, &info.sender)
         .add_messages(pay(&a.provider, denom, to_provider))
@@ -523,7 +524,7 @@ pub fn execute_claim(
         return Err(ContractError::NothingToClaim { id: agreement_id });
     }
     a.paid_to_provider += amount;
-    AGREEMENTS.save(deps.storage, agreement_id, &a)?;
+    save_agreement(deps.storage, &a)?;
     Ok(response(action::CLAIM, &info.sender)
         .add_messages(pay(&a.provider, &a.terms.price.denom, amount))
         .add_attribute(key::AGREEMENT_ID, agreement_id.to_string())
@@ -677,13 +678,19 @@ fn load_agreements(
     ids: impl Iterator<Item = StdResult<AgreementId>>,
 ) -> StdResult<AgreementsResponse> {
     let agreements = ids
-        .map(|id| id.and_then(|id| AGREEMENTS.load(deps.storage, id)))
+        .map(|id| {
+            id.and_then(|id| {
+                may_load_agreement(deps.storage, id)?
+                    .ok_or_else(|| cosmwasm_std::StdError::msg(format!("agreement {id} not found")))
+            })
+        })
         .collect::<StdResult<_>>()?;
     Ok(AgreementsResponse { agreements })
 }
 
 pub fn query_agreement(deps: Deps, env: &Env, id: AgreementId) -> StdResult<AgreementResponse> {
-    let agreement = AGREEMENTS.load(deps.storage, id)?;
+    let agreement = may_load_agreement(deps.storage, id)?
+        .ok_or_else(|| cosmwasm_std::StdError::msg(format!("agreement {id} not found")))?;
     let effective_status = match agreement.status {
         AgreementStatus::Terminated => EffectiveStatus::Terminated,
         _ if env.block.time >= agreement.expires_at => EffectiveStatus::Expired,
@@ -715,17 +722,21 @@ pub fn query_can_access(
         .keys(deps.storage, None, None, Order::Descending)
         .take(MAX_ACCESS_SCAN)
     {
-        let a = AGREEMENTS.load(deps.storage, id?)?;
-        match check_access(deps, env, &config, &a, &purpose, subject.as_deref())? {
+        let id = id?;
+        let a = ACCESS_TERMS.load(deps.storage, id)?;
+        let count = ACCESS_COUNTS
+            .may_load(deps.storage, id)?
+            .unwrap_or_default();
+        match check_access(deps, env, &config, &a, count, &purpose, subject.as_deref())? {
             Ok(()) => {
                 return Ok(CanAccessResponse {
                     allowed: true,
-                    agreement_id: Some(a.id),
+                    agreement_id: Some(id),
                     reason: None,
                 })
             }
             Err(reason) => {
-                first_refusal.get_or_insert((a.id, reason));
+                first_refusal.get_or_insert((id, reason));
             }
         }
     }

@@ -72,6 +72,9 @@ impl AgreementStatus {
     }
 }
 
+/// An agreement as queries return it. Stored in three parts (see [`AccessTerms`],
+/// [`AgreementDetails`] and [`ACCESS_COUNTS`]) so that an access reads a small record and
+/// writes only a counter.
 #[cw_serde]
 pub struct Agreement {
     pub id: AgreementId,
@@ -94,6 +97,89 @@ pub struct Agreement {
     pub refunded_to_consumer: Uint256,
 }
 
+/// What every access check reads: small on purpose. `access_cap` and `consent_required` are
+/// copies of the signed terms, which never change.
+#[cw_serde]
+pub struct AccessTerms {
+    pub asset_id: AssetId,
+    pub provider: Addr,
+    pub consumer: Addr,
+    pub purpose: String,
+    pub status: AgreementStatus,
+    pub expires_at: Timestamp,
+    pub access_cap: Option<u64>,
+    pub consent_required: bool,
+}
+
+/// The rest of an agreement: the signed terms, keys and the escrow ledger.
+#[cw_serde]
+pub struct AgreementDetails {
+    pub offer_id: OfferId,
+    pub terms: OfferTerms,
+    pub consumer_public_key: Binary,
+    pub signed_at: Timestamp,
+    pub signed_height: u64,
+    pub wrapped_key: Option<Binary>,
+    pub key_deposited_at: Option<Timestamp>,
+    pub terminated_at: Option<Timestamp>,
+    pub paid_to_provider: Uint256,
+    pub refunded_to_consumer: Uint256,
+}
+
+impl Agreement {
+    /// Reassembles an agreement from its stored parts.
+    pub fn join(id: AgreementId, a: AccessTerms, d: AgreementDetails, access_count: u64) -> Self {
+        Agreement {
+            id,
+            offer_id: d.offer_id,
+            asset_id: a.asset_id,
+            provider: a.provider,
+            consumer: a.consumer,
+            purpose: a.purpose,
+            terms: d.terms,
+            consumer_public_key: d.consumer_public_key,
+            status: a.status,
+            signed_at: d.signed_at,
+            signed_height: d.signed_height,
+            expires_at: a.expires_at,
+            access_count,
+            wrapped_key: d.wrapped_key,
+            key_deposited_at: d.key_deposited_at,
+            terminated_at: d.terminated_at,
+            paid_to_provider: d.paid_to_provider,
+            refunded_to_consumer: d.refunded_to_consumer,
+        }
+    }
+
+    /// The parts it is stored in (the access count is written only by accesses).
+    pub fn split(&self) -> (AccessTerms, AgreementDetails) {
+        (
+            AccessTerms {
+                asset_id: self.asset_id,
+                provider: self.provider.clone(),
+                consumer: self.consumer.clone(),
+                purpose: self.purpose.clone(),
+                status: self.status,
+                expires_at: self.expires_at,
+                access_cap: self.terms.access_cap,
+                consent_required: self.terms.consent_required,
+            },
+            AgreementDetails {
+                offer_id: self.offer_id,
+                terms: self.terms.clone(),
+                consumer_public_key: self.consumer_public_key.clone(),
+                signed_at: self.signed_at,
+                signed_height: self.signed_height,
+                wrapped_key: self.wrapped_key.clone(),
+                key_deposited_at: self.key_deposited_at,
+                terminated_at: self.terminated_at,
+                paid_to_provider: self.paid_to_provider,
+                refunded_to_consumer: self.refunded_to_consumer,
+            },
+        )
+    }
+}
+
 /// A consumer suspended by the audit contract.
 #[cw_serde]
 pub struct ConsumerSuspension {
@@ -112,8 +198,12 @@ pub const LAST_AGREEMENT_ID: Item<AgreementId> = Item::new("last_agreement_id");
 pub const OFFERS: Map<OfferId, Offer> = Map::new("offers");
 /// Index: offers of an asset.
 pub const OFFERS_BY_ASSET: Map<(AssetId, OfferId), ()> = Map::new("offers_by_asset");
-/// Agreements by id.
-pub const AGREEMENTS: Map<AgreementId, Agreement> = Map::new("agreements");
+/// The part of each agreement every access reads.
+pub const ACCESS_TERMS: Map<AgreementId, AccessTerms> = Map::new("access_terms");
+/// The rest of each agreement.
+pub const DETAILS: Map<AgreementId, AgreementDetails> = Map::new("agreement_details");
+/// Accesses recorded per agreement: the only thing an access writes.
+pub const ACCESS_COUNTS: Map<AgreementId, u64> = Map::new("access_counts");
 /// Index: agreements of a consumer.
 pub const BY_CONSUMER: Map<(&Addr, AgreementId), ()> = Map::new("by_consumer");
 /// Index: agreements of a provider.
@@ -122,6 +212,23 @@ pub const BY_PROVIDER: Map<(&Addr, AgreementId), ()> = Map::new("by_provider");
 pub const BY_CONSUMER_ASSET: Map<(&Addr, AssetId, AgreementId), ()> = Map::new("by_consumer_asset");
 /// Consumers suspended by the audit contract.
 pub const SUSPENDED_CONSUMERS: Map<&Addr, ConsumerSuspension> = Map::new("suspended_consumers");
+
+/// Loads a whole agreement, or None.
+pub fn may_load_agreement(store: &dyn Storage, id: AgreementId) -> StdResult<Option<Agreement>> {
+    let Some(access) = ACCESS_TERMS.may_load(store, id)? else {
+        return Ok(None);
+    };
+    let details = DETAILS.load(store, id)?;
+    let count = ACCESS_COUNTS.may_load(store, id)?.unwrap_or_default();
+    Ok(Some(Agreement::join(id, access, details, count)))
+}
+
+/// Stores a whole agreement except its access count.
+pub fn save_agreement(store: &mut dyn Storage, a: &Agreement) -> StdResult<()> {
+    let (access, details) = a.split();
+    ACCESS_TERMS.save(store, a.id, &access)?;
+    DETAILS.save(store, a.id, &details)
+}
 
 /// Hands out the next id from `counter`.
 pub fn next_id(store: &mut dyn Storage, counter: &Item<u64>) -> StdResult<u64> {

@@ -3,7 +3,7 @@
 use cosmwasm_std::{Addr, Deps, DepsMut, Env, MessageInfo, Order, Response, StdError, StdResult};
 use cw_storage_plus::Bound;
 use datapact_types::events::{action, key, response};
-use datapact_types::registry::{AssetRole, AssetRoleResponse};
+use datapact_types::registry::{AssetRole, AssetRoleResponse, TOMBSTONES};
 use datapact_types::validate::{self, MAX_TEXT_LEN};
 use datapact_types::{page_limit, AssetId, Sensitivity};
 
@@ -204,6 +204,8 @@ pub fn execute_tombstone(
 ) -> Result<Response, ContractError> {
     let mut asset = load_owned(deps.as_ref(), &info.sender, asset_id)?;
     asset.tombstoned_height = Some(env.block.height);
+    // the public index other contracts read raw on every access
+    TOMBSTONES.save(deps.storage, asset_id, &env.block.height)?;
     asset.description.clear();
     asset.tags.clear();
     asset.pending_owner = None;

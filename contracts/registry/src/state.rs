@@ -89,3 +89,7 @@ pub fn next_asset_id(store: &mut dyn Storage) -> StdResult<AssetId> {
     LAST_ASSET_ID.save(store, &id)?;
     Ok(id)
 }
+
+/// Tombstoned assets (asset -> height), defined in the shared package because other
+/// contracts read it raw.
+pub use datapact_types::registry::TOMBSTONES;

@@ -2,6 +2,7 @@
 
 use cosmwasm_schema::{cw_serde, QueryResponses};
 use cosmwasm_std::{Addr, QuerierWrapper, StdResult};
+use cw_storage_plus::Map;
 
 use crate::{AssetId, Sensitivity};
 
@@ -43,6 +44,11 @@ pub struct AssetRoleResponse {
     pub tombstoned: bool,
 }
 
+/// The registry's map of tombstoned assets to the height of their erasure. Its namespace and
+/// key layout are part of the registry's interface: other contracts read it with a raw query,
+/// which costs a storage read instead of a second contract execution.
+pub const TOMBSTONES: Map<AssetId, u64> = Map::new("tombstones");
+
 /// A registry contract, as another contract sees it.
 #[cw_serde]
 pub struct RegistryContract(pub Addr);
@@ -62,5 +68,12 @@ impl RegistryContract {
                 address: address.to_string(),
             },
         )
+    }
+
+    /// Whether the asset is tombstoned, by a raw read of the registry's [`TOMBSTONES`] map.
+    pub fn is_tombstoned(&self, querier: &QuerierWrapper, asset_id: AssetId) -> StdResult<bool> {
+        Ok(TOMBSTONES
+            .query(querier, self.0.clone(), asset_id)?
+            .is_some())
     }
 }

@@ -10,7 +10,9 @@ use cosmwasm_std::{
 use cosmwasm_vm::testing::{
     mock_env, mock_instance_with_options, MockApi, MockInstanceOptions, MockQuerier, MockStorage,
 };
-use cosmwasm_vm::{call_execute, call_instantiate, call_migrate, call_query, Instance, VmResult};
+use cosmwasm_vm::{
+    call_execute, call_instantiate, call_migrate, call_query, Instance, Storage, VmResult,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -124,24 +126,34 @@ impl Vm {
         Ok((from_json(&bin).map_err(|e| anyhow!("{e}"))?, gas))
     }
 
-    /// Answers this instance's smart queries to other contracts with `answer(contract, msg)`.
+    /// Answers this instance's queries to other contracts (smart and raw) with `answer`;
+    /// None is an error for a smart query and an absent key for a raw one.
     pub fn answer_wasm_queries(
         &mut self,
-        answer: impl Fn(&str, &Binary) -> Option<Binary> + 'static,
+        answer: impl Fn(&WasmQuery) -> Option<Binary> + 'static,
     ) -> Result<()> {
         self.instance
             .with_querier(|q| {
-                q.update_wasm(move |req| match req {
-                    WasmQuery::Smart { contract_addr, msg } => match answer(contract_addr, msg) {
-                        Some(bin) => SystemResult::Ok(ContractResult::Ok(bin)),
-                        None => SystemResult::Ok(ContractResult::Err(format!(
-                            "no answer for {contract_addr}"
-                        ))),
-                    },
-                    _ => SystemResult::Ok(ContractResult::Err("unsupported query".into())),
+                q.update_wasm(move |req| match (req, answer(req)) {
+                    (_, Some(bin)) => SystemResult::Ok(ContractResult::Ok(bin)),
+                    (WasmQuery::Raw { .. }, None) => {
+                        SystemResult::Ok(ContractResult::Ok(Binary::default()))
+                    }
+                    (_, None) => {
+                        SystemResult::Ok(ContractResult::Err(format!("no answer for {req:?}")))
+                    }
                 });
                 Ok(())
             })
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    /// The raw value this instance stores under `key` (what a raw query to it returns).
+    pub fn raw(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let key = key.to_vec();
+        self.instance
+            .with_storage(|store| Ok(store.get(&key).0))
+            .map_err(|e| anyhow!("{e}"))?
             .map_err(|e| anyhow!("{e}"))
     }
 }

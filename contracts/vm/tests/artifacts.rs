@@ -1,7 +1,7 @@
 //! Every artifact, loaded from artifacts/ into the real CosmWasm VM, runs a scenario: the
 //! bytes that a chain stores behave as the multi-test suite says the code does.
 
-use cosmwasm_std::{coin, to_json_binary, Binary, CosmosMsg, Decimal, WasmMsg};
+use cosmwasm_std::{coin, to_json_binary, Binary, CosmosMsg, Decimal, WasmMsg, WasmQuery};
 use datapact_agreements::msg::{ExecuteMsg as A, InstantiateMsg as AI, QueryMsg as AQ};
 use datapact_audit::msg::{ExecuteMsg as U, InstantiateMsg as UI, QueryMsg as UQ, VerifyResponse};
 use datapact_consent::msg::{ExecuteMsg as C, InstantiateMsg as CI};
@@ -13,7 +13,7 @@ use datapact_types::agreements::{CanAccessResponse, DenyReason};
 use datapact_types::consent::{
     key_subject_id, ConsentQuery, ConsentSignDoc, ConsentStatusResponse, SignedAction,
 };
-use datapact_types::registry::{AssetRoleResponse, RegistryQuery};
+use datapact_types::registry::{AssetRoleResponse, RegistryQuery, TOMBSTONES};
 use datapact_types::{Sensitivity, Severity};
 use datapact_vm::{addr, artifact, attr, Vm};
 use k256::ecdsa::SigningKey;
@@ -172,17 +172,28 @@ fn agreements_artifact_enforces_terms_with_answers_from_the_real_registry_and_co
     let granted = consent.query_raw(&status_q).unwrap().0;
     let (registry_addr, consent_addr) = (addr("registry"), addr("consent"));
 
+    // the tombstone flag is read raw from the registry's storage, as wasmd would
+    let tomb_key = TOMBSTONES.key(1).to_vec();
+    assert_eq!(registry.raw(&tomb_key).unwrap(), None);
+    registry
+        .execute(&provider, &R::Tombstone { asset_id: 2 }, &[])
+        .unwrap_err();
     let mut vm = Vm::new(&artifact("agreements").unwrap());
     let (ra, ca) = (registry_addr.to_string(), consent_addr.to_string());
     let expected_status_q = to_json_binary(&status_q).unwrap();
-    vm.answer_wasm_queries(move |contract, msg| {
-        if contract == ra {
-            Some(role.clone())
-        } else if contract == ca && *msg == expected_status_q {
+    vm.answer_wasm_queries(move |q| match q {
+        WasmQuery::Smart { contract_addr, .. } if *contract_addr == ra => Some(role.clone()),
+        WasmQuery::Smart { contract_addr, msg }
+            if *contract_addr == ca && *msg == expected_status_q =>
+        {
             Some(granted.clone())
-        } else {
+        }
+        WasmQuery::Raw { contract_addr, key }
+            if *contract_addr == ra && key.as_slice() == tomb_key.as_slice() =>
+        {
             None
         }
+        _ => Some(Binary::from(b"unexpected query".to_vec())),
     })
     .unwrap();
     vm.instantiate(
