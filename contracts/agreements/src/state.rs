@@ -72,9 +72,9 @@ impl AgreementStatus {
     }
 }
 
-/// An agreement as queries return it. Stored in three parts (see [`AccessTerms`],
-/// [`AgreementDetails`] and [`ACCESS_COUNTS`]) so that an access reads a small record and
-/// writes only a counter.
+// Stored in three parts (`AccessTerms`, `AgreementDetails`, `ACCESS_COUNTS`) so that an
+// access reads a small record and writes only a counter.
+/// An agreement: its parties, the terms signed, its state and usage, and the escrow ledger.
 #[cw_serde]
 pub struct Agreement {
     pub id: AgreementId,
