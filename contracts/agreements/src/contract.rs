@@ -4,9 +4,9 @@ use cosmwasm_std::{
     coin, to_json_binary, Addr, BankMsg, Binary, Coin, Deps, DepsMut, Env, MessageInfo, Order,
     Response, StdResult, Uint256,
 };
-use cw_storage_plus::Bound;
+use cw_storage_plus::{Bound, Map};
 use datapact_types::agreements::CanAccessResponse;
-use datapact_types::events::{action, key, response};
+use datapact_types::events::{action, instantiate_response, key, response};
 use datapact_types::registry::RegistryContract;
 use datapact_types::{page_limit, validate, AgreementId, AssetId, EntrySeq, OfferId};
 
@@ -43,9 +43,11 @@ pub fn instantiate(
         audit: msg.audit.map(|a| deps.api.addr_validate(&a)).transpose()?,
     };
     CONFIG.save(deps.storage, &config)?;
-    Ok(response(action::INSTANTIATE, &info.sender)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(instantiate_response(
+        &info.sender,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    ))
 }
 
 #[cfg_attr(not(feature = "library"), entry_point)]
@@ -600,36 +602,24 @@ pub fn query(deps: Deps, env: Env, msg: QueryMsg) -> StdResult<Binary> {
             consumer,
             start_after,
             limit,
-        } => {
-            let consumer = deps.api.addr_validate(&consumer)?;
-            let ids = BY_CONSUMER
-                .prefix(&consumer)
-                .keys(
-                    deps.storage,
-                    start_after.map(Bound::exclusive),
-                    None,
-                    Order::Ascending,
-                )
-                .take(page_limit(limit));
-            to_json_binary(&load_agreements(deps, ids)?)
-        }
+        } => to_json_binary(&list_agreements(
+            deps,
+            BY_CONSUMER,
+            consumer,
+            start_after,
+            limit,
+        )?),
         QueryMsg::AgreementsByProvider {
             provider,
             start_after,
             limit,
-        } => {
-            let provider = deps.api.addr_validate(&provider)?;
-            let ids = BY_PROVIDER
-                .prefix(&provider)
-                .keys(
-                    deps.storage,
-                    start_after.map(Bound::exclusive),
-                    None,
-                    Order::Ascending,
-                )
-                .take(page_limit(limit));
-            to_json_binary(&load_agreements(deps, ids)?)
-        }
+        } => to_json_binary(&list_agreements(
+            deps,
+            BY_PROVIDER,
+            provider,
+            start_after,
+            limit,
+        )?),
         QueryMsg::CanAccess {
             consumer,
             asset_id,
@@ -673,11 +663,24 @@ fn list_offers(
     Ok(OffersResponse { offers })
 }
 
-fn load_agreements(
+/// One page of the agreements an index lists for one party (consumer or provider).
+fn list_agreements(
     deps: Deps,
-    ids: impl Iterator<Item = StdResult<AgreementId>>,
+    index: Map<(&Addr, AgreementId), ()>,
+    party: String,
+    start_after: Option<AgreementId>,
+    limit: Option<u32>,
 ) -> StdResult<AgreementsResponse> {
-    let agreements = ids
+    let party = deps.api.addr_validate(&party)?;
+    let agreements = index
+        .prefix(&party)
+        .keys(
+            deps.storage,
+            start_after.map(Bound::exclusive),
+            None,
+            Order::Ascending,
+        )
+        .take(page_limit(limit))
         .map(|id| {
             id.and_then(|id| {
                 may_load_agreement(deps.storage, id)?
@@ -756,11 +759,9 @@ pub fn query_can_access(
 
 #[cfg_attr(not(feature = "library"), entry_point)]
 pub fn migrate(deps: DepsMut, _env: Env, _msg: MigrateMsg) -> Result<Response, ContractError> {
-    let from =
-        datapact_types::migrate::migrate_version(deps.storage, CONTRACT_NAME, CONTRACT_VERSION)?;
-    Ok(Response::new()
-        .add_attribute(key::ACTION, action::MIGRATE)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::FROM_VERSION, from)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(datapact_types::migrate::migrate(
+        deps.storage,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    )?)
 }

@@ -6,7 +6,7 @@ use cosmwasm_std::{
 };
 use cw_storage_plus::{Bound, Map};
 use datapact_types::agreements::AgreementsContract;
-use datapact_types::events::{action, key, response};
+use datapact_types::events::{action, instantiate_response, key, response};
 use datapact_types::validate::{self, MAX_TEXT_LEN};
 use datapact_types::{page_limit, AssetId, EntrySeq, Severity};
 
@@ -44,9 +44,11 @@ pub fn instantiate(
     for r in validate_all(deps.as_ref(), &msg.responders)? {
         RESPONDERS.save(deps.storage, &r, &())?;
     }
-    Ok(response(action::INSTANTIATE, &info.sender)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(instantiate_response(
+        &info.sender,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    ))
 }
 
 fn validate_all(deps: Deps, addrs: &[String]) -> StdResult<Vec<Addr>> {
@@ -478,11 +480,9 @@ fn verify(deps: Deps, from: EntrySeq, to: EntrySeq) -> StdResult<VerifyResponse>
 
 #[cfg_attr(not(feature = "library"), entry_point)]
 pub fn migrate(deps: DepsMut, _env: Env, _msg: MigrateMsg) -> Result<Response, ContractError> {
-    let from =
-        datapact_types::migrate::migrate_version(deps.storage, CONTRACT_NAME, CONTRACT_VERSION)?;
-    Ok(Response::new()
-        .add_attribute(key::ACTION, action::MIGRATE)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::FROM_VERSION, from)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(datapact_types::migrate::migrate(
+        deps.storage,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    )?)
 }

@@ -8,7 +8,7 @@ use cw_storage_plus::Bound;
 use datapact_types::consent::{
     ConsentMethod, ConsentRecord, ConsentStatusResponse, ConsentTerms, SignedAction,
 };
-use datapact_types::events::{action, key, response};
+use datapact_types::events::{action, instantiate_response, key, response};
 use datapact_types::validate::{self, is_key_subject, is_pseudonym};
 use datapact_types::{page_limit, AssetId, ConsentId};
 
@@ -32,9 +32,11 @@ pub fn instantiate(
     _msg: InstantiateMsg,
 ) -> Result<Response, ContractError> {
     cw2::set_contract_version(deps.storage, CONTRACT_NAME, CONTRACT_VERSION)?;
-    Ok(response(action::INSTANTIATE, &info.sender)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(instantiate_response(
+        &info.sender,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    ))
 }
 
 #[cfg_attr(not(feature = "library"), entry_point)]
@@ -462,11 +464,9 @@ pub fn query_consent_status(
 
 #[cfg_attr(not(feature = "library"), entry_point)]
 pub fn migrate(deps: DepsMut, _env: Env, _msg: MigrateMsg) -> Result<Response, ContractError> {
-    let from =
-        datapact_types::migrate::migrate_version(deps.storage, CONTRACT_NAME, CONTRACT_VERSION)?;
-    Ok(Response::new()
-        .add_attribute(key::ACTION, action::MIGRATE)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::FROM_VERSION, from)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(datapact_types::migrate::migrate(
+        deps.storage,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    )?)
 }

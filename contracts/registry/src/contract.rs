@@ -1,7 +1,7 @@
 #[cfg(not(feature = "library"))]
 use cosmwasm_std::entry_point;
 use cosmwasm_std::{to_json_binary, Binary, Deps, DepsMut, Env, MessageInfo, Response, StdResult};
-use datapact_types::events::{action, key, response};
+use datapact_types::events::instantiate_response;
 
 use crate::error::ContractError;
 use crate::msg::{ExecuteMsg, InstantiateMsg, MigrateMsg, QueryMsg};
@@ -16,9 +16,11 @@ pub fn instantiate(
     _msg: InstantiateMsg,
 ) -> Result<Response, ContractError> {
     cw2::set_contract_version(deps.storage, CONTRACT_NAME, CONTRACT_VERSION)?;
-    Ok(response(action::INSTANTIATE, &info.sender)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(instantiate_response(
+        &info.sender,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    ))
 }
 
 #[cfg_attr(not(feature = "library"), entry_point)]
@@ -140,11 +142,9 @@ pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> StdResult<Binary> {
 
 #[cfg_attr(not(feature = "library"), entry_point)]
 pub fn migrate(deps: DepsMut, _env: Env, _msg: MigrateMsg) -> Result<Response, ContractError> {
-    let from =
-        datapact_types::migrate::migrate_version(deps.storage, CONTRACT_NAME, CONTRACT_VERSION)?;
-    Ok(Response::new()
-        .add_attribute(key::ACTION, action::MIGRATE)
-        .add_attribute(key::CONTRACT_NAME, CONTRACT_NAME)
-        .add_attribute(key::FROM_VERSION, from)
-        .add_attribute(key::CONTRACT_VERSION, CONTRACT_VERSION))
+    Ok(datapact_types::migrate::migrate(
+        deps.storage,
+        CONTRACT_NAME,
+        CONTRACT_VERSION,
+    )?)
 }

@@ -115,6 +115,13 @@ pub fn response(action: &str, sender: &Addr) -> Response {
         .add_attribute(key::SENDER, sender.as_str())
 }
 
+/// The response of every contract's `instantiate`, after it stored its cw2 version.
+pub fn instantiate_response(sender: &Addr, name: &str, version: &str) -> Response {
+    response(action::INSTANTIATE, sender)
+        .add_attribute(key::CONTRACT_NAME, name)
+        .add_attribute(key::CONTRACT_VERSION, version)
+}
+
 /// One kind of event: which contract emits it, for which message, with which attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventSpec {

@@ -1,6 +1,8 @@
 //! The one migration rule every contract applies: same contract, never a downgrade.
 
-use cosmwasm_std::Storage;
+use cosmwasm_std::{Response, Storage};
+
+use crate::events::{action, key};
 use thiserror::Error;
 
 /// Why a migration was refused.
@@ -43,6 +45,20 @@ pub fn migrate_version(
     }
     cw2::set_contract_version(storage, name, version).map_err(|_| MigrationError::NoVersionInfo)?;
     Ok(stored.version)
+}
+
+/// The whole of every contract's `migrate`: [`migrate_version`], then the `migrate` event.
+pub fn migrate(
+    storage: &mut dyn Storage,
+    name: &str,
+    version: &str,
+) -> Result<Response, MigrationError> {
+    let from = migrate_version(storage, name, version)?;
+    Ok(Response::new()
+        .add_attribute(key::ACTION, action::MIGRATE)
+        .add_attribute(key::CONTRACT_NAME, name)
+        .add_attribute(key::FROM_VERSION, from)
+        .add_attribute(key::CONTRACT_VERSION, version))
 }
 
 #[cfg(test)]
