@@ -8,7 +8,7 @@ use cw_storage_plus::{Bound, Map};
 use datapact_types::agreements::CanAccessResponse;
 use datapact_types::events::{action, instantiate_response, key, response};
 use datapact_types::registry::RegistryContract;
-use datapact_types::{page_limit, validate, AgreementId, AssetId, EntrySeq, OfferId};
+use datapact_types::{next_id, page_limit, validate, AgreementId, AssetId, EntrySeq, OfferId};
 
 use crate::access::{check_access, is_suspended};
 use crate::error::ContractError;
@@ -18,11 +18,11 @@ use crate::msg::{
 };
 use crate::payment::{held, settle, vested};
 use crate::state::{
-    may_load_agreement, next_id, save_agreement, Agreement, AgreementStatus, Config,
-    ConsumerSuspension, Offer, OfferStatus, OfferTerms, ACCESS_COUNTS, ACCESS_TERMS, BY_CONSUMER,
-    BY_CONSUMER_ASSET, BY_PROVIDER, CONFIG, CONTRACT_NAME, CONTRACT_VERSION, LAST_AGREEMENT_ID,
-    LAST_OFFER_ID, MAX_ACCESS_SCAN, MAX_DURATION_SECONDS, MAX_PUBLIC_KEY_LEN, MAX_WRAPPED_KEY_LEN,
-    OFFERS, OFFERS_BY_ASSET, SUSPENDED_CONSUMERS,
+    may_load_agreement, save_agreement, Agreement, AgreementStatus, Config, ConsumerSuspension,
+    Offer, OfferStatus, OfferTerms, ACCESS_COUNTS, ACCESS_TERMS, BY_CONSUMER, BY_CONSUMER_ASSET,
+    BY_PROVIDER, CONFIG, CONTRACT_NAME, CONTRACT_VERSION, LAST_AGREEMENT_ID, LAST_OFFER_ID,
+    MAX_ACCESS_SCAN, MAX_DURATION_SECONDS, MAX_PUBLIC_KEY_LEN, MAX_WRAPPED_KEY_LEN, OFFERS,
+    OFFERS_BY_ASSET, SUSPENDED_CONSUMERS,
 };
 
 #[cfg_attr(not(feature = "library"), entry_point)]

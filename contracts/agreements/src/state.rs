@@ -229,10 +229,3 @@ pub fn save_agreement(store: &mut dyn Storage, a: &Agreement) -> StdResult<()> {
     ACCESS_TERMS.save(store, a.id, &access)?;
     DETAILS.save(store, a.id, &details)
 }
-
-/// Hands out the next id from `counter`.
-pub fn next_id(store: &mut dyn Storage, counter: &Item<u64>) -> StdResult<u64> {
-    let id = counter.may_load(store)?.unwrap_or_default() + 1;
-    counter.save(store, &id)?;
-    Ok(id)
-}

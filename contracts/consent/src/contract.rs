@@ -10,7 +10,7 @@ use datapact_types::consent::{
 };
 use datapact_types::events::{action, instantiate_response, key, response};
 use datapact_types::validate::{self, is_key_subject, is_pseudonym};
-use datapact_types::{page_limit, AssetId, ConsentId};
+use datapact_types::{next_id, page_limit, AssetId, ConsentId};
 
 use crate::error::ContractError;
 use crate::msg::{
@@ -19,9 +19,9 @@ use crate::msg::{
 };
 use crate::signed::verify_and_consume;
 use crate::state::{
-    next_consent_id, ConsentState, StateChange, ACTIVE, BY_CONTROLLER, BY_PAIR, BY_SUBJECT,
-    CONSENTS, CONTRACT_NAME, CONTRACT_VERSION, HISTORY, MAX_ACTIVE_PER_PAIR, MAX_HISTORY_SCAN,
-    NONCES, PSEUDONYMS,
+    ConsentState, StateChange, ACTIVE, BY_CONTROLLER, BY_PAIR, BY_SUBJECT, CONSENTS, CONTRACT_NAME,
+    CONTRACT_VERSION, HISTORY, LAST_CONSENT_ID, MAX_ACTIVE_PER_PAIR, MAX_HISTORY_SCAN, NONCES,
+    PSEUDONYMS,
 };
 
 #[cfg_attr(not(feature = "library"), entry_point)]
@@ -207,7 +207,7 @@ fn store_grant(
         });
     }
 
-    let id = next_consent_id(deps.storage)?;
+    let id = next_id(deps.storage, &LAST_CONSENT_ID)?;
     let record = ConsentRecord {
         id,
         subject: subject.clone(),

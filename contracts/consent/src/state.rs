@@ -1,5 +1,5 @@
 use cosmwasm_schema::cw_serde;
-use cosmwasm_std::{Addr, StdResult, Storage, Timestamp};
+use cosmwasm_std::{Addr, Timestamp};
 use cw_storage_plus::{Item, Map};
 use datapact_types::consent::{ConsentMethod, ConsentRecord};
 use datapact_types::ConsentId;
@@ -50,10 +50,3 @@ pub const ACTIVE: Map<(&str, &Addr, ConsentId), ()> = Map::new("active");
 pub const PSEUDONYMS: Map<&str, Addr> = Map::new("pseudonyms");
 /// Next nonce of each `key:` subject.
 pub const NONCES: Map<&str, u64> = Map::new("nonces");
-
-/// Hands out the next consent id.
-pub fn next_consent_id(store: &mut dyn Storage) -> StdResult<ConsentId> {
-    let id = LAST_CONSENT_ID.may_load(store)?.unwrap_or_default() + 1;
-    LAST_CONSENT_ID.save(store, &id)?;
-    Ok(id)
-}

@@ -5,12 +5,12 @@ use cw_storage_plus::Bound;
 use datapact_types::events::{action, key, response};
 use datapact_types::registry::{AssetRole, AssetRoleResponse, TOMBSTONES};
 use datapact_types::validate::{self, MAX_TEXT_LEN};
-use datapact_types::{page_limit, AssetId, Sensitivity};
+use datapact_types::{next_id, page_limit, AssetId, Sensitivity};
 
 use crate::error::ContractError;
 use crate::msg::{AssetResponse, AssetsResponse};
 use crate::state::{
-    next_asset_id, Asset, ASSETS, ASSETS_BY_OWNER, MAX_NAME_LEN, MAX_STEWARDS, VERSION_URIS,
+    Asset, ASSETS, ASSETS_BY_OWNER, LAST_ASSET_ID, MAX_NAME_LEN, MAX_STEWARDS, VERSION_URIS,
 };
 
 /// Loads an asset or names the missing id.
@@ -54,7 +54,7 @@ pub fn execute_register_asset(
     validate::text("description", &description, MAX_TEXT_LEN)?;
     validate::bounded_slug_list("tags", &tags)?;
 
-    let id = next_asset_id(deps.storage)?;
+    let id = next_id(deps.storage, &LAST_ASSET_ID)?;
     let asset = Asset {
         id,
         owner: info.sender.clone(),

@@ -1,5 +1,5 @@
 use cosmwasm_schema::cw_serde;
-use cosmwasm_std::{Addr, StdResult, Storage, Timestamp};
+use cosmwasm_std::{Addr, Timestamp};
 use cw_storage_plus::{Item, Map};
 use datapact_types::{AssetId, Sensitivity, VersionNo, VersionRef};
 
@@ -82,13 +82,6 @@ pub const VERSION_URIS: Map<(AssetId, VersionNo), String> = Map::new("version_ur
 pub const CHILDREN: Map<(u128, u128), ()> = Map::new("children");
 /// Attestations by (version key, attestor, claim).
 pub const ATTESTATIONS: Map<(u128, &Addr, &str), Attestation> = Map::new("attestations");
-
-/// Hands out the next asset id.
-pub fn next_asset_id(store: &mut dyn Storage) -> StdResult<AssetId> {
-    let id = LAST_ASSET_ID.may_load(store)?.unwrap_or_default() + 1;
-    LAST_ASSET_ID.save(store, &id)?;
-    Ok(id)
-}
 
 /// Tombstoned assets (asset -> height), defined in the shared package because other
 /// contracts read it raw.

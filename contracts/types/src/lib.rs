@@ -29,6 +29,16 @@ pub const DEFAULT_LIMIT: u32 = 30;
 /// Hard cap on every list query's page size.
 pub const MAX_LIMIT: u32 = 100;
 
+/// Hands out the next id from `counter` (the first is 1).
+pub fn next_id(
+    store: &mut dyn cosmwasm_std::Storage,
+    counter: &cw_storage_plus::Item<u64>,
+) -> cosmwasm_std::StdResult<u64> {
+    let id = counter.may_load(store)?.unwrap_or_default() + 1;
+    counter.save(store, &id)?;
+    Ok(id)
+}
+
 /// Applies the default and the hard cap to a requested page size.
 pub fn page_limit(limit: Option<u32>) -> usize {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize
