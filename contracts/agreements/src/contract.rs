@@ -18,11 +18,11 @@ use crate::msg::{
 };
 use crate::payment::{held, settle, vested};
 use crate::state::{
-    may_load_agreement, save_agreement, Agreement, AgreementStatus, Config, ConsumerSuspension,
-    Offer, OfferStatus, OfferTerms, ACCESS_COUNTS, ACCESS_TERMS, BY_CONSUMER, BY_CONSUMER_ASSET,
-    BY_PROVIDER, CONFIG, CONTRACT_NAME, CONTRACT_VERSION, LAST_AGREEMENT_ID, LAST_OFFER_ID,
-    MAX_ACCESS_SCAN, MAX_DURATION_SECONDS, MAX_PUBLIC_KEY_LEN, MAX_WRAPPED_KEY_LEN, OFFERS,
-    OFFERS_BY_ASSET, SUSPENDED_CONSUMERS,
+    load_agreement_for_query, may_load_agreement, save_agreement, Agreement, AgreementStatus,
+    Config, ConsumerSuspension, Offer, OfferStatus, OfferTerms, ACCESS_COUNTS, ACCESS_TERMS,
+    BY_CONSUMER, BY_CONSUMER_ASSET, BY_PROVIDER, CONFIG, CONTRACT_NAME, CONTRACT_VERSION,
+    LAST_AGREEMENT_ID, LAST_OFFER_ID, MAX_ACCESS_SCAN, MAX_DURATION_SECONDS, MAX_PUBLIC_KEY_LEN,
+    MAX_WRAPPED_KEY_LEN, OFFERS, OFFERS_BY_ASSET, SUSPENDED_CONSUMERS,
 };
 
 #[cfg_attr(not(feature = "library"), entry_point)]
@@ -372,7 +372,7 @@ pub fn execute_deposit_key(
         ));
     }
     if a.status == AgreementStatus::Terminated {
-        return Err(invalid_status(&a, "given a key"));
+        return Err(invalid_status(a.id, a.status, "given a key"));
     }
     if env.block.time >= a.expires_at {
         return Err(ContractError::AgreementExpired { id: agreement_id });
@@ -389,10 +389,10 @@ pub fn execute_deposit_key(
         .add_attribute(key::CONSUMER, a.consumer.as_str()))
 }
 
-fn invalid_status(a: &Agreement, action: &str) -> ContractError {
+fn invalid_status(id: AgreementId, status: AgreementStatus, action: &str) -> ContractError {
     ContractError::InvalidStatus {
-        id: a.id,
-        status: a.status.as_str().to_string(),
+        id,
+        status: status.as_str().to_string(),
         action: action.to_string(),
     }
 }
@@ -454,7 +454,10 @@ fn execute_set_status(
     to: AgreementStatus,
     act: &str,
 ) -> Result<Response, ContractError> {
-    let mut a = load_agreement(deps.as_ref(), agreement_id)?;
+    // status lives in the access terms alone: the details record is not rewritten
+    let mut a = ACCESS_TERMS
+        .may_load(deps.storage, agreement_id)?
+        .ok_or(ContractError::AgreementNotFound { id: agreement_id })?;
     if a.provider != info.sender {
         return Err(unauthorized(
             &info.sender,
@@ -462,10 +465,10 @@ fn execute_set_status(
         ));
     }
     if a.status != from {
-        return Err(invalid_status(&a, act));
+        return Err(invalid_status(agreement_id, a.status, act));
     }
     a.status = to;
-    save_agreement(deps.storage, &a)?;
+    ACCESS_TERMS.save(deps.storage, agreement_id, &a)?;
     Ok(response(act, &info.sender).add_attribute(key::AGREEMENT_ID, agreement_id.to_string()))
 }
 
@@ -491,7 +494,7 @@ pub fn execute_terminate(
         ));
     }
     if a.status == AgreementStatus::Terminated {
-        return Err(invalid_status(&a, "terminated"));
+        return Err(invalid_status(a.id, a.status, "terminated"));
     }
     let (to_provider, to_consumer) = settle(&a, env.block.time);
     a.status = AgreementStatus::Terminated;
@@ -681,19 +684,13 @@ fn list_agreements(
             Order::Ascending,
         )
         .take(page_limit(limit))
-        .map(|id| {
-            id.and_then(|id| {
-                may_load_agreement(deps.storage, id)?
-                    .ok_or_else(|| cosmwasm_std::StdError::msg(format!("agreement {id} not found")))
-            })
-        })
+        .map(|id| id.and_then(|id| load_agreement_for_query(deps.storage, id)))
         .collect::<StdResult<_>>()?;
     Ok(AgreementsResponse { agreements })
 }
 
 pub fn query_agreement(deps: Deps, env: &Env, id: AgreementId) -> StdResult<AgreementResponse> {
-    let agreement = may_load_agreement(deps.storage, id)?
-        .ok_or_else(|| cosmwasm_std::StdError::msg(format!("agreement {id} not found")))?;
+    let agreement = load_agreement_for_query(deps.storage, id)?;
     let effective_status = match agreement.status {
         AgreementStatus::Terminated => EffectiveStatus::Terminated,
         _ if env.block.time >= agreement.expires_at => EffectiveStatus::Expired,

@@ -223,6 +223,12 @@ pub fn may_load_agreement(store: &dyn Storage, id: AgreementId) -> StdResult<Opt
     Ok(Some(Agreement::join(id, access, details, count)))
 }
 
+/// Loads a whole agreement for a query, naming the id when it is missing.
+pub fn load_agreement_for_query(store: &dyn Storage, id: AgreementId) -> StdResult<Agreement> {
+    may_load_agreement(store, id)?
+        .ok_or_else(|| cosmwasm_std::StdError::msg(format!("agreement {id} not found")))
+}
+
 /// Stores a whole agreement except its access count.
 pub fn save_agreement(store: &mut dyn Storage, a: &Agreement) -> StdResult<()> {
     let (access, details) = a.split();

@@ -49,7 +49,8 @@ pub struct Version {
     pub version: VersionNo,
     pub content_hash: String,
     pub schema_hash: Option<String>,
-    /// Where the data lives; None after a tombstone (kept in `VERSION_URIS`, read on query).
+    /// Where the data lives. Never stored here: kept in `VERSION_URIS` (which a tombstone
+    /// empties) and filled in on query.
     pub uri: Option<String>,
     pub parents: Vec<VersionRef>,
     pub publisher: Addr,

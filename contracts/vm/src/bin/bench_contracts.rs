@@ -24,18 +24,10 @@ struct Row {
     gas: u64,
 }
 
+/// A lowercase hex SHA-256, as every content and evidence hash is.
 fn hash(s: &str) -> String {
-    use std::fmt::Write;
-    // deterministic 64-hex placeholder digests, different per input
-    let mut out = String::new();
-    let mut x: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        x = (x ^ b as u64).wrapping_mul(0x100000001b3);
-    }
-    for i in 0..4u64 {
-        let _ = write!(out, "{:016x}", x.rotate_left((i * 16) as u32) ^ i);
-    }
-    out
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 fn terms(controller: &str) -> ConsentTerms {
