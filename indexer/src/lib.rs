@@ -1,0 +1,8 @@
+//! datapact's native side: the chain client, the local chain, deployment and the workload
+//! generator (and, as they land, the indexer, analytics, dashboard and sentinel).
+//! `datapact --help` lists the commands; each module is one of them.
+
+pub mod chain;
+pub mod deploy;
+pub mod localnet;
+pub mod workload;

@@ -1,0 +1,343 @@
+//! `datapact`: one binary, one subcommand per job. The work lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use datapact::chain::keys::{localnet_accounts, localnet_mnemonic, localnet_wallet, Wallet};
+use datapact::chain::tx::Sender;
+use datapact::chain::{Chain, FeePolicy};
+use datapact::deploy::{deploy, DeployPlan, Deployment};
+use datapact::localnet::{self, Localnet};
+use datapact::workload::{self, WorkloadConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "datapact",
+    version,
+    about = "Data-sharing agreements and consent enforced by a CosmWasm chain: local chain, deployment, workload.",
+    after_help = "Examples:\n  \
+        datapact localnet start                 # a local wasmd chain on 127.0.0.1:26657\n  \
+        datapact deploy                         # store + instantiate the suite, write .data/deployment.json\n  \
+        datapact simulate --seed 7 --minutes 1  # drive it with a seeded workload\n  \
+        datapact deploy --rpc https://rpc.example:443 --key-file admin.key --gas-price 0.025uxyz"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The local single-node wasmd chain (data under $DATAPACT_DATA/localnet, default .data).
+    Localnet {
+        #[command(subcommand)]
+        action: LocalnetAction,
+    },
+    /// Store, instantiate (or migrate) and wire the four contracts; write the deployment file.
+    Deploy(DeployArgs),
+    /// Drive the deployed suite with a seeded, realistic workload and injected misbehaviour;
+    /// write ground-truth labels.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Subcommand)]
+enum LocalnetAction {
+    /// Initialise (first time) and start the chain in the background; return when blocks come.
+    Start,
+    /// Stop the chain (its data stays).
+    Stop,
+    /// Stop the chain and delete its data.
+    Reset,
+    /// Is it running, and at which height?
+    Status,
+    /// List the funded test accounts (name, role, address); --mnemonic prints the public test
+    /// mnemonic, for `wasmd keys add NAME --recover --index N`.
+    Accounts {
+        #[arg(long)]
+        mnemonic: bool,
+    },
+}
+
+#[derive(Args)]
+struct ChainArgs {
+    /// CometBFT RPC endpoint of the chain.
+    #[arg(long, env = "RPC_URL", default_value = "http://127.0.0.1:26657")]
+    rpc: String,
+    /// Gas price with its denom, e.g. 0.025udpt.
+    #[arg(long, env = "GAS_PRICE", default_value = "0.025udpt")]
+    gas_price: String,
+    /// Where the deployment file is read and written.
+    #[arg(
+        long,
+        env = "DATAPACT_DEPLOYMENT",
+        default_value = ".data/deployment.json"
+    )]
+    deployment: PathBuf,
+}
+
+impl ChainArgs {
+    async fn connect(&self) -> anyhow::Result<Chain> {
+        let split = self
+            .gas_price
+            .find(|c: char| c.is_ascii_alphabetic())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--gas-price {:?} needs a denom, e.g. 0.025udpt",
+                    self.gas_price
+                )
+            })?;
+        let (price, denom) = self.gas_price.split_at(split);
+        let gas_price: f64 = price.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--gas-price {:?}: {price:?} is not a number",
+                self.gas_price
+            )
+        })?;
+        Chain::connect(
+            &self.rpc,
+            FeePolicy {
+                denom: denom.to_string(),
+                gas_price,
+                adjustment: 1.4,
+            },
+        )
+        .await
+    }
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Folder with datapact_*.wasm and checksums.txt.
+    #[arg(long, default_value = "artifacts")]
+    artifacts: PathBuf,
+    /// File holding the deployer's key: a BIP-39 mnemonic or a hex secp256k1 secret. Without it
+    /// (and without DATAPACT_KEY) the local chain's `admin` account deploys.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// HD index for a mnemonic key.
+    #[arg(long, default_value_t = 0)]
+    key_index: u32,
+    /// Sentinel addresses allowed to report alerts (default: the local `sentinel` account on the
+    /// local chain, the deployer elsewhere).
+    #[arg(long = "sentinel")]
+    sentinels: Vec<String>,
+    /// Responder addresses allowed to acknowledge and resolve alerts.
+    #[arg(long = "responder")]
+    responders: Vec<String>,
+    /// Alerts at or above this severity suspend the subject: info, low, medium, high, critical.
+    #[arg(long, default_value = "high")]
+    suspend_threshold: String,
+    /// Contract label prefix.
+    #[arg(long, default_value = "datapact-")]
+    label_prefix: String,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Seed: the same seed on a fresh deployment gives the same workload.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Workload size: number of access rounds in the steady phase.
+    #[arg(long, default_value_t = 20)]
+    rounds: u32,
+    /// Accesses per consumer per round (batched in one tx where they cannot fail).
+    #[arg(long, default_value_t = 8)]
+    batch: u32,
+    /// Ground-truth labels of the injected misbehaviour (JSON lines).
+    #[arg(long, default_value = ".data/labels.jsonl")]
+    labels: PathBuf,
+    /// Skip the injected misbehaviour.
+    #[arg(long)]
+    no_inject: bool,
+}
+
+fn local_key_or(args_key: Option<&PathBuf>, index: u32, chain: &Chain) -> anyhow::Result<Wallet> {
+    if let Some(path) = args_key {
+        return Wallet::from_file("deployer", path, index);
+    }
+    if let Ok(secret) = std::env::var("DATAPACT_KEY") {
+        return Wallet::from_secret("deployer", &secret, index)
+            .context("DATAPACT_KEY holds no usable key");
+    }
+    if chain.chain_id == localnet::CHAIN_ID {
+        return localnet_wallet("admin");
+    }
+    anyhow::bail!(
+        "chain {} is not the local chain: give the deployer's key with --key-file FILE or DATAPACT_KEY",
+        chain.chain_id
+    )
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Localnet { action } => {
+            let net = Localnet::from_env();
+            match action {
+                LocalnetAction::Start => {
+                    net.start()?;
+                    println!(
+                        "local chain {} running at {}",
+                        localnet::CHAIN_ID,
+                        net.rpc_url()
+                    );
+                }
+                LocalnetAction::Stop => {
+                    if net.stop()? {
+                        println!("local chain stopped");
+                    } else {
+                        println!("local chain was not running");
+                    }
+                }
+                LocalnetAction::Reset => {
+                    net.reset()?;
+                    println!(
+                        "local chain stopped and its data deleted ({})",
+                        net.dir.display()
+                    );
+                }
+                LocalnetAction::Status => match (net.running_pid(), net.height()) {
+                    (Some(pid), Some(h)) => {
+                        println!("running (pid {pid}) at {}, height {h}", net.rpc_url())
+                    }
+                    (Some(pid), None) => {
+                        println!("process {pid} is up but its RPC does not answer yet")
+                    }
+                    _ => println!("not running"),
+                },
+                LocalnetAction::Accounts { mnemonic } => {
+                    if mnemonic {
+                        println!("{}", localnet_mnemonic());
+                        return Ok(());
+                    }
+                    for (name, role, index) in localnet_accounts() {
+                        let w = localnet_wallet(&name)?;
+                        println!(
+                            "{name:<12} {:<10} index {index:<3} {}",
+                            format!("{role:?}").to_lowercase(),
+                            w.addr()
+                        );
+                    }
+                }
+            }
+        }
+        Command::Deploy(args) => {
+            let chain = args.chain.connect().await?;
+            let wallet = local_key_or(args.key_file.as_ref(), args.key_index, &chain)?;
+            let local = chain.chain_id == localnet::CHAIN_ID;
+            let default_role = |name: &str| -> anyhow::Result<Vec<String>> {
+                Ok(vec![if local {
+                    localnet_wallet(name)?.addr()
+                } else {
+                    wallet.addr()
+                }])
+            };
+            let sentinels = if args.sentinels.is_empty() {
+                default_role("sentinel")?
+            } else {
+                args.sentinels
+            };
+            let responders = if args.responders.is_empty() {
+                default_role("responder")?
+            } else {
+                args.responders
+            };
+            let suspend_threshold =
+                serde_json::from_value(serde_json::Value::String(args.suspend_threshold.clone()))
+                    .map_err(|_| {
+                    anyhow::anyhow!(
+                        "--suspend-threshold {:?}: use info, low, medium, high or critical",
+                        args.suspend_threshold
+                    )
+                })?;
+            let mut admin = Sender::load(&chain, wallet).await?;
+            let previous = args
+                .chain
+                .deployment
+                .exists()
+                .then(|| Deployment::load(&args.chain.deployment))
+                .transpose()?;
+            let plan = DeployPlan {
+                artifacts: args.artifacts,
+                sentinels,
+                responders,
+                suspend_threshold,
+                label_prefix: args.label_prefix,
+            };
+            let (deployment, report) = deploy(&chain, &mut admin, &plan, previous).await?;
+            deployment.save(&args.chain.deployment)?;
+            if report.changed() {
+                for (c, id) in &report.stored {
+                    println!("stored      {c:<11} code {id}");
+                }
+                for c in &report.instantiated {
+                    println!("instantiated {c:<10} {}", deployment.contracts[c].address);
+                }
+                for (c, from, to) in &report.migrated {
+                    println!("migrated    {c:<11} code {from} -> {to}");
+                }
+                if report.rewired {
+                    println!("wired       agreements -> audit");
+                }
+            } else {
+                println!("unchanged: the chain already runs these artifacts");
+            }
+            for (c, d) in &deployment.contracts {
+                println!("{c:<11} code {:<3} {}", d.code_id, d.address);
+            }
+            println!("deployment written to {}", args.chain.deployment.display());
+        }
+        Command::Simulate(args) => {
+            let chain = args.chain.connect().await?;
+            let deployment = Deployment::load(&args.chain.deployment)?;
+            anyhow::ensure!(
+                deployment.chain_id == chain.chain_id,
+                "the deployment file is for chain {} but {} serves {}",
+                deployment.chain_id,
+                chain.url,
+                chain.chain_id
+            );
+            let cfg = WorkloadConfig {
+                seed: args.seed,
+                rounds: args.rounds,
+                batch: args.batch,
+                inject: !args.no_inject,
+                labels: args.labels,
+            };
+            let summary = workload::run(&chain, &deployment, &cfg).await?;
+            println!("{summary}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
