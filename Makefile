@@ -9,22 +9,32 @@ WASM_OPT_FLAGS := -Os --enable-bulk-memory --enable-sign-ext --enable-mutable-gl
 	--enable-nontrapping-float-to-int --llvm-memory-copy-fill-lowering
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BUILD := build
+# the one native binary (debug profile: it shares the test build; dependencies are optimized)
+DATAPACT := $(TARGET_DIR)/debug/datapact
+DATA := $(or $(DATAPACT_DATA),.data)
+SIMULATE_ARGS ?= --seed 7 --rounds 20
 
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 .PHONY: demo
-demo: ## the main job end to end (arrives with the chain, indexer and dashboard issues)
-	@echo "make demo is not built yet: it will start Postgres and a local wasmd chain, deploy the"
-	@echo "contracts, run a seeded workload, ingest, analyze, and serve the dashboard."
-	@echo "What works today: make test, make artifacts, make bench-contracts (see README.md)."
-	@exit 1
+demo: localnet ## the main job end to end; today: chain, contracts and workload (indexer, analytics, dashboard to come)
+	$(DATAPACT) deploy
+	$(DATAPACT) simulate $(SIMULATE_ARGS)
+	@echo
+	@echo "demo (partial): the local chain runs at http://127.0.0.1:26657 with the suite deployed"
+	@echo "($(DATA)/deployment.json) and a seeded workload on it (ground truth in $(DATA)/labels.jsonl)."
+	@echo "Not built yet: ingest into Postgres, analytics, the sentinel and the dashboard (see README.md)."
+	@echo "Stop the chain with: make localnet-stop"
 
 .PHONY: tools
-tools: ## install what the build needs: wasm target, binaryen (npm), cosmwasm-check
+tools: ## install what the build needs: wasm target, binaryen (npm), cosmwasm-check, Go and a C compiler
 	rustup target add wasm32-unknown-unknown
 	rustup component add rustfmt clippy
+	@command -v go >/dev/null || { echo "installing Go (Debian's golang; the wasmd build pins its own toolchain)"; \
+		apt-get install -y golang-go || { echo "install Go >= 1.21 and re-run"; exit 1; }; }
+	@command -v cc >/dev/null || apt-get install -y build-essential
 	npm ci --prefix $(TOOLS_DIR) --no-audit --no-fund
 	@if cosmwasm-check --version 2>/dev/null | grep -q '3.0.10'; then echo "cosmwasm-check 3.0.10 present"; \
 	else cargo install cosmwasm-check --version 3.0.10 --locked; fi
@@ -33,9 +43,46 @@ tools: ## install what the build needs: wasm target, binaryen (npm), cosmwasm-ch
 build: ## compile the workspace (native)
 	cargo build --workspace --locked
 
+.PHONY: bin
+bin: ## build the datapact binary
+	cargo build -q --locked -p datapact
+
+.PHONY: wasmd
+wasmd: ## build wasmd v0.61.14 from its Go module into ~/.cache/datapact (skipped when present)
+	@bash $(TOOLS_DIR)/build-wasmd.sh >/dev/null
+
 .PHONY: test
-test: ## run every test: unit, multi-test suite, property tests, real-VM artifact tests
+test: wasmd ## every test: unit, multi-test suite, properties, real-VM artifacts, end to end on wasmd
 	cargo test --workspace --locked
+
+.PHONY: test-chain-stop
+test-chain-stop: bin ## stop the chain the end-to-end tests start (.data/e2e, RPC 36657)
+	@DATAPACT_DATA=.data/e2e DATAPACT_RPC_PORT=$(or $(E2E_RPC_PORT),36657) $(DATAPACT) localnet stop
+
+.PHONY: localnet
+localnet: wasmd bin ## start the local chain in the background (127.0.0.1:26657, blocks every 300 ms)
+	$(DATAPACT) localnet start
+
+.PHONY: localnet-stop
+localnet-stop: bin ## stop the local chain (its data stays)
+	$(DATAPACT) localnet stop
+
+.PHONY: localnet-reset
+localnet-reset: bin ## stop the local chain and delete its data and deployment file
+	$(DATAPACT) localnet reset
+	rm -f $(DATA)/deployment.json $(DATA)/labels.jsonl
+
+.PHONY: accounts
+accounts: bin ## list the local chain's funded test accounts
+	$(DATAPACT) localnet accounts
+
+.PHONY: deploy
+deploy: bin ## store, instantiate and wire the artifacts; writes .data/deployment.json (idempotent)
+	$(DATAPACT) deploy
+
+.PHONY: simulate
+simulate: bin ## seeded workload with injected misbehaviour; labels in .data/labels.jsonl (SIMULATE_ARGS=...)
+	$(DATAPACT) simulate $(SIMULATE_ARGS)
 
 .PHONY: lint
 lint: ## rustfmt and clippy (native and wasm), warnings are errors
@@ -93,4 +140,4 @@ bench-contracts: yardstick ## artifact sizes and VM gas per message, against cw2
 bench: bench-contracts ## every benchmark the project has so far
 
 .PHONY: ci
-ci: tools lint check-schema check-artifacts test ## what .ci/run does
+ci: tools lint check-schema check-artifacts test bench-contracts ## what .ci/run does

@@ -194,8 +194,21 @@ pub async fn deploy(
                 .map(|info| (p.clone(), info)),
             None => None,
         };
+        let checksum_of = |id: u64| {
+            on_chain
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, s)| s.as_str())
+        };
         let deployed = match live {
-            Some((p, (live_code, _, _))) if &p.checksum == checksum && live_code == p.code_id => p,
+            // already runs this artifact (possibly under another code id with the same bytes)
+            Some((p, (live_code, _, _))) if checksum_of(live_code) == Some(checksum.as_str()) => {
+                Deployed {
+                    code_id: live_code,
+                    checksum: checksum.clone(),
+                    ..p
+                }
+            }
             Some((p, (live_code, admin_on_chain, _))) => {
                 if admin_on_chain != admin_addr {
                     bail!(

@@ -37,25 +37,25 @@ pub struct Localnet {
 
 impl Localnet {
     /// Defaults, overridable by env: `WASMD` (binary), `DATAPACT_DATA` (data folder, default
-    /// `.data`), `DATAPACT_RPC_PORT` (26657; p2p, gRPC and REST follow as +1, 9090, 1317 offsets).
+    /// `.data`), `DATAPACT_RPC_PORT` (default 26657; see [`Localnet::new`] for the other ports).
     pub fn from_env() -> Self {
-        let cache = std::env::var_os("DATAPACT_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home_dir().join(".cache/datapact"));
-        let wasmd = std::env::var_os("WASMD")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| cache.join("wasmd-v0.61.14/bin/wasmd"));
-        let data = std::env::var_os("DATAPACT_DATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(".data"));
         let rpc_port: u16 = std::env::var("DATAPACT_RPC_PORT")
             .ok()
             .and_then(|p| p.parse().ok())
             .unwrap_or(26657);
+        let data = std::env::var_os("DATAPACT_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".data"));
+        Self::new(default_wasmd(), data.join("localnet"), rpc_port)
+    }
+
+    /// A chain in `dir` with its RPC on `rpc_port`: P2P one below, gRPC and REST at the same
+    /// offset from 9090 and 1317.
+    pub fn new(wasmd: PathBuf, dir: PathBuf, rpc_port: u16) -> Self {
         let offset = rpc_port.wrapping_sub(26657);
         Self {
             wasmd,
-            dir: data.join("localnet"),
+            dir,
             rpc_port,
             p2p_port: rpc_port.wrapping_sub(1),
             grpc_port: 9090u16.wrapping_add(offset),
@@ -377,7 +377,7 @@ impl Localnet {
         Ok(true)
     }
 
-    /// Stops the node and deletes its chain data (and the deployment that pointed at it).
+    /// Stops the node and deletes its chain data.
     pub fn reset(&self) -> anyhow::Result<()> {
         self.stop()?;
         if self.dir.exists() {
@@ -414,6 +414,18 @@ fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// `$WASMD`, else the binary `make wasmd` builds: `$DATAPACT_CACHE/wasmd-v0.61.14/bin/wasmd`
+/// (cache default `~/.cache/datapact`).
+pub fn default_wasmd() -> PathBuf {
+    if let Some(w) = std::env::var_os("WASMD") {
+        return PathBuf::from(w);
+    }
+    let cache = std::env::var_os("DATAPACT_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home_dir().join(".cache/datapact"));
+    cache.join("wasmd-v0.61.14/bin/wasmd")
 }
 
 fn home_dir() -> PathBuf {

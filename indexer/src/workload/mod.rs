@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 pub use exec::{Expect, Fleet, Planned, Stats};
-pub use plan::World;
+pub use plan::{AgreementRec, AssetSlot, ConsentRec, World};
 
 use crate::chain::keys::localnet_wallets;
 use crate::chain::tx::Sender;
@@ -69,9 +69,10 @@ pub struct Summary {
     pub labels: Vec<Label>,
     pub labels_path: PathBuf,
     pub wall: std::time::Duration,
-    pub assets: usize,
-    pub agreements: usize,
-    pub consents: usize,
+    /// the model's final state, for checking the chain against it
+    pub assets: Vec<AssetSlot>,
+    pub agreements: Vec<AgreementRec>,
+    pub consents: Vec<ConsentRec>,
     pub accesses_allowed: u64,
     pub accesses_denied: u64,
 }
@@ -100,9 +101,9 @@ impl std::fmt::Display for Summary {
         writeln!(
             f,
             "state: {} assets, {} consents, {} agreements; accesses {} allowed, {} denied",
-            self.assets,
-            self.consents,
-            self.agreements,
+            self.assets.len(),
+            self.consents.len(),
+            self.agreements.len(),
             self.accesses_allowed,
             self.accesses_denied
         )?;
@@ -208,9 +209,9 @@ pub async fn run(
         by_phase,
         labels_path: cfg.labels.clone(),
         wall: started.elapsed(),
-        assets: world.assets.len(),
-        agreements: world.agreements.len(),
-        consents: world.consents.len(),
+        assets: world.assets.clone(),
+        agreements: world.agreements.clone(),
+        consents: world.consents.clone(),
         accesses_allowed: world.accesses_allowed,
         accesses_denied: world.accesses_denied,
         labels,

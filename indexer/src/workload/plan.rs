@@ -217,7 +217,23 @@ impl World {
             v
         };
         let providers = by_prefix("provider-");
-        let consumers = by_prefix("consumer-");
+        // consumers an earlier alert suspended cannot take part (their accesses would be refused)
+        let mut consumers = Vec::new();
+        for c in by_prefix("consumer-") {
+            let r: datapact_agreements::msg::ConsumerSuspensionResponse = chain
+                .smart(
+                    d.address("agreements")?,
+                    &datapact_agreements::msg::QueryMsg::ConsumerSuspension {
+                        consumer: addr[&c].clone(),
+                    },
+                )
+                .await?;
+            if r.suspension.is_none() {
+                consumers.push(c);
+            } else {
+                tracing::warn!("{c} is suspended by an audit alert: it sits this workload out");
+            }
+        }
         let subjects = by_prefix("subject-");
         let attestors = by_prefix("attestor-");
         let relayers = by_prefix("relayer-");
@@ -776,8 +792,7 @@ impl World {
     }
 
     fn plan_offers(&mut self) -> anyhow::Result<Vec<Planned>> {
-        let mut per_provider: BTreeMap<String, (Vec<Any>, Vec<PlannedOffer>)> =
-            BTreeMap::new();
+        let mut per_provider: BTreeMap<String, (Vec<Any>, Vec<PlannedOffer>)> = BTreeMap::new();
         for slot in 0..self.assets.len() {
             let a = self.assets[slot].clone();
             let (Some(asset_id), true) = (a.id, a.versions > 0) else {
