@@ -337,3 +337,92 @@ fn instantiate_payload(
         other => bail!("unknown contract {other}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    fn write_artifacts(dir: &Path, tamper: Option<&str>) {
+        let mut sums = String::new();
+        for c in CONTRACTS {
+            let bytes = format!("wasm of {c}").into_bytes();
+            sums.push_str(&format!(
+                "{}  datapact_{c}.wasm\n",
+                hex::encode(sha2::Sha256::digest(&bytes))
+            ));
+            let written = if tamper == Some(c) {
+                b"tampered".to_vec()
+            } else {
+                bytes
+            };
+            std::fs::write(dir.join(format!("datapact_{c}.wasm")), written).unwrap();
+        }
+        std::fs::write(dir.join("checksums.txt"), sums).unwrap();
+    }
+
+    #[test]
+    fn artifacts_are_read_with_their_checksums() {
+        let dir = tempfile::tempdir().unwrap();
+        write_artifacts(dir.path(), None);
+        let a = read_artifacts(dir.path()).unwrap();
+        assert_eq!(a.len(), 4);
+        assert_eq!(a["audit"].1, b"wasm of audit");
+    }
+
+    #[test]
+    fn an_artifact_that_differs_from_its_checksum_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_artifacts(dir.path(), Some("consent"));
+        let e = read_artifacts(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("datapact_consent.wasm does not match"), "{e}");
+        assert!(e.contains("make artifacts"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_artifacts_folder_says_how_to_build_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_artifacts(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("make artifacts"), "{e}");
+    }
+
+    #[test]
+    fn the_deployment_file_round_trips_and_names_its_first_height() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut contracts = BTreeMap::new();
+        for (i, c) in CONTRACTS.iter().enumerate() {
+            contracts.insert(
+                c.to_string(),
+                Deployed {
+                    code_id: i as u64 + 1,
+                    checksum: "00".repeat(32),
+                    address: format!("wasm1{c}"),
+                    label: format!("datapact-{c}"),
+                    instantiated_height: 10 + i as u64,
+                    updated_height: 10 + i as u64,
+                },
+            );
+        }
+        let d = Deployment {
+            chain_id: "c-1".into(),
+            rpc_url: "http://127.0.0.1:26657".into(),
+            admin: "wasm1admin".into(),
+            denom: "udpt".into(),
+            sentinels: vec![],
+            responders: vec![],
+            contracts,
+        };
+        let path = dir.path().join("sub/deployment.json");
+        d.save(&path).unwrap();
+        assert_eq!(Deployment::load(&path).unwrap(), d);
+        assert_eq!(d.first_height(), 10);
+        assert_eq!(d.address("audit").unwrap(), "wasm1audit");
+        assert!(d.address("nope").is_err());
+        let e = Deployment::load(&dir.path().join("missing.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("make deploy"), "{e}");
+    }
+}

@@ -80,31 +80,8 @@ struct ChainArgs {
 
 impl ChainArgs {
     async fn connect(&self) -> anyhow::Result<Chain> {
-        let split = self
-            .gas_price
-            .find(|c: char| c.is_ascii_alphabetic())
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--gas-price {:?} needs a denom, e.g. 0.025udpt",
-                    self.gas_price
-                )
-            })?;
-        let (price, denom) = self.gas_price.split_at(split);
-        let gas_price: f64 = price.parse().map_err(|_| {
-            anyhow::anyhow!(
-                "--gas-price {:?}: {price:?} is not a number",
-                self.gas_price
-            )
-        })?;
-        Chain::connect(
-            &self.rpc,
-            FeePolicy {
-                denom: denom.to_string(),
-                gas_price,
-                adjustment: 1.4,
-            },
-        )
-        .await
+        let fees = FeePolicy::parse(&self.gas_price, 1.4).context("--gas-price")?;
+        Chain::connect(&self.rpc, fees).await
     }
 }
 

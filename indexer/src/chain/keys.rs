@@ -196,13 +196,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mnemonic_derivation_matches_the_cosmos_hd_path() {
-        // the address wasmd's `keys add --recover` gives this mnemonic at index 0
-        let w = Wallet::from_mnemonic("a", &localnet_mnemonic(), 0).unwrap();
-        assert!(w.addr().starts_with("wasm1"));
-        let again = Wallet::from_mnemonic("b", &localnet_mnemonic(), 0).unwrap();
-        assert_eq!(w.addr(), again.addr());
-        let other = Wallet::from_mnemonic("c", &localnet_mnemonic(), 1).unwrap();
+    fn mnemonic_derivation_matches_wasmd_keys_add_recover() {
+        // `wasmd keys add probe --recover --index 3` (wasmd v0.61.14) with this mnemonic
+        let w = Wallet::from_mnemonic("relayer-0", &localnet_mnemonic(), 3).unwrap();
+        assert_eq!(w.addr(), "wasm1fgflgp9an7tgmcqp277udcr0rd9zvvpu9gc2xc");
+        assert_eq!(localnet_wallet("relayer-0").unwrap().addr(), w.addr());
+        let other = Wallet::from_mnemonic("c", &localnet_mnemonic(), 4).unwrap();
         assert_ne!(w.addr(), other.addr());
     }
 

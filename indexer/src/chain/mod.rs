@@ -100,6 +100,28 @@ pub struct FeePolicy {
 }
 
 impl FeePolicy {
+    /// Parses a gas price with its denom, e.g. `0.025udpt`.
+    pub fn parse(gas_price: &str, adjustment: f64) -> anyhow::Result<Self> {
+        let split = gas_price
+            .find(|c: char| c.is_ascii_alphabetic())
+            .ok_or_else(|| {
+                anyhow::anyhow!("gas price {gas_price:?} needs a denom, e.g. 0.025udpt")
+            })?;
+        let (price, denom) = gas_price.split_at(split);
+        let gas_price: f64 = price
+            .parse()
+            .ok()
+            .filter(|p: &f64| p.is_finite() && *p >= 0.0)
+            .ok_or_else(|| {
+                anyhow::anyhow!("gas price {gas_price:?}: {price:?} is not a non-negative number")
+            })?;
+        Ok(Self {
+            denom: denom.to_string(),
+            gas_price,
+            adjustment,
+        })
+    }
+
     pub fn fee_for(&self, gas_limit: u64) -> u128 {
         (gas_limit as f64 * self.gas_price).ceil() as u128
     }
@@ -345,5 +367,31 @@ impl Chain {
             }
             tokio::time::sleep(Duration::from_millis(80)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gas_price_parses_into_amount_and_denom_and_fees_round_up() {
+        let f = FeePolicy::parse("0.025udpt", 1.4).unwrap();
+        assert_eq!(f.denom, "udpt");
+        assert_eq!(f.fee_for(200_000), 5_000);
+        assert_eq!(f.fee_for(1), 1, "a fraction of a coin rounds up");
+    }
+
+    #[test]
+    fn a_bad_gas_price_says_what_is_wrong() {
+        let e = FeePolicy::parse("0.025", 1.0).unwrap_err().to_string();
+        assert!(e.contains("needs a denom"), "{e}");
+        let e = FeePolicy::parse("abcudpt", 1.0).unwrap_err().to_string();
+        assert!(
+            e.contains("needs a denom") || e.contains("not a non-negative number"),
+            "{e}"
+        );
+        let e = FeePolicy::parse("-1udpt", 1.0).unwrap_err().to_string();
+        assert!(e.contains("not a non-negative number"), "{e}");
     }
 }

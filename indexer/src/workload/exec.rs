@@ -172,3 +172,74 @@ pub fn check(p: &Planned, o: &TxOutcome) -> Option<String> {
         (Expect::Denied(_), false) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(expect: Expect) -> Planned {
+        Planned {
+            sender: "consumer-0".into(),
+            msgs: vec![],
+            gas: 1,
+            expect,
+            label: None,
+        }
+    }
+
+    fn outcome(code: u32, log: &str) -> TxOutcome {
+        TxOutcome {
+            hash: "H".into(),
+            height: 1,
+            code,
+            log: log.into(),
+            gas_wanted: 1,
+            gas_used: 1,
+            events: vec![],
+        }
+    }
+
+    #[test]
+    fn an_outcome_matches_only_the_expectation_it_meets() {
+        let denied = "failed to execute message; message index: 0: access to agreement 3 denied: cap_reached";
+        assert_eq!(check(&planned(Expect::Ok), &outcome(0, "")), None);
+        assert!(check(&planned(Expect::Ok), &outcome(5, denied)).is_some());
+        assert!(check(&planned(Expect::Denied(None)), &outcome(0, "")).is_some());
+        assert_eq!(
+            check(&planned(Expect::Denied(None)), &outcome(5, denied)),
+            None
+        );
+        assert_eq!(
+            check(
+                &planned(Expect::Denied(Some("cap_reached"))),
+                &outcome(5, denied)
+            ),
+            None
+        );
+        let wrong = check(
+            &planned(Expect::Denied(Some("consent_not_granted"))),
+            &outcome(5, denied),
+        );
+        assert!(wrong.is_some_and(|w| w.contains("consent_not_granted")));
+        // out of gas is a failure, but not the denial the plan expected
+        assert!(check(
+            &planned(Expect::Denied(Some("cap_reached"))),
+            &outcome(11, "out of gas")
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn throughput_figures_come_from_the_blocks_seen() {
+        let mut s = Stats {
+            txs: 300,
+            busy: Duration::from_secs(2),
+            ..Default::default()
+        };
+        s.per_block.insert(10, 250);
+        s.per_block.insert(11, 50);
+        assert_eq!(s.max_block(), 250);
+        assert_eq!(s.mean_block(), 150.0);
+        assert_eq!(s.txs_per_second(), 150.0);
+    }
+}

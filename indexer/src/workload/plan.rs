@@ -253,6 +253,20 @@ impl World {
             let key = SigningKey::from_slice(&secret).context("subject key")?;
             subject_keys.insert(s.clone(), key);
         }
+        // signed consents continue from the chain's nonce (an earlier run may have used the key)
+        let mut nonces = BTreeMap::new();
+        for key in subject_keys.values() {
+            let subject = key_subject_id(key.verifying_key().to_encoded_point(true).as_bytes());
+            let r: datapact_consent::msg::NonceResponse = chain
+                .smart(
+                    d.address("consent")?,
+                    &datapact_consent::msg::QueryMsg::Nonce {
+                        subject: subject.clone(),
+                    },
+                )
+                .await?;
+            nonces.insert(subject, r.next_nonce);
+        }
         // misbehaving consumers: three distinct ones among the first twelve
         let mut pool: Vec<String> = consumers
             .iter()
@@ -288,7 +302,7 @@ impl World {
             attestors,
             relayers,
             subject_keys,
-            nonces: BTreeMap::new(),
+            nonces,
             assets: Vec::new(),
             consents: Vec::new(),
             offers: Vec::new(),
