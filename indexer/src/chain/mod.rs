@@ -30,7 +30,31 @@ pub use tx::{TxEvent, TxOutcome};
 /// tendermint-rpc's errors print a backtrace in their Display when RUST_BACKTRACE is set: keep
 /// the message only.
 pub fn rpc_error(e: rpc::Error) -> anyhow::Error {
-    anyhow::anyhow!("{}", e.detail())
+    anyhow::anyhow!("{}", rpc_message(&e))
+}
+
+/// The error's message and causes on one line, without the backtrace flex-error appends.
+pub fn rpc_message(e: &rpc::Error) -> String {
+    let full = e.to_string();
+    let mut parts: Vec<&str> = Vec::new();
+    for line in full.lines() {
+        let t = line.trim();
+        if t.starts_with("Location:") || t.contains("backtrace") {
+            break;
+        }
+        let t = t.trim_start_matches("Caused by:").trim();
+        let t = t
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == ':')
+            .trim();
+        if !t.is_empty() && !parts.contains(&t) {
+            parts.push(t);
+        }
+    }
+    if parts.is_empty() {
+        e.detail().to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// Block and its results at `height`, retried briefly: the node can announce a height a moment
@@ -149,7 +173,7 @@ impl Chain {
         .map_err(|e| anyhow::anyhow!("cannot build an RPC client for {url}: {e}"))?;
         let status = rpc.status().await.map_err(|e| ChainError::Unreachable {
             url: url.to_string(),
-            detail: e.detail().to_string(),
+            detail: rpc_message(&e),
         })?;
         Ok(Self {
             rpc,
@@ -380,6 +404,25 @@ mod tests {
         assert_eq!(f.denom, "udpt");
         assert_eq!(f.fee_for(200_000), 5_000);
         assert_eq!(f.fee_for(1), 1, "a fraction of a coin rounds up");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_node_is_reported_with_its_cause_and_without_a_backtrace() {
+        let fees = FeePolicy::parse("0.025udpt", 1.0).unwrap();
+        let err = Chain::connect("http://127.0.0.1:1", fees)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("cannot reach the node at http://127.0.0.1:1"),
+            "{err}"
+        );
+        assert!(err.contains("Connection refused"), "{err}");
+        assert!(
+            !err.contains("Location") && !err.contains("backtrace"),
+            "{err}"
+        );
     }
 
     #[test]

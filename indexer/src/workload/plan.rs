@@ -80,6 +80,20 @@ pub struct ConsentRec {
     pub controller: String,
     pub signed: bool,
     pub withdrawn: bool,
+    /// None: every asset of the controller
+    pub asset: Option<AssetId>,
+    pub purposes: Vec<String>,
+    /// given before this run (found on chain at start)
+    pub prior: bool,
+}
+
+impl ConsentRec {
+    fn covers(&self, controller: &str, asset_id: AssetId, purpose: &str) -> bool {
+        !self.withdrawn
+            && self.controller == controller
+            && self.asset.is_none_or(|a| a == asset_id)
+            && self.purposes.iter().any(|p| p == purpose)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -267,6 +281,55 @@ impl World {
                 .await?;
             nonces.insert(subject, r.next_nonce);
         }
+        // consents given before this run still count on chain: the model starts from them
+        let by_addr: BTreeMap<String, String> =
+            addr.iter().map(|(n, a)| (a.clone(), n.clone())).collect();
+        let mut consents = Vec::new();
+        for holder in &subjects {
+            let subject_id = match subject_keys.get(holder) {
+                Some(key) => key_subject_id(key.verifying_key().to_encoded_point(true).as_bytes()),
+                None => addr[holder].clone(),
+            };
+            let mut start_after = None;
+            loop {
+                let page: datapact_consent::msg::ConsentsResponse = chain
+                    .smart(
+                        d.address("consent")?,
+                        &datapact_consent::msg::QueryMsg::BySubject {
+                            subject: subject_id.clone(),
+                            start_after,
+                            limit: Some(100),
+                        },
+                    )
+                    .await?;
+                let Some(last) = page.consents.last().map(|c| c.id) else {
+                    break;
+                };
+                for c in page.consents {
+                    let Some(controller) = by_addr.get(c.controller.as_str()) else {
+                        continue;
+                    };
+                    if c.expires_at.is_some() {
+                        continue;
+                    }
+                    consents.push(ConsentRec {
+                        id: c.id,
+                        subject: c.subject,
+                        holder: holder.clone(),
+                        controller: controller.clone(),
+                        signed: c.method == datapact_types::consent::ConsentMethod::Signature,
+                        withdrawn: c.withdrawn_at.is_some(),
+                        asset: match c.scope {
+                            AssetScope::Asset { asset_id } => Some(asset_id),
+                            AssetScope::AllOfController {} => None,
+                        },
+                        purposes: c.purposes,
+                        prior: true,
+                    });
+                }
+                start_after = Some(last);
+            }
+        }
         // misbehaving consumers: three distinct ones among the first twelve
         let mut pool: Vec<String> = consumers
             .iter()
@@ -304,7 +367,7 @@ impl World {
             subject_keys,
             nonces,
             assets: Vec::new(),
-            consents: Vec::new(),
+            consents,
             offers: Vec::new(),
             agreements: Vec::new(),
             accesses_allowed: 0,
@@ -936,12 +999,13 @@ impl World {
         !a.suspended && !a.terminated && a.cap.is_none_or(|c| a.count < c)
     }
 
-    /// A subject whose consent to `controller` is in force (and not being withdrawn).
-    fn consenting_subject(&mut self, controller: &str) -> Option<String> {
+    /// A subject whose consent to `a`'s provider covers its asset and purpose (and is not
+    /// being withdrawn).
+    fn consenting_subject(&mut self, a: &AgreementRec) -> Option<String> {
         let live: Vec<String> = self
             .consents
             .iter()
-            .filter(|c| !c.withdrawn && c.controller == controller)
+            .filter(|c| c.covers(&a.provider, a.asset_id, &a.purpose))
             .map(|c| c.subject.clone())
             .collect();
         live.choose(&mut self.rng).cloned()
@@ -980,7 +1044,7 @@ impl World {
         };
         let a = self.agreements[i].clone();
         let subject = if a.consent_required {
-            match self.consenting_subject(&a.provider) {
+            match self.consenting_subject(&a) {
                 Some(s) => Some(s),
                 None => return Ok(None),
             }
@@ -1010,15 +1074,14 @@ impl World {
             let candidates: Vec<(usize, usize)> = (0..self.agreements.len())
                 .filter(|&a| self.agreements[a].consent_required && self.usable(a))
                 .flat_map(|a| {
-                    let p = self.agreements[a].provider.clone();
-                    (0..self.consents.len())
-                        .map(move |c| (a, c, p.clone()))
+                    let ag = &self.agreements[a];
+                    self.consents
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.covers(&ag.provider, ag.asset_id, &ag.purpose))
+                        .map(move |(c, _)| (a, c))
                         .collect::<Vec<_>>()
                 })
-                .filter(|(_, c, p)| {
-                    !self.consents[*c].withdrawn && self.consents[*c].controller == *p
-                })
-                .map(|(a, c, _)| (a, c))
                 .collect();
             if let Some(&(a, c)) = candidates.choose(&mut self.rng) {
                 let consumer = self.agreements[a].consumer.clone();
@@ -1028,7 +1091,18 @@ impl World {
                     vec![format!("agreement:{}", self.agreements[a].id), format!("subject:{}", self.consents[c].subject)],
                     "keeps recording accesses for a data subject after the subject withdrew consent".into(),
                 );
-                self.to_withdraw.entry(round).or_default().push((c, None));
+                // the subject withdraws every consent that covers this use, not just one record
+                let ag = self.agreements[a].clone();
+                let subject = self.consents[c].subject.clone();
+                let all: Vec<usize> = (0..self.consents.len())
+                    .filter(|&i| {
+                        self.consents[i].subject == subject
+                            && self.consents[i].covers(&ag.provider, ag.asset_id, &ag.purpose)
+                    })
+                    .collect();
+                for i in all {
+                    self.to_withdraw.entry(round).or_default().push((i, None));
+                }
                 self.after_withdrawal_attempts.push((consumer, a, c, label));
             }
         }
@@ -1129,7 +1203,7 @@ impl World {
             }
             let a = self.agreements[i].clone();
             let subject = if a.consent_required {
-                self.consenting_subject(&a.provider)
+                self.consenting_subject(&a)
             } else {
                 None
             };
@@ -1173,7 +1247,7 @@ impl World {
                         .copied()
                         .unwrap_or("analytics");
                     let subject = if a.consent_required {
-                        self.consenting_subject(&a.provider)
+                        self.consenting_subject(&a)
                     } else {
                         None
                     };
@@ -1202,7 +1276,7 @@ impl World {
                 if self.rng.random_bool(0.3) {
                     let a = self.agreements[i].clone();
                     let subject = if a.consent_required {
-                        self.consenting_subject(&a.provider)
+                        self.consenting_subject(&a)
                     } else {
                         None
                     };
@@ -1286,7 +1360,7 @@ impl World {
                         .collect();
                     let purpose = others[k % others.len()];
                     let subject = if a.consent_required {
-                        self.consenting_subject(&a.provider)
+                        self.consenting_subject(&a)
                     } else {
                         None
                     };
@@ -1451,6 +1525,12 @@ impl World {
                             controller,
                             signed,
                             withdrawn: false,
+                            asset: None,
+                            purposes: PURPOSES[..HONEST_PURPOSES]
+                                .iter()
+                                .map(|p| p.to_string())
+                                .collect(),
+                            prior: false,
                         });
                     }
                 }
