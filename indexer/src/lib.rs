@@ -3,6 +3,8 @@
 //! `datapact --help` lists the commands; each module is one of them.
 
 pub mod chain;
+pub mod db;
 pub mod deploy;
+pub mod ingest;
 pub mod localnet;
 pub mod workload;

@@ -41,6 +41,50 @@ enum Command {
     /// Drive the deployed suite with a seeded, realistic workload and injected misbehaviour;
     /// write ground-truth labels.
     Simulate(SimulateArgs),
+    /// Index the chain into Postgres: backfill from the checkpoint (or --from), then --follow.
+    Ingest(IngestArgs),
+    /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
+    Postgres {
+        #[command(subcommand)]
+        action: PostgresAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PostgresAction {
+    /// Create (first time) and start it; print its URL.
+    Start,
+    /// Stop it (its data stays).
+    Stop,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact ingest                      # backfill into the private Postgres, then stop\n  \
+    datapact ingest --follow             # and keep following the head\n  \
+    datapact ingest --from 1200 --to 1300 # re-ingest a range (idempotent)\n  \
+    DATABASE_URL=postgres://u:p@db/datapact datapact ingest --follow")]
+struct IngestArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Postgres to write to; unset: the private cluster under .data/postgres (started if needed).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// First height (default: after the checkpoint, or the deployment's first block).
+    #[arg(long)]
+    from: Option<u64>,
+    /// Last height (default: the head).
+    #[arg(long)]
+    to: Option<u64>,
+    /// After the backfill, follow new blocks until interrupted.
+    #[arg(long)]
+    follow: bool,
+    /// Blocks fetched in parallel.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Most blocks per write transaction.
+    #[arg(long, default_value_t = 200)]
+    batch_blocks: usize,
 }
 
 #[derive(Subcommand)]
@@ -289,6 +333,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let summary = workload::run(&chain, &deployment, &cfg).await?;
             println!("{summary}");
+        }
+        Command::Ingest(args) => {
+            let chain = args.chain.connect().await?;
+            let deployment = Deployment::load(&args.chain.deployment)?;
+            let url = datapact::db::database_url(args.database_url.as_deref()).await?;
+            let pool = datapact::db::connect(&url, 4).await?;
+            let cfg = datapact::ingest::IngestConfig {
+                from: args.from,
+                to: args.to,
+                follow: args.follow,
+                concurrency: args.concurrency,
+                batch_blocks: args.batch_blocks,
+                progress: true,
+            };
+            let stats = datapact::ingest::run(&pool, &chain, &deployment, &cfg).await?;
+            println!(
+                "ingested {} blocks up to height {} in {:.1} s: {} rows, {} events quarantined",
+                stats.blocks,
+                stats.last_height,
+                stats.elapsed.as_secs_f64(),
+                stats.rows,
+                stats.quarantined
+            );
+        }
+        Command::Postgres { action } => {
+            let cluster = datapact::db::PgCluster::from_env();
+            match action {
+                PostgresAction::Start => println!("{}", cluster.ensure_running().await?),
+                PostgresAction::Stop => {
+                    if cluster.stop()? {
+                        println!("Postgres stopped");
+                    } else {
+                        println!("Postgres was not running");
+                    }
+                }
+            }
         }
     }
     Ok(())
