@@ -43,6 +43,17 @@ enum Command {
     Simulate(SimulateArgs),
     /// Index the chain into Postgres: backfill from the checkpoint (or --from), then --follow.
     Ingest(IngestArgs),
+    /// Save blocks and their results as the indexer reads them (JSON), e.g. as test fixtures.
+    Capture {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// Heights to capture.
+        #[arg(required = true)]
+        heights: Vec<u64>,
+        /// Folder to write block-<height>.json into.
+        #[arg(long, default_value = "indexer/tests/fixtures")]
+        out: PathBuf,
+    },
     /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
     Postgres {
         #[command(subcommand)]
@@ -356,6 +367,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 stats.rows,
                 stats.quarantined
             );
+        }
+        Command::Capture { chain, heights, out } => {
+            let chain = chain.connect().await?;
+            std::fs::create_dir_all(&out)?;
+            for h in heights {
+                let (b, r) = datapact::chain::block_with_results(chain.rpc(), h).await?;
+                let raw = datapact::ingest::raw_block(b, r);
+                let path = out.join(format!("block-{h}.json"));
+                std::fs::write(&path, serde_json::to_vec_pretty(&raw)?)?;
+                println!("{} ({} txs)", path.display(), raw.txs.len());
+            }
         }
         Command::Postgres { action } => {
             let cluster = datapact::db::PgCluster::from_env();
