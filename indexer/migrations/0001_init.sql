@@ -6,6 +6,8 @@
 create table checkpoint (
     id          smallint primary key default 1 check (id = 1),
     chain_id    text not null,
+    -- every height in start_height..=height is indexed
+    start_height bigint not null,
     height      bigint not null,
     updated_at  timestamptz not null default now()
 );

@@ -228,6 +228,42 @@ impl PgCluster {
         Ok(())
     }
 
+    /// Drops and recreates database `name` (letters, digits, underscores); returns its URL.
+    pub async fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "database name {name:?}: use lowercase letters, digits and underscores"
+        );
+        self.ensure_running().await?;
+        let admin = format!("postgres://{DB_USER}@127.0.0.1:{}/postgres", self.port);
+        let mut conn = admin.parse::<PgConnectOptions>()?.connect().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database if exists {name} with (force)"
+        )))
+        .execute(&mut conn)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+            .execute(&mut conn)
+            .await?;
+        Ok(format!(
+            "postgres://{DB_USER}@127.0.0.1:{}/{name}",
+            self.port
+        ))
+    }
+
+    /// Restarts a running cluster (fast: open connections are cut, as in a server restart).
+    pub fn restart(&self) -> anyhow::Result<()> {
+        let pgdata = self.pgdata().to_string_lossy().to_string();
+        let log = self.log_file().to_string_lossy().to_string();
+        self.run(
+            "pg_ctl",
+            &["-D", &pgdata, "-l", &log, "-m", "fast", "-w", "restart"],
+        )
+    }
+
     /// Stops the cluster (fast shutdown). Not running is not an error.
     pub fn stop(&self) -> anyhow::Result<bool> {
         if !self.initialized() || !self.accepting() {
@@ -267,6 +303,23 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .await
         .context("applying the schema migrations")?;
     Ok(pool)
+}
+
+/// Empties every table the ingester writes, and the checkpoint (for a fresh synthetic history).
+pub async fn truncate_all(pool: &PgPool) -> anyhow::Result<()> {
+    let tables: Vec<&str> = crate::ingest::decode::TABLES
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(["checkpoint"])
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "truncate {}",
+        tables.join(", ")
+    )))
+    .execute(pool)
+    .await
+    .context("emptying the index tables")?;
+    Ok(())
 }
 
 /// The URL without its password, for messages.

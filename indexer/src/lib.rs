@@ -2,9 +2,11 @@
 //! generator (and, as they land, the indexer, analytics, dashboard and sentinel).
 //! `datapact --help` lists the commands; each module is one of them.
 
+pub mod analytics;
 pub mod chain;
 pub mod db;
 pub mod deploy;
 pub mod ingest;
 pub mod localnet;
+pub mod metrics;
 pub mod workload;

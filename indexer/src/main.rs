@@ -54,6 +54,9 @@ enum Command {
         #[arg(long, default_value = "indexer/tests/fixtures")]
         out: PathBuf,
     },
+    /// Write a synthetic chain history with labelled misbehaviour straight into the typed tables
+    /// (for evaluating and benchmarking the analytics at scale; replaces the database's content).
+    Synth(SynthArgs),
     /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
     Postgres {
         #[command(subcommand)]
@@ -96,6 +99,50 @@ struct IngestArgs {
     /// Most blocks per write transaction.
     #[arg(long, default_value_t = 200)]
     batch_blocks: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics (height, lag, events, quarantined,
+    /// errors).
+    #[arg(long, env = "DATAPACT_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    metrics_addr: std::net::SocketAddr,
+    /// Do not serve metrics.
+    #[arg(long)]
+    no_metrics: bool,
+    /// No progress bar (logs only).
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact synth --seed 3                          # 300k accesses over 14 days, 8 injections per kind\n  \
+    datapact synth --accesses 10000000 --consumers 2000 --days 30   # the scale benchmark's data")]
+struct SynthArgs {
+    /// Postgres to write to; unset: the private cluster (database `datapact`).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// About this many accesses in all.
+    #[arg(long, default_value_t = 300_000)]
+    accesses: u64,
+    #[arg(long, default_value_t = 300)]
+    consumers: usize,
+    #[arg(long, default_value_t = 40)]
+    providers: usize,
+    #[arg(long, default_value_t = 3000)]
+    subjects: usize,
+    #[arg(long, default_value_t = 12)]
+    attestors: usize,
+    #[arg(long, default_value_t = 14)]
+    days: u32,
+    /// Seconds between blocks (a divisor of 3600).
+    #[arg(long, default_value_t = 6)]
+    block_seconds: u64,
+    /// Instances of each misbehaviour kind.
+    #[arg(long, default_value_t = 8)]
+    injections: usize,
+    /// Ground-truth labels (JSON lines, the workload's format).
+    #[arg(long, default_value = ".data/synth-labels.jsonl")]
+    labels: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -350,25 +397,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let deployment = Deployment::load(&args.chain.deployment)?;
             let url = datapact::db::database_url(args.database_url.as_deref()).await?;
             let pool = datapact::db::connect(&url, 4).await?;
+            let metrics = datapact::metrics::IngestMetrics::default();
+            if !args.no_metrics {
+                let mut registry = prometheus_client::registry::Registry::default();
+                metrics.register(&mut registry);
+                datapact::metrics::serve(args.metrics_addr, registry).await?;
+            }
             let cfg = datapact::ingest::IngestConfig {
                 from: args.from,
                 to: args.to,
                 follow: args.follow,
                 concurrency: args.concurrency,
                 batch_blocks: args.batch_blocks,
-                progress: true,
+                progress: !args.quiet,
+                metrics,
+                on_commit: None,
             };
-            let stats = datapact::ingest::run(&pool, &chain, &deployment, &cfg).await?;
+            let stats = tokio::select! {
+                r = datapact::ingest::run(&pool, &chain, &deployment, &cfg) => r?,
+                _ = tokio::signal::ctrl_c() => {
+                    println!("interrupted: everything up to the checkpoint is committed; run again to resume");
+                    return Ok(());
+                }
+            };
             println!(
-                "ingested {} blocks up to height {} in {:.1} s: {} rows, {} events quarantined",
+                "ingested {} blocks up to height {} in {:.1} s: {} events, {} rows, {} events quarantined",
                 stats.blocks,
                 stats.last_height,
                 stats.elapsed.as_secs_f64(),
+                stats.events,
                 stats.rows,
                 stats.quarantined
             );
         }
-        Command::Capture { chain, heights, out } => {
+        Command::Capture {
+            chain,
+            heights,
+            out,
+        } => {
             let chain = chain.connect().await?;
             std::fs::create_dir_all(&out)?;
             for h in heights {
@@ -378,6 +444,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::write(&path, serde_json::to_vec_pretty(&raw)?)?;
                 println!("{} ({} txs)", path.display(), raw.txs.len());
             }
+        }
+        Command::Synth(args) => {
+            let url = datapact::db::database_url(args.database_url.as_deref()).await?;
+            let pool = datapact::db::connect(&url, 4).await?;
+            datapact::db::truncate_all(&pool).await?;
+            let cfg = datapact::analytics::synth::SynthConfig {
+                seed: args.seed,
+                consumers: args.consumers,
+                providers: args.providers,
+                subjects: args.subjects,
+                attestors: args.attestors,
+                days: args.days,
+                block_seconds: args.block_seconds,
+                accesses: args.accesses,
+                injections: args.injections,
+                labels: args.labels,
+                chain_id: format!("datapact-synth-{}", args.seed),
+                progress: true,
+            };
+            let t = std::time::Instant::now();
+            let s = datapact::analytics::synth::run(&pool, &cfg).await?;
+            println!(
+                "synthetic history in {:.1} s: {} blocks, {} accesses, {} refused attempts, {} rows; {} labels in {}",
+                t.elapsed().as_secs_f64(),
+                s.blocks,
+                s.accesses,
+                s.denied,
+                s.rows,
+                s.labels.len(),
+                cfg.labels.display()
+            );
         }
         Command::Postgres { action } => {
             let cluster = datapact::db::PgCluster::from_env();

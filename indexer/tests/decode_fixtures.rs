@@ -17,7 +17,8 @@ fn contracts() -> Contracts {
 }
 
 fn block(height: u64) -> RawBlock {
-    let text = std::fs::read_to_string(fixtures().join(format!("block-{height}.json"))).expect("fixture");
+    let text =
+        std::fs::read_to_string(fixtures().join(format!("block-{height}.json"))).expect("fixture");
     serde_json::from_str(&text).expect("fixture json")
 }
 
@@ -44,10 +45,21 @@ fn common(b: &RawBlock, rows: &Rows) {
     assert_eq!(rows.rows("events").len(), events, "every event is kept raw");
     assert_eq!(rows.rows("txs").len(), b.txs.len());
     assert_eq!(rows.rows("blocks").len(), 1);
-    assert!(rows.rows("quarantine").is_empty(), "{:?}", rows.rows("quarantine"));
-    assert!(col(rows, "txs", "decode_error").iter().all(Option::is_none), "every body decodes");
+    assert!(
+        rows.rows("quarantine").is_empty(),
+        "{:?}",
+        rows.rows("quarantine")
+    );
+    assert!(
+        col(rows, "txs", "decode_error").iter().all(Option::is_none),
+        "every body decodes"
+    );
     for (tx, log) in b.txs.iter().zip(col(rows, "txs", "log")) {
-        assert_eq!(log.is_some(), tx.code != 0, "the log is kept for failures only");
+        assert_eq!(
+            log.is_some(),
+            tx.code != 0,
+            "the log is kept for failures only"
+        );
     }
 }
 
@@ -56,13 +68,19 @@ fn published_versions_and_their_lineage_edges() {
     let b = block(126);
     let rows = decode_block(&b, &contracts());
     common(&b, &rows);
-    assert_eq!(rows.rows("versions").len(), wasm_actions(&b, "publish_version"));
+    assert_eq!(
+        rows.rows("versions").len(),
+        wasm_actions(&b, "publish_version")
+    );
     let parents: usize = b
         .txs
         .iter()
         .flat_map(|t| &t.events)
         .filter(|e| e.get("action") == Some("publish_version"))
-        .map(|e| e.get("parents").map_or(0, |p| p.split(',').filter(|s| !s.is_empty()).count()))
+        .map(|e| {
+            e.get("parents")
+                .map_or(0, |p| p.split(',').filter(|s| !s.is_empty()).count())
+        })
         .sum();
     assert!(parents > 0, "the fixture has derived versions");
     assert_eq!(rows.rows("lineage_edges").len(), parents);
@@ -74,10 +92,20 @@ fn consents_by_wallet_and_by_signature() {
     let rows = decode_block(&b, &contracts());
     common(&b, &rows);
     let methods = col(&rows, "consents", "method");
-    assert_eq!(methods.len(), wasm_actions(&b, "grant") + wasm_actions(&b, "grant_signed"));
-    assert_eq!(methods.iter().filter(|m| **m == Some("signature")).count(), wasm_actions(&b, "grant_signed"));
-    assert!(col(&rows, "consents", "subject").iter().any(|s| s.is_some_and(|s| s.starts_with("key:"))));
-    assert!(col(&rows, "consents", "purposes").iter().all(|p| p.is_some_and(|p| p.starts_with('{'))));
+    assert_eq!(
+        methods.len(),
+        wasm_actions(&b, "grant") + wasm_actions(&b, "grant_signed")
+    );
+    assert_eq!(
+        methods.iter().filter(|m| **m == Some("signature")).count(),
+        wasm_actions(&b, "grant_signed")
+    );
+    assert!(col(&rows, "consents", "subject")
+        .iter()
+        .any(|s| s.is_some_and(|s| s.starts_with("key:"))));
+    assert!(col(&rows, "consents", "purposes")
+        .iter()
+        .all(|p| p.is_some_and(|p| p.starts_with('{'))));
 }
 
 #[test]
@@ -86,14 +114,34 @@ fn claims_terminations_and_a_failed_claim() {
     let rows = decode_block(&b, &contracts());
     common(&b, &rows);
     let changes = col(&rows, "agreement_changes", "change");
-    assert_eq!(changes.iter().filter(|c| **c == Some("claim")).count(), wasm_actions(&b, "claim"));
-    assert_eq!(changes.iter().filter(|c| **c == Some("terminate")).count(), 1);
-    let failed: Vec<_> = rows.rows("txs").iter().filter(|r| r[4].as_deref() == Some("false")).collect();
+    assert_eq!(
+        changes.iter().filter(|c| **c == Some("claim")).count(),
+        wasm_actions(&b, "claim")
+    );
+    assert_eq!(
+        changes.iter().filter(|c| **c == Some("terminate")).count(),
+        1
+    );
+    let failed: Vec<_> = rows
+        .rows("txs")
+        .iter()
+        .filter(|r| r[4].as_deref() == Some("false"))
+        .collect();
     assert_eq!(failed.len(), 1);
-    let (action, msg) = (failed[0][10].as_deref(), failed[0][11].as_deref().unwrap_or_default());
-    assert_eq!(action, Some("claim"), "the failed execute's message is decoded");
+    let (action, msg) = (
+        failed[0][10].as_deref(),
+        failed[0][11].as_deref().unwrap_or_default(),
+    );
+    assert_eq!(
+        action,
+        Some("claim"),
+        "the failed execute's message is decoded"
+    );
     assert!(msg.contains("agreement_id"), "{msg}");
-    assert!(rows.rows("denied_attempts").is_empty(), "a failed claim is not an access attempt");
+    assert!(
+        rows.rows("denied_attempts").is_empty(),
+        "a failed claim is not an access attempt"
+    );
 }
 
 #[test]
@@ -107,8 +155,13 @@ fn refused_accesses_become_denied_attempts_with_their_reason() {
     for reason in col(&rows, "denied_attempts", "reason") {
         assert!(reason.is_some_and(|r| r != "other"), "{reason:?}");
     }
-    assert!(col(&rows, "denied_attempts", "agreement_id").iter().all(Option::is_some));
-    assert_eq!(rows.rows("accesses").len(), wasm_actions(&b, "record_access"));
+    assert!(col(&rows, "denied_attempts", "agreement_id")
+        .iter()
+        .all(Option::is_some));
+    assert_eq!(
+        rows.rows("accesses").len(),
+        wasm_actions(&b, "record_access")
+    );
 }
 
 #[test]
@@ -131,5 +184,12 @@ fn a_corrupted_event_is_quarantined_and_still_kept_raw() {
     assert_eq!(rows.rows("accesses").len(), ok.rows("accesses").len() - 1);
     let q = rows.rows("quarantine");
     assert_eq!(q.len(), 1);
-    assert!(q[0][4].as_deref().unwrap_or_default().contains("access_count"), "{:?}", q[0]);
+    assert!(
+        q[0][4]
+            .as_deref()
+            .unwrap_or_default()
+            .contains("access_count"),
+        "{:?}",
+        q[0]
+    );
 }

@@ -140,6 +140,40 @@ pub async fn setup() -> anyhow::Result<Ctx> {
     })
 }
 
+/// The tests' own Postgres cluster: `.data/e2e/postgres` on 127.0.0.1:55433 (`E2E_PG_PORT`).
+pub fn pg_cluster() -> datapact::db::PgCluster {
+    let port = std::env::var("E2E_PG_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(55433);
+    datapact::db::PgCluster::new(workspace_root().join(".data/e2e/postgres"), port)
+}
+
+/// A freshly created database `name` on the tests' cluster (started or reused). Returns its URL.
+pub async fn fresh_database(name: &str) -> anyhow::Result<String> {
+    pg_cluster().fresh_database(name).await
+}
+
+/// The `datapact` binary of this build (cargo builds it beside the tests; built here if not).
+pub fn datapact_bin() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test> -> target/<profile>/datapact
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("datapact"))
+        .context("no target folder above the test binary")?;
+    if !bin.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--locked", "-p", "datapact", "--bin", "datapact"])
+            .current_dir(workspace_root())
+            .status()?;
+        anyhow::ensure!(status.success(), "building the datapact binary failed");
+    }
+    Ok(bin)
+}
+
 /// A 64-hex-character hash of `text`, for content and evidence hashes.
 pub fn hash_hex(text: &str) -> String {
     use sha2::Digest;

@@ -54,6 +54,21 @@ impl Contracts {
         Self { by_address }
     }
 
+    /// The four contracts of a deployment file.
+    pub fn from_deployment(d: &crate::deploy::Deployment) -> Result<Self, super::IngestError> {
+        let addr = |c: &str| {
+            d.address(c).map_err(|e| {
+                super::IngestError::Config(format!("{e:#}: redeploy with `datapact deploy`"))
+            })
+        };
+        Ok(Self::new(
+            addr("registry")?,
+            addr("consent")?,
+            addr("agreements")?,
+            addr("audit")?,
+        ))
+    }
+
     pub fn name(&self, address: &str) -> Option<&'static str> {
         self.by_address.get(address).copied()
     }
@@ -68,7 +83,8 @@ pub struct Rows {
 }
 
 impl Rows {
-    fn push(&mut self, table: &'static str, row: Row) {
+    /// Appends a row to `table` (columns in [`TABLES`] order).
+    pub fn push(&mut self, table: &'static str, row: Row) {
         self.tables.entry(table).or_default().push(row);
     }
 

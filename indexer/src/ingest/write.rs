@@ -5,10 +5,10 @@
 //! fastest way into Postgres that sqlx offers. A crash before COMMIT leaves nothing behind; after
 //! COMMIT, the checkpoint says so.
 
-use anyhow::Context;
 use sqlx::PgPool;
 
 use super::decode::{Row, Rows, TABLES};
+use super::IngestError;
 
 /// One CSV field: NULL is an unquoted empty field, every value is quoted (so "" is an empty
 /// string, never NULL).
@@ -39,15 +39,19 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
-/// Writes the rows of blocks `from..=to` and moves the checkpoint to `to`, atomically.
+/// Writes the rows of blocks `from..=to` and moves the checkpoint to `to` (never backwards: a
+/// re-ingested range below the checkpoint leaves it where it was), atomically.
 pub async fn write_batch(
     pool: &PgPool,
     chain_id: &str,
     from: u64,
     to: u64,
     rows: &Rows,
-) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await.context("opening a write transaction")?;
+) -> Result<(), IngestError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(IngestError::db("opening a write transaction"))?;
     for (table, columns) in TABLES {
         // table names come from the compile-time TABLES list
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -57,7 +61,7 @@ pub async fn write_batch(
         .bind(to as i64)
         .execute(&mut *tx)
         .await
-        .with_context(|| format!("clearing {table} {from}..={to}"))?;
+        .map_err(IngestError::db(format!("clearing {table} {from}..={to}")))?;
         let data = rows.rows(table);
         if data.is_empty() {
             continue;
@@ -69,34 +73,52 @@ pub async fn write_batch(
         let mut copy = tx
             .copy_in_raw(&stmt)
             .await
-            .with_context(|| format!("starting COPY into {table}"))?;
+            .map_err(IngestError::db(format!("starting COPY into {table}")))?;
         copy.send(csv(data).into_bytes())
             .await
-            .with_context(|| format!("COPY into {table}"))?;
+            .map_err(IngestError::db(format!("COPY into {table}")))?;
         copy.finish()
             .await
-            .with_context(|| format!("finishing COPY into {table}"))?;
+            .map_err(IngestError::db(format!("finishing COPY into {table}")))?;
     }
     sqlx::query(
-        "insert into checkpoint (id, chain_id, height) values (1, $1, $2) \
-         on conflict (id) do update set chain_id = excluded.chain_id, height = excluded.height, updated_at = now()",
+        "insert into checkpoint (id, chain_id, start_height, height) values (1, $1, $2, $3) \
+         on conflict (id) do update set chain_id = excluded.chain_id, \
+           start_height = least(checkpoint.start_height, excluded.start_height), \
+           height = greatest(checkpoint.height, excluded.height), updated_at = now()",
     )
     .bind(chain_id)
+    .bind(from as i64)
     .bind(to as i64)
     .execute(&mut *tx)
     .await
-    .context("moving the checkpoint")?;
-    tx.commit().await.context("committing the batch")?;
+    .map_err(IngestError::db("moving the checkpoint"))?;
+    tx.commit()
+        .await
+        .map_err(IngestError::db("committing the batch"))?;
     Ok(())
 }
 
-/// (chain id, height) of the last committed block, if any.
-pub async fn checkpoint(pool: &PgPool) -> anyhow::Result<Option<(String, u64)>> {
-    let row: Option<(String, i64)> =
-        sqlx::query_as("select chain_id, height from checkpoint where id = 1")
+/// What the database holds: the chain it indexes and the heights `start_height..=height`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub chain_id: String,
+    pub start_height: u64,
+    pub height: u64,
+}
+
+/// The checkpoint, if anything was ever committed.
+pub async fn checkpoint(pool: &PgPool) -> Result<Option<Checkpoint>, IngestError> {
+    let row: Option<(String, i64, i64)> =
+        sqlx::query_as("select chain_id, start_height, height from checkpoint where id = 1")
             .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(c, h)| (c, h as u64)))
+            .await
+            .map_err(IngestError::db("reading the checkpoint"))?;
+    Ok(row.map(|(chain_id, s, h)| Checkpoint {
+        chain_id,
+        start_height: s as u64,
+        height: h as u64,
+    }))
 }
 
 #[cfg(test)]

@@ -1,0 +1,447 @@
+//! End to end: the seeded workload on a real chain, ingested into a real Postgres; the typed
+//! tables must say what the contracts answer, and re-ingesting changes nothing.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
+
+use datapact::ingest::{self, IngestConfig};
+use datapact::workload::{self, WorkloadConfig};
+use datapact_agreements::msg::{AgreementResponse, QueryMsg as AQ};
+use datapact_agreements::state::AgreementStatus;
+use datapact_consent::msg::{ConsentResponse, QueryMsg as CQ};
+use datapact_e2e::{datapact_bin, fresh_database, lock, pg_cluster, setup, workspace_root, Ctx};
+use datapact_registry::msg::{AssetResponse, QueryMsg as RQ};
+
+fn cfg(from: u64, to: u64) -> IngestConfig {
+    IngestConfig {
+        from: Some(from),
+        to: Some(to),
+        follow: false,
+        concurrency: 8,
+        batch_blocks: 50,
+        ..IngestConfig::default()
+    }
+}
+
+/// (rows, md5 of all rows in a fixed order) for every table the indexer writes, up to `max`.
+async fn table_checksums(
+    pool: &PgPool,
+    max: u64,
+) -> anyhow::Result<BTreeMap<String, (i64, String)>> {
+    let mut out = BTreeMap::new();
+    for (table, _) in datapact::ingest::decode::TABLES {
+        let sql = format!(
+            "select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '') \
+             from {table} t where height <= $1"
+        );
+        let (n, sum): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(max as i64)
+            .fetch_one(pool)
+            .await?;
+        out.insert(table.to_string(), (n, sum));
+    }
+    Ok(out)
+}
+
+/// The seeded workload, run once per test binary on the shared test chain; returns the head
+/// after it. Tests then index `first_height..=head` of that chain.
+static WORKLOAD: OnceCell<u64> = OnceCell::const_new();
+
+async fn chain_with_workload(ctx: &Ctx) -> anyhow::Result<u64> {
+    let head = WORKLOAD
+        .get_or_try_init(|| async {
+            let labels = workspace_root().join(".data/e2e/labels-ingest.jsonl");
+            let wl = WorkloadConfig {
+                seed: 5,
+                rounds: 4,
+                batch: 3,
+                inject: true,
+                labels,
+            };
+            workload::run(&ctx.chain, &ctx.d, &wl).await?;
+            Ok::<_, anyhow::Error>(ingest::head(&ctx.chain).await?)
+        })
+        .await?;
+    Ok(*head)
+}
+
+/// A reference index of `first..=to`, written in one uninterrupted run.
+async fn reference(ctx: &Ctx, name: &str, to: u64) -> anyhow::Result<PgPool> {
+    let url = fresh_database(name).await?;
+    let pool = datapact::db::connect(&url, 4).await?;
+    ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(ctx.d.first_height(), to)).await?;
+    Ok(pool)
+}
+
+/// `datapact ingest` as a child process against the test chain and `url`.
+fn ingest_process(ctx: &Ctx, url: &str, args: &[&str]) -> anyhow::Result<tokio::process::Child> {
+    Ok(tokio::process::Command::new(datapact_bin()?)
+        .arg("ingest")
+        .args(["--rpc", &ctx.chain.url])
+        .arg("--deployment")
+        .arg(&ctx.deployment_path)
+        .args(["--no-metrics", "--quiet"])
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?)
+}
+
+async fn checkpoint_height(pool: &PgPool) -> anyhow::Result<u64> {
+    let h: Option<i64> = sqlx::query_scalar("select height from checkpoint")
+        .fetch_optional(pool)
+        .await?;
+    Ok(h.unwrap_or(0) as u64)
+}
+
+async fn wait_checkpoint(pool: &PgPool, at_least: u64, within: Duration) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + within;
+    loop {
+        let h = checkpoint_height(pool).await.unwrap_or(0);
+        if h >= at_least {
+            return Ok(h);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the ingester did not reach height {at_least} within {within:?} (at {h})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typed_tables_say_what_the_contracts_answer_and_reingesting_changes_nothing(
+) -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    chain_with_workload(&ctx).await?;
+    let url = fresh_database("e2e_ingest").await?;
+    let pool = datapact::db::connect(&url, 4).await?;
+    let head = ingest::head(&ctx.chain).await?;
+    let stats = ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(ctx.d.first_height(), head)).await?;
+    assert_eq!(stats.last_height, head);
+    assert_eq!(stats.quarantined, 0, "every datapact event decodes");
+    let (chain_id, checkpoint): (String, i64) =
+        sqlx::query_as("select chain_id, height from checkpoint")
+            .fetch_one(&pool)
+            .await?;
+    assert_eq!(
+        (chain_id.as_str(), checkpoint as u64),
+        (ctx.chain.chain_id.as_str(), head)
+    );
+
+    // every agreement: access count and status as the contract says
+    let agreements: Vec<(i64, String)> =
+        sqlx::query_as("select agreement_id, consumer from agreements order by 1")
+            .fetch_all(&pool)
+            .await?;
+    assert!(
+        agreements.len() >= 20,
+        "the workload signs agreements: {}",
+        agreements.len()
+    );
+    for (id, consumer) in &agreements {
+        let chain: AgreementResponse = ctx
+            .query(
+                "agreements",
+                &AQ::Agreement {
+                    agreement_id: *id as u64,
+                },
+            )
+            .await?;
+        assert_eq!(chain.agreement.consumer.as_str(), consumer);
+        let (count,): (i64,) = sqlx::query_as(
+            "select coalesce(max(access_count), 0) from accesses where agreement_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await?;
+        assert_eq!(
+            count as u64, chain.agreement.access_count,
+            "access count of agreement {id}"
+        );
+        let (n,): (i64,) = sqlx::query_as("select count(*) from accesses where agreement_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await?;
+        assert_eq!(n, count, "one row per access of agreement {id}");
+        let last: Option<(String,)> = sqlx::query_as(
+            "select change from agreement_changes where agreement_id = $1 and change in ('suspend', 'resume', 'terminate') \
+             order by height desc, tx_index desc, event_index desc limit 1",
+        )
+        .bind(id)
+        .fetch_optional(&pool)
+        .await?;
+        let status = match last.as_ref().map(|(c,)| c.as_str()) {
+            Some("terminate") => AgreementStatus::Terminated,
+            Some("suspend") => AgreementStatus::Suspended,
+            _ => AgreementStatus::Active,
+        };
+        assert_eq!(status, chain.agreement.status, "status of agreement {id}");
+    }
+
+    // every consent: withdrawn exactly when the contract says so
+    let consents: Vec<(i64, String, bool)> = sqlx::query_as(
+        "select c.consent_id, c.subject, exists(select 1 from consent_withdrawals w where w.consent_id = c.consent_id) \
+         from consents c order by 1",
+    )
+    .fetch_all(&pool)
+    .await?;
+    assert!(!consents.is_empty());
+    for (id, subject, withdrawn) in &consents {
+        let chain: ConsentResponse = ctx
+            .query(
+                "consent",
+                &CQ::Consent {
+                    consent_id: *id as u64,
+                },
+            )
+            .await?;
+        assert_eq!(&chain.consent.subject, subject);
+        assert_eq!(
+            chain.consent.withdrawn_at.is_some(),
+            *withdrawn,
+            "consent {id}"
+        );
+    }
+
+    // every asset: owner and number of versions
+    let assets: Vec<(i64, String, i64)> = sqlx::query_as(
+        "select a.asset_id, a.owner, (select count(*) from versions v where v.asset_id = a.asset_id) from assets a order by 1",
+    )
+    .fetch_all(&pool)
+    .await?;
+    for (id, owner, versions) in &assets {
+        let chain: AssetResponse = ctx
+            .query(
+                "registry",
+                &RQ::Asset {
+                    asset_id: *id as u64,
+                },
+            )
+            .await?;
+        assert_eq!(chain.asset.owner.as_str(), owner);
+        assert_eq!(
+            chain.asset.latest_version as i64, *versions,
+            "versions of asset {id}"
+        );
+    }
+    // the highest asset id on chain is indexed (nothing missing at the end)
+    let (max_id,): (Option<i64>,) = sqlx::query_as("select max(asset_id) from assets")
+        .fetch_one(&pool)
+        .await?;
+    let next: Result<AssetResponse, _> = ctx
+        .query(
+            "registry",
+            &RQ::Asset {
+                asset_id: max_id.unwrap_or(0) as u64 + 1,
+            },
+        )
+        .await;
+    assert!(
+        next.is_err(),
+        "an asset exists on chain that the index does not have"
+    );
+
+    // refused accesses: one denied attempt per failed RecordAccess, with a named reason
+    let (denied, named): (i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where reason <> 'other') from denied_attempts",
+    )
+    .fetch_one(&pool)
+    .await?;
+    let (failed,): (i64,) =
+        sqlx::query_as("select count(*) from txs where not success and action = 'record_access'")
+            .fetch_one(&pool)
+            .await?;
+    assert!(denied > 0);
+    assert_eq!(denied, failed);
+    assert_eq!(named, denied, "every refusal reason is recognised");
+
+    // re-ingesting a range, or all of it, leaves every table exactly as it was
+    let before = table_checksums(&pool, head).await?;
+    let mid = (ctx.d.first_height() + head) / 2;
+    ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(mid, mid + 10)).await?;
+    assert_eq!(
+        checkpoint_height(&pool).await?,
+        head,
+        "re-ingesting a range below the checkpoint leaves it where it was"
+    );
+    ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(ctx.d.first_height(), head)).await?;
+    let after = table_checksums(&pool, head).await?;
+    assert_eq!(before, after);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_at_random_moments_the_ingester_ends_with_the_same_tables_as_an_uninterrupted_run(
+) -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let head = chain_with_workload(&ctx).await?;
+    let reference = reference(&ctx, "e2e_crash_ref", head).await?;
+    let url = fresh_database("e2e_crash").await?;
+    let pool = datapact::db::connect(&url, 2).await?;
+    let to = head.to_string();
+    let from = ctx.d.first_height().to_string();
+    // small batches and few fetches at once: many commits, so a kill can land anywhere
+    let args = [
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--batch-blocks",
+        "3",
+        "--concurrency",
+        "2",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut kills = 0;
+    let mut heights = Vec::new();
+    for round in 0..60 {
+        // after the first run, resume from the checkpoint (no --from)
+        let a: &[&str] = if round == 0 { &args } else { &args[2..] };
+        let mut child = ingest_process(&ctx, &url, a)?;
+        let wait = Duration::from_millis(rng.random_range(150..900));
+        match tokio::time::timeout(wait, child.wait()).await {
+            Ok(status) => {
+                assert!(status?.success(), "the ingester failed on its own");
+                break;
+            }
+            Err(_) => {
+                child.start_kill()?; // SIGKILL
+                child.wait().await?;
+                kills += 1;
+                heights.push(checkpoint_height(&pool).await?);
+            }
+        }
+    }
+    // whatever is left, uninterrupted
+    if checkpoint_height(&pool).await? < head {
+        let status = ingest_process(&ctx, &url, &args[2..])?.wait().await?;
+        assert!(status.success());
+    }
+    println!("killed {kills} times; checkpoints after each kill: {heights:?}");
+    assert!(
+        kills >= 10,
+        "only {kills} kills landed before the backfill ended"
+    );
+    assert!(
+        heights.windows(2).all(|w| w[0] <= w[1]),
+        "the checkpoint never goes back: {heights:?}"
+    );
+    assert_eq!(checkpoint_height(&pool).await?, head);
+    assert_eq!(
+        table_checksums(&pool, head).await?,
+        table_checksums(&reference, head).await?,
+        "row for row, the killed-and-restarted index equals the uninterrupted one"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_survives_the_node_stopping_and_starting_again_without_a_gap(
+) -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    chain_with_workload(&ctx).await?;
+    let url = fresh_database("e2e_follow").await?;
+    let pool = datapact::db::connect(&url, 2).await?;
+    let from = ctx.d.first_height().to_string();
+    let mut follower = ingest_process(&ctx, &url, &["--from", &from, "--follow"])?;
+    let head = ingest::head(&ctx.chain).await?;
+    wait_checkpoint(&pool, head, Duration::from_secs(120)).await?;
+
+    // the node goes away for a while, then comes back
+    let net = ctx.net.clone();
+    tokio::task::spawn_blocking(move || net.stop()).await??;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        follower.try_wait()?.is_none(),
+        "the follower must wait for the node, not exit"
+    );
+    let net = ctx.net.clone();
+    tokio::task::spawn_blocking(move || net.start()).await??;
+    let ctx = setup().await?; // a fresh client for the restarted node
+                              // new activity after the restart
+    ctx.ok(
+        "provider-1",
+        "registry",
+        &datapact_registry::msg::ExecuteMsg::RegisterAsset {
+            name: "registered after a node restart".into(),
+            description: None,
+            sensitivity: datapact_types::Sensitivity::Public,
+            tags: vec![],
+        },
+        &[],
+    )
+    .await?;
+    let head = ingest::head(&ctx.chain).await?;
+    wait_checkpoint(&pool, head, Duration::from_secs(60)).await?;
+    follower.start_kill()?;
+    follower.wait().await?;
+
+    let (min, max, n): (i64, i64, i64) =
+        sqlx::query_as("select min(height), max(height), count(*) from blocks")
+            .fetch_one(&pool)
+            .await?;
+    assert_eq!(
+        n,
+        max - min + 1,
+        "no height is missing between {min} and {max}"
+    );
+    let reference = reference(&ctx, "e2e_follow_ref", head).await?;
+    assert_eq!(
+        table_checksums(&pool, head).await?,
+        table_checksums(&reference, head).await?,
+        "what the follower wrote across the restart equals a one-shot index"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ingester_reconnects_when_postgres_restarts_mid_backfill() -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let head = chain_with_workload(&ctx).await?;
+    let reference = reference(&ctx, "e2e_pgrestart_ref", head).await?;
+    let ref_sums = table_checksums(&reference, head).await?;
+    reference.close().await;
+    let url = fresh_database("e2e_pgrestart").await?;
+    let (from, to) = (ctx.d.first_height().to_string(), head.to_string());
+    let mut child = ingest_process(
+        &ctx,
+        &url,
+        &[
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--batch-blocks",
+            "2",
+            "--concurrency",
+            "2",
+        ],
+    )?;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let restarted_mid_run = child.try_wait()?.is_none();
+    let cluster = pg_cluster();
+    tokio::task::spawn_blocking(move || cluster.restart()).await??;
+    let status = tokio::time::timeout(Duration::from_secs(180), child.wait()).await??;
+    assert!(status.success(), "the ingester gave up after the restart");
+    assert!(
+        restarted_mid_run,
+        "the backfill ended before the restart: make it longer"
+    );
+    let pool = datapact::db::connect(&url, 2).await?;
+    assert_eq!(checkpoint_height(&pool).await?, head);
+    assert_eq!(table_checksums(&pool, head).await?, ref_sums);
+    Ok(())
+}
