@@ -80,8 +80,25 @@ async fn reference(ctx: &Ctx, name: &str, to: u64) -> anyhow::Result<PgPool> {
 
 /// `datapact ingest` as a child process against the test chain and `url`.
 fn ingest_process(ctx: &Ctx, url: &str, args: &[&str]) -> anyhow::Result<tokio::process::Child> {
-    Ok(tokio::process::Command::new(datapact_bin()?)
-        .arg("ingest")
+    Ok(ingest_command(ctx, url, args)?
+        .stderr(Stdio::inherit())
+        .spawn()?)
+}
+
+/// Like [`ingest_process`], its stderr in `log` (replaced).
+fn ingest_process_logged(
+    ctx: &Ctx,
+    url: &str,
+    args: &[&str],
+    log: &std::path::Path,
+) -> anyhow::Result<tokio::process::Child> {
+    let file = std::fs::File::create(log)?;
+    Ok(ingest_command(ctx, url, args)?.stderr(file).spawn()?)
+}
+
+fn ingest_command(ctx: &Ctx, url: &str, args: &[&str]) -> anyhow::Result<tokio::process::Command> {
+    let mut cmd = tokio::process::Command::new(datapact_bin()?);
+    cmd.arg("ingest")
         .args(["--rpc", &ctx.chain.url])
         .arg("--deployment")
         .arg(&ctx.deployment_path)
@@ -90,9 +107,8 @@ fn ingest_process(ctx: &Ctx, url: &str, args: &[&str]) -> anyhow::Result<tokio::
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?)
+        .kill_on_drop(true);
+    Ok(cmd)
 }
 
 async fn checkpoint_height(pool: &PgPool) -> anyhow::Result<u64> {
@@ -286,6 +302,12 @@ async fn killed_at_random_moments_the_ingester_ends_with_the_same_tables_as_an_u
     let _g = lock().await;
     let ctx = setup().await?;
     let head = chain_with_workload(&ctx).await?;
+    // a backfill long enough for many kills: at least 300 blocks (empty ones count too)
+    let head = head.max(ctx.d.first_height() + 300);
+    let now = ingest::head(&ctx.chain).await?;
+    ctx.chain
+        .wait_blocks(head.saturating_sub(now), Duration::from_secs(300))
+        .await?;
     let reference = reference(&ctx, "e2e_crash_ref", head).await?;
     let url = fresh_database("e2e_crash").await?;
     let pool = datapact::db::connect(&url, 2).await?;
@@ -298,21 +320,27 @@ async fn killed_at_random_moments_the_ingester_ends_with_the_same_tables_as_an_u
         "--to",
         &to,
         "--batch-blocks",
-        "3",
+        "2",
         "--concurrency",
         "2",
     ];
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let mut kills = 0;
     let mut heights = Vec::new();
-    for round in 0..60 {
+    let log = workspace_root().join(".data/e2e/ingest-crash.log");
+    while kills < 12 {
         // after the first run, resume from the checkpoint (no --from)
-        let a: &[&str] = if round == 0 { &args } else { &args[2..] };
-        let mut child = ingest_process(&ctx, &url, a)?;
+        let a: &[&str] = if kills == 0 { &args } else { &args[2..] };
+        let mut child = ingest_process_logged(&ctx, &url, a, &log)?;
         let wait = Duration::from_millis(rng.random_range(150..900));
         match tokio::time::timeout(wait, child.wait()).await {
             Ok(status) => {
-                assert!(status?.success(), "the ingester failed on its own");
+                let status = status?;
+                assert!(
+                    status.success(),
+                    "the ingester failed on its own ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
                 break;
             }
             Err(_) => {
