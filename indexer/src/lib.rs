@@ -9,4 +9,5 @@ pub mod deploy;
 pub mod ingest;
 pub mod localnet;
 pub mod metrics;
+pub mod svg;
 pub mod workload;

@@ -54,6 +54,15 @@ enum Command {
         #[arg(long, default_value = "indexer/tests/fixtures")]
         out: PathBuf,
     },
+    /// Provenance scores and anomaly reports from the indexed tables, written back to Postgres
+    /// and to a report folder (JSON, Parquet, HTML). Incremental: only new blocks are read.
+    Analyze(AnalyzeArgs),
+    /// The labelled evaluation: synthetic histories with injected misbehaviour, per seed;
+    /// prints precision, recall, F1 and PR-AUC per kind.
+    Eval(EvalArgs),
+    /// Score any numeric table (CSV or Parquet) with the anomaly detector: scores and the
+    /// features that explain them, as CSV.
+    Detect(DetectArgs),
     /// Write a synthetic chain history with labelled misbehaviour straight into the typed tables
     /// (for evaluating and benchmarking the analytics at scale; replaces the database's content).
     Synth(SynthArgs),
@@ -143,6 +152,78 @@ struct SynthArgs {
     /// Ground-truth labels (JSON lines, the workload's format).
     #[arg(long, default_value = ".data/synth-labels.jsonl")]
     labels: PathBuf,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact analyze                       # what is new since the last run\n  \
+    datapact analyze --full --window 3600  # everything again, hourly windows\n\n\
+The window is fixed by the first run (chosen from the data's span unless --window says);\n\
+reports go to REPORTS/run-<id>/ (report.html, anomalies.json, provenance.json, *.parquet).")]
+struct AnalyzeArgs {
+    /// Postgres to read and write; unset: the private cluster.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Window length in seconds (default: the previous run's, or about 1/48 of the data's span).
+    #[arg(long)]
+    window: Option<i64>,
+    /// Forget earlier runs and analyze everything again.
+    #[arg(long)]
+    full: bool,
+    /// Folder for the run reports.
+    #[arg(long, default_value = ".data/reports")]
+    reports: PathBuf,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  datapact eval --seeds 1,2,3   # what `make eval` runs\n\n\
+It uses its own database (datapact_eval on the private cluster, or --database-url) and replaces\n\
+its content for each seed."
+)]
+struct EvalArgs {
+    /// Postgres to use (its content is replaced); unset: database datapact_eval on the private cluster.
+    #[arg(long, env = "EVAL_DATABASE_URL")]
+    database_url: Option<String>,
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    seeds: Vec<u64>,
+    /// Accesses per synthetic history.
+    #[arg(long, default_value_t = 300_000)]
+    accesses: u64,
+    #[arg(long, default_value_t = 300)]
+    consumers: usize,
+    #[arg(long, default_value_t = 14)]
+    days: u32,
+    /// Window length in seconds.
+    #[arg(long, default_value_t = 3600)]
+    window: i64,
+    /// Write the per-seed figures as JSON here too.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Print the highest-scored windows of each role with their views (for tuning).
+    #[arg(long)]
+    debug: bool,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  datapact detect --input features.csv --label-column is_anomaly --out scores.csv\n\n\
+Every numeric column except --label-column and --id-column is a feature; both directions of a\n\
+deviation count. With a label column, PR-AUC and recall at 5% FPR are printed."
+)]
+struct DetectArgs {
+    /// A CSV (with a header) or Parquet file.
+    #[arg(long)]
+    input: PathBuf,
+    /// Where the scores go (CSV): row, score, top features.
+    #[arg(long, default_value = "scores.csv")]
+    out: PathBuf,
+    /// A 0/1 column to evaluate against (not used for scoring).
+    #[arg(long)]
+    label_column: Option<String>,
+    /// A column to carry through as the row's name.
+    #[arg(long)]
+    id_column: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -444,6 +525,99 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::write(&path, serde_json::to_vec_pretty(&raw)?)?;
                 println!("{} ({} txs)", path.display(), raw.txs.len());
             }
+        }
+        Command::Analyze(args) => {
+            let url = datapact::db::database_url(args.database_url.as_deref()).await?;
+            let pool = datapact::db::connect(&url, 4).await?;
+            let cfg = datapact::analytics::AnalyzeConfig {
+                window: args.window,
+                full: args.full,
+                reports: args.reports,
+                progress: true,
+                ..Default::default()
+            };
+            let a = datapact::analytics::analyze(&pool, &cfg, true).await?;
+            if a.up_to_date {
+                println!(
+                    "nothing new since the last run (height {}): up to date",
+                    a.to_height
+                );
+                return Ok(());
+            }
+            println!(
+                "analysis run {} over heights {}..={} ({}-second windows): {} anomalies ({} findings by rule), {} versions scored",
+                a.run_id.unwrap_or_default(),
+                a.from_height,
+                a.to_height,
+                a.window.seconds,
+                a.anomalies.len(),
+                a.findings.len(),
+                a.provenance.len()
+            );
+            for (t, _) in &a.tables {
+                println!("  {:<9} {} windows", t.role, t.rows.len());
+            }
+            for x in a.anomalies.iter().take(10) {
+                println!(
+                    "  {:.3} {:<8} {:<6} {} {}: {}",
+                    x.score, x.severity, x.method, x.role, x.actor, x.explanation
+                );
+            }
+            let timings: Vec<String> = a
+                .timings
+                .iter()
+                .map(|(n, s)| format!("{n} {s:.2}s"))
+                .collect();
+            println!("timings: {}", timings.join(", "));
+            if let Some(dir) = &a.report_dir {
+                println!("report: {}", dir.join("report.html").display());
+            }
+        }
+        Command::Eval(args) => {
+            let url = match args.database_url {
+                Some(u) => u,
+                None => {
+                    datapact::db::PgCluster::from_env()
+                        .fresh_database("datapact_eval")
+                        .await?
+                }
+            };
+            let pool = datapact::db::connect(&url, 4).await?;
+            let synth = datapact::analytics::synth::SynthConfig {
+                accesses: args.accesses,
+                consumers: args.consumers,
+                days: args.days,
+                progress: false,
+                labels: std::env::temp_dir().join("datapact-eval-labels.jsonl"),
+                ..Default::default()
+            };
+            let cfg = datapact::analytics::AnalyzeConfig {
+                window: Some(args.window),
+                full: true,
+                ..Default::default()
+            };
+            let results =
+                datapact::analytics::eval::run(&pool, &args.seeds, &synth, &cfg, args.debug)
+                    .await?;
+            for r in &results {
+                println!(
+                    "seed {}: {} accesses, {} actor windows, analyzed in {:.1} s",
+                    r.seed, r.accesses, r.units, r.analyze_seconds
+                );
+            }
+            print!("{}", datapact::analytics::eval::summary(&results));
+            if let Some(path) = args.json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
+            }
+        }
+        Command::Detect(args) => {
+            let report = datapact::analytics::detect::score_file(
+                &args.input,
+                &args.out,
+                args.label_column.as_deref(),
+                args.id_column.as_deref(),
+            )?;
+            println!("{report}");
         }
         Command::Synth(args) => {
             let url = datapact::db::database_url(args.database_url.as_deref()).await?;

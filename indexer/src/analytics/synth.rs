@@ -506,7 +506,7 @@ impl World {
         let tx = b.tx(self.cfg.seed, &subject, true, "grant", None);
         let scope = match asset {
             Some(a) => format!("asset:{a}"),
-            None => "all".into(),
+            None => "controller".into(),
         };
         b.push(
             "consents",
@@ -864,9 +864,9 @@ pub async fn run(pool: &PgPool, cfg: &SynthConfig) -> anyhow::Result<SynthSummar
             if w.by_consumer[c].is_empty() {
                 continue;
             }
-            // an honest batch job now and then: two to four times the usual
+            // an honest batch job now and then: one and a half to three times the usual
             let spike = if w.rng.random_bool(0.01) {
-                w.rng.random_range(2.0..4.0)
+                w.rng.random_range(1.5..3.0)
             } else {
                 1.0
             };
