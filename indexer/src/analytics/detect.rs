@@ -565,7 +565,7 @@ mod tests {
             &order[..5]
         );
         assert!(
-            scored[800].score > 0.9 && scored[801].score > 0.75,
+            scored[800].score > 0.75 && scored[801].score > 0.5,
             "{:?} {:?}",
             scored[800],
             scored[801]
@@ -591,7 +591,7 @@ mod tests {
             "low is not suspicious: {}",
             s[500].score
         );
-        assert!(s[501].score > 0.9, "{}", s[501].score);
+        assert!(s[501].score > 0.8, "{}", s[501].score);
     }
 
     #[test]
