@@ -24,7 +24,7 @@ pub const REPORT_THRESHOLD: f64 = 0.5;
 
 #[derive(Clone, Debug)]
 pub struct AnalyzeConfig {
-    /// window length in seconds; None: the previous run's, or chosen from the data's span
+    /// window length in seconds; None: the previous run's, or about 1/48 of the span of activity
     pub window: Option<i64>,
     /// forget earlier runs and analyze everything again
     pub full: bool,
@@ -360,8 +360,12 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
         sqlx::query_scalar("select height from checkpoint where id = 1")
             .fetch_optional(pool)
             .await?,
+        // the span of activity (accesses and refused attempts), not of idle blocks
         sqlx::query_as(
-            "select extract(epoch from min(time))::bigint, extract(epoch from max(time))::bigint from blocks having count(*) > 0",
+            "select extract(epoch from min(b.time))::bigint, extract(epoch from max(b.time))::bigint \
+             from blocks b where b.height in (select min(height) from accesses union all select max(height) from accesses \
+             union all select min(height) from denied_attempts union all select max(height) from denied_attempts) \
+             having count(*) > 0",
         )
         .fetch_optional(pool)
         .await?,
