@@ -10,6 +10,7 @@ WASM_OPT_FLAGS := -Os --enable-bulk-memory --enable-sign-ext --enable-mutable-gl
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BUILD := build
 # the one native binary (debug profile: it shares the test build; dependencies are optimized)
+, := ,
 DATAPACT := $(TARGET_DIR)/debug/datapact
 DATA := $(or $(DATAPACT_DATA),.data)
 SIMULATE_ARGS ?= --seed 7 --rounds 20
@@ -136,8 +137,40 @@ yardstick: ## build cw20-base from crates.io the same way as the artifacts (gas 
 bench-contracts: yardstick ## artifact sizes and VM gas per message, against cw20-base transfer
 	YARDSTICK_WASM=$(TARGET_DIR)/yardstick/cw20_base.wasm cargo run -q --locked -p datapact-vm --bin bench-contracts
 
+# benchmarks of the native side run an optimized build (profile "native")
+NATIVE := $(TARGET_DIR)/native
+CACHE := $(or $(DATAPACT_CACHE),$(HOME)/.cache/datapact)
+PEER_VENV := $(CACHE)/peer-venv
+
+.PHONY: native
+native: ## build the optimized native binaries the benchmarks run
+	cargo build -q --locked --profile native -p datapact --bins
+
+.PHONY: eval
+eval: bin ## labelled evaluation of the anomaly scores: PR-AUC, recall at 5% FPR, P/R/F1 per kind, seeds 1-3
+	$(DATAPACT) eval --seeds $(or $(SEEDS),1$(,)2$(,)3)
+
+.PHONY: peer
+peer: ## install the pandas + scikit-learn peer pipeline (pinned, in $(PEER_VENV))
+	@test -x $(PEER_VENV)/bin/python || python3 -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install -q -r indexer/peer/requirements.txt
+
+.PHONY: bench-analytics
+bench-analytics: native peer ## datapact's analytics against pandas + scikit-learn on the same data: time, memory, quality
+	$(NATIVE)/bench-analytics $(BENCH_ANALYTICS_ARGS)
+
+.PHONY: bench-scale
+bench-scale: native ## 10 million accesses: read from Postgres, analyze, write back; time and peak memory
+	$(NATIVE)/bench-analytics --scale $(BENCH_SCALE_ARGS)
+
+.PHONY: bench-ingest
+bench-ingest: localnet native ## ingest write path vs raw COPY, backfill vs fetch-only, follow lag (needs deploy + simulate)
+	@test -f $(DATA)/deployment.json || $(DATAPACT) deploy
+	@test -f $(DATA)/labels.jsonl || $(DATAPACT) simulate $(SIMULATE_ARGS)
+	$(NATIVE)/bench-ingest
+
 .PHONY: bench
-bench: bench-contracts ## every benchmark the project has so far
+bench: bench-contracts bench-ingest bench-analytics bench-scale ## every benchmark
 
 .PHONY: ci
 ci: tools lint check-schema check-artifacts test bench-contracts ## what .ci/run does

@@ -9,5 +9,6 @@ pub mod deploy;
 pub mod ingest;
 pub mod localnet;
 pub mod metrics;
+pub mod sentinel;
 pub mod svg;
 pub mod workload;

@@ -63,6 +63,11 @@ enum Command {
     /// Score any numeric table (CSV or Parquet) with the anomaly detector: scores and the
     /// features that explain them, as CSV.
     Detect(DetectArgs),
+    /// Report anomalies at or above a severity as alerts to the audit contract (signed with the
+    /// sentinel's key), exactly once; the chain then suspends the offender at its threshold.
+    Sentinel(SentinelArgs),
+    /// A responder's action on an alert: acknowledge, resolve, or lift the suspension it caused.
+    Respond(RespondArgs),
     /// Write a synthetic chain history with labelled misbehaviour straight into the typed tables
     /// (for evaluating and benchmarking the analytics at scale; replaces the database's content).
     Synth(SynthArgs),
@@ -173,6 +178,15 @@ struct AnalyzeArgs {
     /// Folder for the run reports.
     #[arg(long, default_value = ".data/reports")]
     reports: PathBuf,
+    /// Compute, but store nothing (no run, no report).
+    #[arg(long)]
+    dry_run: bool,
+    /// Also write every consumer window's scores (model, and with the findings by rule) as CSV.
+    #[arg(long)]
+    scores_out: Option<PathBuf>,
+    /// Print one JSON line of figures (seconds, peak memory, counts) instead of the summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -224,6 +238,87 @@ struct DetectArgs {
     /// A column to carry through as the row's name.
     #[arg(long)]
     id_column: Option<String>,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact sentinel                        # follow new anomalies, report high and critical ones\n  \
+    datapact sentinel --dry-run --once       # print what it would send, send nothing\n  \
+    datapact sentinel --key-file sentinel.key --min-severity critical --rpc https://rpc.example:443\n\n\
+The key (a BIP-39 mnemonic or a hex secp256k1 secret) comes from --key-file or DATAPACT_SENTINEL_KEY;\n\
+on the local chain the funded `sentinel` account is the default. It is never printed or logged, and\n\
+a key the audit contract does not know as a sentinel is refused at start.")]
+struct SentinelArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Postgres holding the anomalies; unset: the private cluster.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    key_index: u32,
+    /// Report anomalies of at least this severity: low, medium, high, critical.
+    #[arg(long, default_value = "high")]
+    min_severity: String,
+    /// Seconds between polls of the anomalies.
+    #[arg(long, default_value_t = 2.0)]
+    interval: f64,
+    /// At most this many reports per minute.
+    #[arg(long, default_value_t = 30)]
+    per_minute: u32,
+    /// Print what would be sent; send and record nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// One pass, then exit.
+    #[arg(long)]
+    once: bool,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact respond ack 3\n  \
+    datapact respond resolve 3 --resolution \"false positive: a planned migration\"\n  \
+    datapact respond lift 3                  # lift the suspension alert 3 caused")]
+struct RespondArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// ack, resolve or lift.
+    action: String,
+    /// The alert's sequence number (alert_seq).
+    alert: u64,
+    /// What the responder concluded (for resolve).
+    #[arg(long, default_value = "resolved")]
+    resolution: String,
+    /// The responder's key (mnemonic or hex); DATAPACT_RESPONDER_KEY; the local `responder` by default.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    key_index: u32,
+}
+
+/// A role's key: --key-file, else the env var, else the local chain's named account.
+fn role_key(
+    file: Option<&PathBuf>,
+    index: u32,
+    env: &str,
+    local_name: &str,
+    chain: &Chain,
+) -> anyhow::Result<Wallet> {
+    if let Some(path) = file {
+        return Wallet::from_file(local_name, path, index);
+    }
+    if let Ok(secret) = std::env::var(env) {
+        return Wallet::from_secret(local_name, &secret, index)
+            .with_context(|| format!("{env} holds no usable key"));
+    }
+    if chain.chain_id == localnet::CHAIN_ID {
+        return localnet_wallet(local_name);
+    }
+    anyhow::bail!(
+        "chain {} is not the local chain: give the {local_name}'s key with --key-file FILE or {env}",
+        chain.chain_id
+    )
 }
 
 #[derive(Subcommand)]
@@ -527,16 +622,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Analyze(args) => {
+            let started = std::time::Instant::now();
             let url = datapact::db::database_url(args.database_url.as_deref()).await?;
             let pool = datapact::db::connect(&url, 4).await?;
             let cfg = datapact::analytics::AnalyzeConfig {
                 window: args.window,
                 full: args.full,
                 reports: args.reports,
-                progress: true,
+                progress: !args.json,
                 ..Default::default()
             };
-            let a = datapact::analytics::analyze(&pool, &cfg, true).await?;
+            let a = datapact::analytics::analyze(&pool, &cfg, !args.dry_run).await?;
+            if let Some(path) = &args.scores_out {
+                datapact::analytics::eval::write_scores(path, &a)?;
+            }
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "seconds": started.elapsed().as_secs_f64(),
+                        "peak_mib": datapact::analytics::peak_rss_mib(),
+                        "windows": a.tables.iter().map(|(t, _)| t.rows.len()).sum::<usize>(),
+                        "anomalies": a.anomalies.len(),
+                        "timings": a.timings,
+                        "run_id": a.run_id,
+                    })
+                );
+                return Ok(());
+            }
             if a.up_to_date {
                 println!(
                     "nothing new since the last run (height {}): up to date",
@@ -545,8 +658,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!(
-                "analysis run {} over heights {}..={} ({}-second windows): {} anomalies ({} findings by rule), {} versions scored",
-                a.run_id.unwrap_or_default(),
+                "analysis {} over heights {}..={} ({}-second windows): {} anomalies ({} findings by rule), {} versions scored",
+                a.run_id.map(|r| format!("run {r}")).unwrap_or_else(|| "(dry run)".into()),
                 a.from_height,
                 a.to_height,
                 a.window.seconds,
@@ -568,7 +681,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .iter()
                 .map(|(n, s)| format!("{n} {s:.2}s"))
                 .collect();
-            println!("timings: {}", timings.join(", "));
+            println!(
+                "timings: {}; peak memory {:.0} MiB",
+                timings.join(", "),
+                datapact::analytics::peak_rss_mib()
+            );
             if let Some(dir) = &a.report_dir {
                 println!("report: {}", dir.join("report.html").display());
             }
@@ -618,6 +735,60 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.id_column.as_deref(),
             )?;
             println!("{report}");
+        }
+        Command::Sentinel(args) => {
+            let chain = args.chain.connect().await?;
+            let deployment = Deployment::load(&args.chain.deployment)?;
+            let wallet = role_key(
+                args.key_file.as_ref(),
+                args.key_index,
+                "DATAPACT_SENTINEL_KEY",
+                "sentinel",
+                &chain,
+            )?;
+            let cfg = datapact::sentinel::SentinelConfig {
+                min_severity: datapact::sentinel::parse_severity(&args.min_severity)?,
+                interval: std::time::Duration::from_secs_f64(args.interval.max(0.1)),
+                per_minute: args.per_minute.max(1),
+                dry_run: args.dry_run,
+                once: args.once,
+            };
+            let url = datapact::db::database_url(args.database_url.as_deref()).await?;
+            let pool = datapact::db::connect(&url, 2).await?;
+            let mut sentinel =
+                datapact::sentinel::Sentinel::new(chain, &deployment, wallet, cfg).await?;
+            tracing::info!("sentinel {} watching the anomalies", sentinel.address());
+            let stats = tokio::select! {
+                r = sentinel.run(&pool) => r?,
+                _ = tokio::signal::ctrl_c() => {
+                    println!("interrupted: every report sent is recorded or pending (settled at the next start)");
+                    return Ok(());
+                }
+            };
+            println!(
+                "sentinel: {} reported, {} recovered after a crash, {} dry-run, {} waiting for the rate limit",
+                stats.reported, stats.recovered, stats.dry_run, stats.waiting
+            );
+        }
+        Command::Respond(args) => {
+            let chain = args.chain.connect().await?;
+            let deployment = Deployment::load(&args.chain.deployment)?;
+            let wallet = role_key(
+                args.key_file.as_ref(),
+                args.key_index,
+                "DATAPACT_RESPONDER_KEY",
+                "responder",
+                &chain,
+            )?;
+            let action = match args.action.as_str() {
+                "ack" | "acknowledge" => datapact::sentinel::Response::Acknowledge,
+                "resolve" => datapact::sentinel::Response::Resolve(args.resolution),
+                "lift" => datapact::sentinel::Response::Lift,
+                other => anyhow::bail!("{other:?}: the action is ack, resolve or lift"),
+            };
+            let o = datapact::sentinel::respond(&chain, &deployment, wallet, args.alert, action)
+                .await?;
+            println!("done in tx {} at height {}", o.hash, o.height);
         }
         Command::Synth(args) => {
             let url = datapact::db::database_url(args.database_url.as_deref()).await?;

@@ -99,6 +99,43 @@ pub fn units(a: &Analysis, labels: &[Label]) -> Vec<Unit> {
         .collect()
 }
 
+/// Writes every consumer window's scores as CSV: `consumer,window,model,score` where `score`
+/// also counts the findings by rule (what `bench-analytics` compares with its peer).
+pub fn write_scores(path: &std::path::Path, a: &Analysis) -> anyhow::Result<()> {
+    use std::fmt::Write;
+    let mut rule: HashMap<(&str, i64), f64> = HashMap::new();
+    for f in &a.findings {
+        let e = rule.entry((f.consumer.as_str(), f.window)).or_default();
+        *e = e.max(f.score());
+    }
+    let mut text = String::from("consumer,window,model,score\n");
+    let mut seen = std::collections::HashSet::new();
+    for (t, scores) in a.tables.iter().filter(|(t, _)| t.role == "consumer") {
+        for (w, s) in t.rows.iter().zip(scores) {
+            let r = rule
+                .get(&(w.actor.as_str(), w.window))
+                .copied()
+                .unwrap_or(0.0);
+            seen.insert((w.actor.as_str(), w.window));
+            let _ = writeln!(
+                text,
+                "{},{},{:.6},{:.6}",
+                w.actor,
+                w.window,
+                s.score,
+                s.score.max(r)
+            );
+        }
+    }
+    for ((actor, window), r) in &rule {
+        if !seen.contains(&(*actor, *window)) {
+            let _ = writeln!(text, "{actor},{window},0,{r:.6}");
+        }
+    }
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
 /// Average precision of `pos` against `neg` scores (ties broken against the positives).
 pub fn average_precision(pos: &[f64], neg: &[f64]) -> f64 {
     if pos.is_empty() {

@@ -34,6 +34,18 @@ pub use run::{analyze, Analysis, AnalyzeConfig};
 /// The version of the scoring, recorded with every run and every alert it leads to.
 pub const MODEL_VERSION: &str = "datapact-anomaly-1";
 
+/// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 /// The indexed tables the analytics read, as polars frames.
 pub struct Data {
     /// height, t (unix seconds)
