@@ -10,5 +10,6 @@ pub mod ingest;
 pub mod localnet;
 pub mod metrics;
 pub mod sentinel;
+pub mod serve;
 pub mod svg;
 pub mod workload;

@@ -63,6 +63,8 @@ enum Command {
     /// Score any numeric table (CSV or Parquet) with the anomaly detector: scores and the
     /// features that explain them, as CSV.
     Detect(DetectArgs),
+    /// The analysts' dashboard and its JSON API (read-only), on 127.0.0.1:8080 by default.
+    Serve(ServeArgs),
     /// Report anomalies at or above a severity as alerts to the audit contract (signed with the
     /// sentinel's key), exactly once; the chain then suspends the offender at its threshold.
     Sentinel(SentinelArgs),
@@ -238,6 +240,38 @@ struct DetectArgs {
     /// A column to carry through as the row's name.
     #[arg(long)]
     id_column: Option<String>,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact serve                              # http://127.0.0.1:8080/\n  \
+    datapact serve --addr 0.0.0.0:8080 --no-chain\n\n\
+Pages: / (overview), /assets, /assets/ID, /agreements, /consents, /anomalies, /actors/ADDR, /audit,\n\
+/tx/HASH; each has a JSON twin under /api/..., and lists export as /export/VIEW.csv or .parquet.\n\
+Every query runs in a read-only transaction.")]
+struct ServeArgs {
+    /// Postgres to read; unset: the private cluster.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Where to listen (127.0.0.1 by default: the dashboard has no login).
+    #[arg(
+        long,
+        env = "DATAPACT_DASHBOARD_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    addr: std::net::SocketAddr,
+    /// The chain the overview and the audit page ask (head height, hash-chain verification).
+    #[arg(long, env = "RPC_URL", default_value = "http://127.0.0.1:26657")]
+    rpc: String,
+    #[arg(
+        long,
+        env = "DATAPACT_DEPLOYMENT",
+        default_value = ".data/deployment.json"
+    )]
+    deployment: PathBuf,
+    /// Do not ask the chain anything.
+    #[arg(long)]
+    no_chain: bool,
 }
 
 #[derive(Args)]
@@ -735,6 +769,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.id_column.as_deref(),
             )?;
             println!("{report}");
+        }
+        Command::Serve(args) => {
+            let url = datapact::db::database_url(args.database_url.as_deref()).await?;
+            // the schema is brought up to date once, by a writer; the server itself only reads
+            datapact::db::connect(&url, 1).await?.close().await;
+            let pool = datapact::serve::read_only_pool(&url).await?;
+            let chain = if args.no_chain {
+                None
+            } else {
+                match Chain::connect(&args.rpc, FeePolicy::parse("0udpt", 1.0)?).await {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        tracing::warn!("the dashboard runs without the chain: {e:#}");
+                        None
+                    }
+                }
+            };
+            let deployment = Deployment::load(&args.deployment).ok();
+            println!("dashboard at http://{}/", args.addr);
+            datapact::serve::serve(
+                args.addr,
+                datapact::serve::AppState {
+                    pool,
+                    chain,
+                    deployment,
+                },
+            )
+            .await?;
         }
         Command::Sentinel(args) => {
             let chain = args.chain.connect().await?;
