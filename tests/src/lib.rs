@@ -5,6 +5,8 @@
 //! developer's own `make localnet` on 26657. Tests take [`lock`] so they never race for the
 //! same accounts' sequence numbers.
 
+pub mod webdriver;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
