@@ -20,14 +20,28 @@ help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 .PHONY: demo
-demo: localnet ## the main job end to end; today: chain, contracts and workload (indexer, analytics, dashboard to come)
-	$(DATAPACT) deploy
-	$(DATAPACT) simulate $(SIMULATE_ARGS)
-	@echo
-	@echo "demo (partial): the local chain runs at http://127.0.0.1:26657 with the suite deployed"
-	@echo "($(DATA)/deployment.json) and a seeded workload on it (ground truth in $(DATA)/labels.jsonl)."
-	@echo "Not built yet: ingest into Postgres, analytics, the sentinel and the dashboard (see README.md)."
-	@echo "Stop the chain with: make localnet-stop"
+demo: deps localnet deploy ## the main job end to end: chain, contracts, workload, ingest, analytics, sentinel, dashboard
+	DATAPACT=$(DATAPACT) DATA=$(DATA) SIMULATE_ARGS="$(SIMULATE_ARGS)" bash indexer/scripts/demo.sh start
+
+.PHONY: demo-stop
+demo-stop: bin ## stop everything the demo started (dashboard, sentinel, ingester, chain, Postgres); data stays
+	-DATAPACT=$(DATAPACT) DATA=$(DATA) bash indexer/scripts/demo.sh stop
+	-$(DATAPACT) localnet stop
+	-$(DATAPACT) postgres stop
+
+# Debian packages, installed when missing (the package lists are refreshed if the install fails)
+APT := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+apt = $(APT) $(1) >/dev/null || { apt-get update -qq && $(APT) $(1) >/dev/null; }
+
+.PHONY: deps
+deps: ## install what running datapact needs when missing: Go and a C compiler (wasmd), the Postgres server
+	@command -v go >/dev/null || $(call apt,golang-go)
+	@command -v cc >/dev/null || $(call apt,build-essential)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing the Postgres server"; $(call apt,postgresql); }
+
+.PHONY: test-deps
+test-deps: deps ## and what the tests add: Chromium and its WebDriver for the dashboard tests
+	@command -v chromedriver >/dev/null || { echo "installing chromium and chromium-driver"; $(call apt,chromium chromium-driver); }
 
 .PHONY: tools
 tools: ## install what the build needs: wasm target, binaryen (npm), cosmwasm-check, Go and a C compiler
@@ -53,7 +67,7 @@ wasmd: ## build wasmd v0.61.14 from its Go module into ~/.cache/datapact (skippe
 	@bash $(TOOLS_DIR)/build-wasmd.sh >/dev/null
 
 .PHONY: test
-test: wasmd ## every test: unit, multi-test suite, properties, real-VM artifacts, end to end on wasmd
+test: test-deps wasmd ## every test: unit, multi-test, properties, real-VM artifacts, end to end (wasmd, Postgres, Chromium)
 	cargo test --workspace --locked
 
 .PHONY: test-chain-stop
@@ -80,6 +94,26 @@ accounts: bin ## list the local chain's funded test accounts
 .PHONY: deploy
 deploy: bin ## store, instantiate and wire the artifacts; writes .data/deployment.json (idempotent)
 	$(DATAPACT) deploy
+
+.PHONY: postgres
+postgres: deps bin ## start the private Postgres cluster (.data/postgres, 127.0.0.1:55432); prints its URL
+	$(DATAPACT) postgres start
+
+.PHONY: ingest
+ingest: bin ## index the chain into Postgres (backfill; INGEST_ARGS=--follow to keep following)
+	$(DATAPACT) ingest $(INGEST_ARGS)
+
+.PHONY: analyze
+analyze: bin ## provenance scores and anomaly reports (incremental); report in .data/reports/run-N/
+	$(DATAPACT) analyze $(ANALYZE_ARGS)
+
+.PHONY: sentinel
+sentinel: bin ## report high and critical anomalies to the audit contract (SENTINEL_ARGS="--dry-run --once")
+	$(DATAPACT) sentinel $(SENTINEL_ARGS)
+
+.PHONY: serve
+serve: bin ## the dashboard on http://127.0.0.1:8080/
+	$(DATAPACT) serve $(SERVE_ARGS)
 
 .PHONY: simulate
 simulate: bin ## seeded workload with injected misbehaviour; labels in .data/labels.jsonl (SIMULATE_ARGS=...)
@@ -151,7 +185,7 @@ eval: bin ## labelled evaluation of the anomaly scores: PR-AUC, recall at 5% FPR
 	$(DATAPACT) eval --seeds $(or $(SEEDS),1$(,)2$(,)3)
 
 .PHONY: peer
-peer: ## install the pandas + scikit-learn peer pipeline (pinned, in $(PEER_VENV))
+peer: ## install the pandas + scikit-learn peer pipeline (pinned; a venv in ~/.cache/datapact)
 	@test -x $(PEER_VENV)/bin/python || python3 -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/pip install -q -r indexer/peer/requirements.txt
 
@@ -173,4 +207,4 @@ bench-ingest: localnet native ## ingest write path vs raw COPY, backfill vs fetc
 bench: bench-contracts bench-ingest bench-analytics bench-scale ## every benchmark
 
 .PHONY: ci
-ci: tools lint check-schema check-artifacts test bench-contracts ## what .ci/run does
+ci: tools lint check-schema check-artifacts test eval bench-contracts ## what .ci/run does

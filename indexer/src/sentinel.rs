@@ -8,7 +8,6 @@
 //! transaction is looked up by hash; if the chain does not have it, the very same bytes are
 //! broadcast again, which the chain can include at most once (one sequence, one inclusion).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -415,38 +414,6 @@ impl Sentinel {
         self.sender.sequence = seq;
         Ok(n)
     }
-}
-
-/// The reports, newest first (for `datapact sentinel --list`).
-pub async fn reports(pool: &PgPool, limit: i64) -> anyhow::Result<Vec<BTreeMap<String, String>>> {
-    let rows: Vec<(String, String, String, f64, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "select actor, kind, severity, score, status, tx_hash, alert_seq, height from sentinel_reports \
-         order by created_at desc limit $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(actor, kind, severity, score, status, tx, seq, height)| {
-            BTreeMap::from([
-                ("actor".into(), actor),
-                ("kind".into(), kind),
-                ("severity".into(), severity),
-                ("score".into(), format!("{score:.3}")),
-                ("status".into(), status),
-                ("tx".into(), tx),
-                (
-                    "alert_seq".into(),
-                    seq.map(|s| s.to_string()).unwrap_or_default(),
-                ),
-                (
-                    "height".into(),
-                    height.map(|s| s.to_string()).unwrap_or_default(),
-                ),
-            ])
-        })
-        .collect())
 }
 
 /// A responder's action on an alert.

@@ -157,7 +157,8 @@ pub fn lineage(nodes: &[(String, String, Option<f64>)], edges: &[(String, String
             break;
         }
     }
-    let mut layers: BTreeMap<usize, Vec<&(String, String, Option<f64>)>> = BTreeMap::new();
+    type Node = (String, String, Option<f64>);
+    let mut layers: BTreeMap<usize, Vec<&Node>> = BTreeMap::new();
     for n in nodes {
         layers
             .entry(depth.get(n.0.as_str()).copied().unwrap_or(0))
@@ -177,7 +178,7 @@ pub fn lineage(nodes: &[(String, String, Option<f64>)], edges: &[(String, String
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg class="lineage" viewBox="0 0 {w} {h}" role="img" aria-label="lineage graph"><title>lineage graph</title>"#
+        r#"<svg class="lineage" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="lineage graph"><title>lineage graph</title>"#
     );
     for (p, c) in edges {
         if let (Some(a), Some(b)) = (pos.get(p.as_str()), pos.get(c.as_str())) {
@@ -219,7 +220,7 @@ pub fn lineage(nodes: &[(String, String, Option<f64>)], edges: &[(String, String
 pub const CHART_CSS: &str = "svg.chart{width:100%;max-width:640px;height:auto}\
 svg.chart rect{fill:#4a7bd0}svg.chart polyline{stroke:#4a7bd0;stroke-width:2}\
 svg.chart .t{font:600 13px sans-serif}svg.chart .a{font:10px sans-serif;fill:#555}\
-svg.lineage{width:100%;height:auto}svg.lineage line{stroke:#888;stroke-width:1.5}\
+svg.lineage{max-width:100%;height:auto}svg.lineage line{stroke:#888;stroke-width:1.5}\
 svg.lineage text{font:12px sans-serif}svg.lineage rect{stroke:#333;stroke-width:1}\
 svg.lineage .good rect{fill:#c9ecd0}svg.lineage .fair rect{fill:#fbeec1}\
 svg.lineage .poor rect{fill:#f7c9c9}svg.lineage .none rect{fill:#eee}";

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use base64::Engine;
 use serde_json::{json, Value};
 
-const ELEMENT: &str = "element-6066-11e4-a52f-4a6e8c8f7b4d";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A running chromedriver and one browser session; both end on drop.
 pub struct Browser {

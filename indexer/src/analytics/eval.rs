@@ -64,29 +64,18 @@ pub fn units(a: &Analysis, labels: &[Label]) -> Vec<Unit> {
         e.1 = e.1.min(f.first_height);
         e.2 = e.2.max(f.last_height);
     }
-    let mut by_actor: HashMap<(&str, &str), Vec<&Label>> = HashMap::new();
+    let mut by_actor: HashMap<(&str, &str), Vec<Label>> = HashMap::new();
     for l in labels {
         by_actor
             .entry((role_of(&l.kind), l.actor.as_str()))
             .or_default()
-            .push(l);
+            .push(l.clone());
     }
     out.into_iter()
         .map(|((role, actor, window), (score, first, last))| {
             let kinds = by_actor
                 .get(&(role.as_str(), actor.as_str()))
-                .map(|ls| {
-                    ls.iter()
-                        .filter(|l| {
-                            let (lf, ll) = (
-                                l.first_height.unwrap_or(0) as i64,
-                                l.last_height.unwrap_or(0) as i64,
-                            );
-                            first <= ll && lf <= last
-                        })
-                        .map(|l| l.kind.clone())
-                        .collect()
-                })
+                .map(|ls| kinds_for(ls, &role, &actor, first, last))
                 .unwrap_or_default();
             Unit {
                 role,
@@ -96,6 +85,22 @@ pub fn units(a: &Analysis, labels: &[Label]) -> Vec<Unit> {
                 kinds,
             }
         })
+        .collect()
+}
+
+/// The kinds of the labels that cover `actor` in `role` between heights `first..=last`.
+pub fn kinds_for(labels: &[Label], role: &str, actor: &str, first: i64, last: i64) -> Vec<String> {
+    labels
+        .iter()
+        .filter(|l| role_of(&l.kind) == role && l.actor == actor)
+        .filter(|l| {
+            let (lf, ll) = (
+                l.first_height.unwrap_or(0) as i64,
+                l.last_height.unwrap_or(0) as i64,
+            );
+            first <= ll && lf <= last
+        })
+        .map(|l| l.kind.clone())
         .collect()
 }
 
@@ -251,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_unit_is_positive_only_for_labels_of_its_actor_that_overlap_its_heights() {
-        let labels = vec![Label {
+        let labels = [Label {
             kind: "access_burst".into(),
             actor: "c1".into(),
             targets: vec![],
@@ -261,21 +266,26 @@ mod tests {
             txs: vec![],
             description: String::new(),
         }];
-        let u = |actor: &str, first: i64, last: i64| {
-            let kinds: Vec<String> = labels
-                .iter()
-                .filter(|l| {
-                    l.actor == actor
-                        && first <= l.last_height.unwrap_or(0) as i64
-                        && l.first_height.unwrap_or(0) as i64 <= last
-                })
-                .map(|l| l.kind.clone())
-                .collect();
-            kinds
-        };
-        assert_eq!(u("c1", 15, 30), vec!["access_burst".to_string()]);
-        assert!(u("c1", 21, 30).is_empty());
-        assert!(u("c2", 10, 20).is_empty());
+        assert_eq!(
+            kinds_for(&labels, "consumer", "c1", 15, 30),
+            vec!["access_burst"]
+        );
+        assert!(
+            kinds_for(&labels, "consumer", "c1", 21, 30).is_empty(),
+            "after it"
+        );
+        assert!(
+            kinds_for(&labels, "consumer", "c1", 1, 9).is_empty(),
+            "before it"
+        );
+        assert!(
+            kinds_for(&labels, "consumer", "c2", 10, 20).is_empty(),
+            "another actor"
+        );
+        assert!(
+            kinds_for(&labels, "provider", "c1", 10, 20).is_empty(),
+            "another role"
+        );
         let units = vec![
             Unit {
                 role: "consumer".into(),

@@ -61,7 +61,7 @@ fn build(
                 let v = rows[i][f];
                 (lo.min(v), hi.max(v))
             });
-        if !(hi > lo) {
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let at = rng.random_range(lo..hi);

@@ -44,7 +44,7 @@ impl ConsentRecord {
     fn covers(&self, a: &AgreementTerms) -> bool {
         self.controller == a.provider
             && (self.scope == "controller" || self.scope == format!("asset:{}", a.asset_id))
-            && self.purposes.iter().any(|p| *p == a.purpose)
+            && self.purposes.contains(&a.purpose)
     }
 }
 

@@ -137,13 +137,14 @@ fn ints(df: &DataFrame, c: &str) -> anyhow::Result<Vec<Option<i64>>> {
         .collect())
 }
 
-fn rule_inputs(
-    data: &Data,
-) -> anyhow::Result<(
+/// What the rules read: refused attempts, agreements' terms, consents with their withdrawals.
+type RuleInputs = (
     Vec<Attempt>,
     HashMap<i64, AgreementTerms>,
     Vec<ConsentRecord>,
-)> {
+);
+
+fn rule_inputs(data: &Data) -> anyhow::Result<RuleInputs> {
     let d = &data.denied;
     let (h, txi, consumer, ag, subject, reason) = (
         ints(d, "height")?,
@@ -214,18 +215,18 @@ fn rule_inputs(
     Ok((attempts, agreements, consents))
 }
 
+/// Facts per version, and each attestor's track record.
+type ProvenanceInputs = (HashMap<(i64, i64), VersionFacts>, HashMap<String, f64>);
+
 /// Facts per version for the provenance score, and the attestors' track records.
-fn provenance_inputs(
-    data: &Data,
-    lineage: &Lineage,
-) -> anyhow::Result<(HashMap<(i64, i64), VersionFacts>, HashMap<String, f64>)> {
+fn provenance_inputs(data: &Data, lineage: &Lineage) -> anyhow::Result<ProvenanceInputs> {
     let assets = &data.assets;
     let owners: HashMap<i64, (String, bool)> = ints(assets, "asset_id")?
         .into_iter()
         .zip(strs(assets, "owner")?)
         .zip(strs(assets, "sensitivity")?)
         .filter_map(|((id, o), s)| {
-            let personal = matches!(s.as_deref(), Some("personal") | Some("sensitive"));
+            let personal = matches!(s.as_deref(), Some("personal") | Some("special_category"));
             Some((id?, (o?, personal)))
         })
         .collect();

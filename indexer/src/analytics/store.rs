@@ -35,12 +35,10 @@ pub struct Anomaly {
 
 /// (window seconds, last analyzed height) of the previous run, if any.
 pub async fn state(pool: &PgPool) -> anyhow::Result<Option<(i64, i64)>> {
-    Ok(
-        sqlx::query_as("select window_seconds, last_height from analytics_state where id = 1")
-            .fetch_optional(pool)
-            .await
-            .context("reading the analytics state")?,
-    )
+    sqlx::query_as("select window_seconds, last_height from analytics_state where id = 1")
+        .fetch_optional(pool)
+        .await
+        .context("reading the analytics state")
 }
 
 /// Windows of `role` that start before `before` (unix s), for baselines.

@@ -133,17 +133,29 @@ async fn start_height(
 
 /// Fetches `next..` in height order and sends decoded batches to `out`; follows the head when
 /// asked. Ends when the range is done, the receiver is gone, or on an error it cannot retry.
-async fn fetcher(
+/// What the fetcher reads and how.
+struct FetchPlan {
     chain: Chain,
     contracts: Contracts,
-    mut next: u64,
+    next: u64,
     to: Option<u64>,
     follow: bool,
     concurrency: usize,
     batch_blocks: usize,
     metrics: IngestMetrics,
-    out: mpsc::Sender<Result<Batch, IngestError>>,
-) {
+}
+
+async fn fetcher(plan: FetchPlan, out: mpsc::Sender<Result<Batch, IngestError>>) {
+    let FetchPlan {
+        chain,
+        contracts,
+        mut next,
+        to,
+        follow,
+        concurrency,
+        batch_blocks,
+        metrics,
+    } = plan;
     let mut head = None;
     loop {
         let known_head = match head {
@@ -244,14 +256,16 @@ pub async fn run(
     // two batches in flight: one being written, one being filled
     let (tx, mut rx) = mpsc::channel(2);
     let fetch = tokio::spawn(fetcher(
-        chain.clone(),
-        contracts,
-        next,
-        cfg.to,
-        cfg.follow,
-        cfg.concurrency,
-        cfg.batch_blocks,
-        m.clone(),
+        FetchPlan {
+            chain: chain.clone(),
+            contracts,
+            next,
+            to: cfg.to,
+            follow: cfg.follow,
+            concurrency: cfg.concurrency,
+            batch_blocks: cfg.batch_blocks,
+            metrics: m.clone(),
+        },
         tx,
     ));
     let mut stats = IngestStats::default();

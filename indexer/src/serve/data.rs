@@ -241,13 +241,7 @@ pub async fn assets(pool: &PgPool, p: &AssetParams) -> ApiResult<Vec<AssetRow>> 
     let sens = one_of(
         "sensitivity",
         &p.sensitivity,
-        &[
-            "public",
-            "internal",
-            "confidential",
-            "personal",
-            "sensitive",
-        ],
+        &["public", "internal", "personal", "special_category"],
     )?;
     for (name, v) in [("min_score", p.min_score), ("max_score", p.max_score)] {
         if v.is_some_and(|v| !(0.0..=100.0).contains(&v)) {

@@ -59,6 +59,8 @@ fn layout(title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // no favicon request: the page needs nothing but itself
+                link rel="icon" href="data:,";
                 title { (title) " · datapact" }
                 style { (PreEscaped(CSS)) (PreEscaped(svg::CHART_CSS)) }
             }
@@ -200,7 +202,7 @@ async fn assets_page(
                 input name="q" placeholder="asset id or owner" value=(p.q.clone().unwrap_or_default());
                 select name="sensitivity" {
                     option value="" { "any sensitivity" }
-                    @for v in ["public", "internal", "confidential", "personal", "sensitive"] {
+                    @for v in ["public", "internal", "personal", "special_category"] {
                         option value=(v) selected[p.sensitivity.as_deref() == Some(v)] { (v) }
                     }
                 }
