@@ -74,6 +74,11 @@ test: test-deps wasmd ## every test: unit, multi-test, properties, real-VM artif
 test-chain-stop: bin ## stop the chain the end-to-end tests start (.data/e2e, RPC 36657)
 	@DATAPACT_DATA=.data/e2e DATAPACT_RPC_PORT=$(or $(E2E_RPC_PORT),36657) $(DATAPACT) localnet stop
 
+.PHONY: test-stop
+test-stop: test-chain-stop ## stop the chain and the Postgres clusters the tests and the evaluation start
+	@DATAPACT_DATA=.data/e2e DATAPACT_PG_PORT=$(or $(E2E_PG_PORT),55433) $(DATAPACT) postgres stop
+	@$(DATAPACT) postgres stop
+
 .PHONY: localnet
 localnet: wasmd bin ## start the local chain in the background (127.0.0.1:26657, blocks every 300 ms)
 	$(DATAPACT) localnet start

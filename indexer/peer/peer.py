@@ -120,7 +120,7 @@ def main():
         "new_actor_volume",
     ]
     x = np.log1p(f[cols].to_numpy(dtype=float))
-    model = IsolationForest(n_estimators=200, max_samples=256, random_state=0)
+    model = IsolationForest(n_estimators=100, max_samples=256, random_state=0)
     model.fit(x)
     f["score"] = -model.score_samples(x)
     f[["consumer", "window", "score"]].to_csv(out, index=False)

@@ -272,7 +272,13 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             .fill_null(lit(false))
             .cast(DataType::Int64)
             .alias("near"),
-        ]);
+        ])
+        // consumers as categories: the group-bys below hash small integers, not addresses
+        .with_columns([col("consumer").cast(DataType::from_categories(Categories::global()))])
+        // materialized once: three aggregations read it
+        .collect()
+        .context("accesses with their windows (polars)")?
+        .lazy();
     let per_block = acc
         .clone()
         .group_by([col("consumer"), col("window"), col("height")])
@@ -313,7 +319,10 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             [col("height")],
             JoinArgs::new(JoinType::Inner),
         )
-        .with_columns([window]);
+        .with_columns([
+            window,
+            col("consumer").cast(DataType::from_categories(Categories::global())),
+        ]);
     let is = |reasons: &[&str]| {
         let mut e = lit(false);
         for r in reasons {
@@ -350,6 +359,7 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
         .cast(DataType::Int64)
         .alias("purposes_tried")]);
     let keys = [col("consumer"), col("window")];
+    let t0 = std::time::Instant::now();
     let all = acc_w
         .join(
             den_w,
@@ -358,8 +368,10 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
         )
         .join(purposes, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .with_columns([col("consumer").cast(DataType::String)])
         .collect()
         .context("consumer windows (polars)")?;
+    tracing::debug!("consumer windows: polars {:?}", t0.elapsed());
     let n = all.height();
     let actor = str_col(&all, "consumer")?;
     let windows = i64_col(&all, "window")?;

@@ -35,9 +35,36 @@ enum Node {
     },
 }
 
+/// A tree laid out flat, children after their parent: (feature, threshold, left, right) for a
+/// split, or a leaf's path-length correction; walking it touches one array.
+#[derive(Clone, Copy)]
+enum Flat {
+    Leaf(f64),
+    Split(u32, f64, u32, u32),
+}
+
+fn flatten(node: &Node, out: &mut Vec<Flat>) -> u32 {
+    let at = out.len() as u32;
+    match node {
+        Node::Leaf { size } => out.push(Flat::Leaf(c(*size))),
+        Node::Split {
+            feature,
+            at: threshold,
+            left,
+            right,
+        } => {
+            out.push(Flat::Leaf(0.0));
+            let l = flatten(left, out);
+            let r = flatten(right, out);
+            out[at as usize] = Flat::Split(*feature as u32, *threshold, l, r);
+        }
+    }
+    at
+}
+
 /// A fitted forest.
 pub struct IsolationForest {
-    trees: Vec<Node>,
+    trees: Vec<Vec<Flat>>,
     sample_size: usize,
 }
 
@@ -84,20 +111,21 @@ fn build(
     Node::Leaf { size: idx.len() }
 }
 
-fn path_length(node: &Node, x: &[f64], depth: f64) -> f64 {
-    match node {
-        Node::Leaf { size } => depth + c(*size),
-        Node::Split {
-            feature,
-            at,
-            left,
-            right,
-        } => {
-            if x.get(*feature).copied().unwrap_or(0.0) < *at {
-                path_length(left, x, depth + 1.0)
-            } else {
-                path_length(right, x, depth + 1.0)
+fn path_length(tree: &[Flat], x: &[f64]) -> f64 {
+    let mut i = 0usize;
+    let mut depth = 0.0;
+    loop {
+        match tree.get(i) {
+            Some(Flat::Leaf(correction)) => return depth + correction,
+            Some(Flat::Split(feature, at, l, r)) => {
+                depth += 1.0;
+                i = if x.get(*feature as usize).copied().unwrap_or(0.0) < *at {
+                    *l as usize
+                } else {
+                    *r as usize
+                };
             }
+            None => return depth,
         }
     }
 }
@@ -116,7 +144,10 @@ impl IsolationForest {
                 } else {
                     sample(&mut rng, rows.len(), psi).into_vec()
                 };
-                build(&views, &mut idx, 0, limit, &mut rng)
+                let tree = build(&views, &mut idx, 0, limit, &mut rng);
+                let mut flat = Vec::new();
+                flatten(&tree, &mut flat);
+                flat
             })
             .collect();
         Self {
@@ -130,12 +161,8 @@ impl IsolationForest {
         if self.trees.is_empty() {
             return 0.5;
         }
-        let mean = self
-            .trees
-            .iter()
-            .map(|t| path_length(t, x, 0.0))
-            .sum::<f64>()
-            / self.trees.len() as f64;
+        let mean =
+            self.trees.iter().map(|t| path_length(t, x)).sum::<f64>() / self.trees.len() as f64;
         let cn = c(self.sample_size);
         if cn == 0.0 {
             return 0.5;

@@ -84,23 +84,33 @@ impl Data {
         let q_blocks = format!(
             "select height, extract(epoch from time)::bigint from blocks where height >= {f}"
         );
-        let q_accesses = format!("select height, consumer, agreement_id, asset_id, purpose, subject, access_count from accesses where height >= {f}");
         let q_denied = format!("select height, tx_index, consumer, agreement_id, purpose, subject, reason from denied_attempts where height >= {f}");
-        let (blocks, accesses, denied) = tokio::try_join!(
-            load::frame(pool, &q_blocks, &[("height", Int64), ("t", Int64)],),
-            load::frame(
-                pool,
-                &q_accesses,
-                &[
-                    ("height", Int64),
-                    ("consumer", String),
-                    ("agreement_id", Int64),
-                    ("asset_id", Int64),
-                    ("purpose", String),
-                    ("subject", String),
-                    ("access_count", Int64),
-                ],
-            ),
+        // the accesses, the big table, in two height ranges read at once: Postgres formats
+        // each on its own core
+        let (lo, hi): (Option<i64>, Option<i64>) =
+            sqlx::query_as("select min(height), max(height) from accesses where height >= $1")
+                .bind(f)
+                .fetch_one(pool)
+                .await?;
+        let (lo, hi) = (lo.unwrap_or(f), hi.unwrap_or(f));
+        let mid = lo + (hi - lo) / 2;
+        let q_acc = |a: i64, b: i64| {
+            format!("select height, consumer, agreement_id, asset_id, purpose, subject, access_count from accesses where height between {a} and {b}")
+        };
+        let acc_schema = [
+            ("height", Int64),
+            ("consumer", String),
+            ("agreement_id", Int64),
+            ("asset_id", Int64),
+            ("purpose", String),
+            ("subject", String),
+            ("access_count", Int64),
+        ];
+        let (q1, q2) = (q_acc(lo, mid), q_acc(mid + 1, hi));
+        let (blocks, mut accesses, accesses2, denied) = tokio::try_join!(
+            load::frame(pool, &q_blocks, &[("height", Int64), ("t", Int64)]),
+            load::frame(pool, &q1, &acc_schema),
+            load::frame(pool, &q2, &acc_schema),
             load::frame(
                 pool,
                 &q_denied,
@@ -115,6 +125,7 @@ impl Data {
                 ],
             ),
         )?;
+        accesses.vstack_mut(&accesses2)?;
         let agreements = load::frame(
             pool,
             "select agreement_id, offer_id, asset_id, provider, consumer, purpose from agreements",

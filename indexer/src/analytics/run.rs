@@ -445,7 +445,12 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
     step("features");
     let lineage = Lineage::from_data(&data)?;
     let mut tables = vec![
-        features::consumers(&data, window)?,
+        {
+            let t0 = Instant::now();
+            let c = features::consumers(&data, window)?;
+            tracing::debug!("consumer features {:?}", t0.elapsed());
+            c
+        },
         features::providers(&data, window, &lineage)?,
         features::attestors(&data, window, &lineage)?,
     ];
@@ -459,7 +464,9 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
         if let Some(w0) = since_window {
             table.rows.retain(|r| r.window >= w0);
         }
+        let t0 = Instant::now();
         features::finish(table, &prior);
+        tracing::debug!("{}: finish {:?}", table.role, t0.elapsed());
         // the detector fits on the new windows and a sample of the history
         fits.push(fit_rows(table, prior, cfg.fit_sample));
     }
@@ -471,8 +478,19 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
         let scores = if table.rows.is_empty() {
             Vec::new()
         } else {
+            let t0 = Instant::now();
             let detector = Detector::fit(&fit, &specs, &cfg.detect)?;
-            table.rows.iter().map(|r| detector.score(&r.x)).collect()
+            tracing::debug!("{}: fit {:?}", table.role, t0.elapsed());
+            let t0 = Instant::now();
+            let xs: Vec<&[f64]> = table.rows.iter().map(|r| r.x.as_slice()).collect();
+            let s = detector.score_all(&xs);
+            tracing::debug!(
+                "{}: score {} rows {:?}",
+                table.role,
+                table.rows.len(),
+                t0.elapsed()
+            );
+            s
         };
         scored.push((table, scores));
     }
