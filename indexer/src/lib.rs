@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod chain;
+pub mod cli;
 pub mod db;
 pub mod deploy;
 pub mod ingest;
