@@ -27,9 +27,9 @@ create table actor_windows (
     raw             double precision[] not null,
     score           double precision not null,
     run_id          bigint not null references analytics_runs (run_id),
-    primary key (role, actor, window_start)
+    -- by actor first: an actor's timeline is one index range
+    primary key (actor, role, window_start)
 );
-create index actor_windows_score on actor_windows (score desc);
 create index actor_windows_time on actor_windows (window_start);
 
 -- windows scored at or above the report threshold, and every finding by rule

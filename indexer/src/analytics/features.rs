@@ -275,6 +275,16 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
         ])
         // consumers as categories: the group-bys below hash small integers, not addresses
         .with_columns([col("consumer").cast(DataType::from_categories(Categories::global()))])
+        // only what the aggregations read: the copy costs memory at scale
+        .select([
+            col("consumer"),
+            col("window"),
+            col("height"),
+            col("asset_id"),
+            col("subject"),
+            col("purpose"),
+            col("near"),
+        ])
         // materialized once: three aggregations read it
         .collect()
         .context("accesses with their windows (polars)")?
@@ -322,6 +332,7 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
         .with_columns([
             window,
             col("consumer").cast(DataType::from_categories(Categories::global())),
+            col("purpose").cast(DataType::from_categories(Categories::global())),
         ]);
     let is = |reasons: &[&str]| {
         let mut e = lit(false);

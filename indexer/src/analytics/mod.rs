@@ -50,7 +50,7 @@ pub fn peak_rss_mib() -> f64 {
 pub struct Data {
     /// height, t (unix seconds)
     pub blocks: DataFrame,
-    /// height, consumer, agreement_id, asset_id, purpose, subject, access_count
+    /// height, consumer, agreement_id, asset_id, purpose, subject (a hash), access_count
     pub accesses: DataFrame,
     /// height, tx_index, consumer, agreement_id, purpose, subject, reason
     pub denied: DataFrame,
@@ -95,7 +95,8 @@ impl Data {
         let (lo, hi) = (lo.unwrap_or(f), hi.unwrap_or(f));
         let mid = lo + (hi - lo) / 2;
         let q_acc = |a: i64, b: i64| {
-            format!("select height, consumer, agreement_id, asset_id, purpose, subject, access_count from accesses where height between {a} and {b}")
+            // a subject is only counted, never shown: its hash is enough, and far smaller
+            format!("select height, consumer, agreement_id, asset_id, purpose, hashtext(subject), access_count from accesses where height between {a} and {b}")
         };
         let acc_schema = [
             ("height", Int64),
@@ -103,7 +104,7 @@ impl Data {
             ("agreement_id", Int64),
             ("asset_id", Int64),
             ("purpose", String),
-            ("subject", String),
+            ("subject", Int32),
             ("access_count", Int64),
         ];
         let (q1, q2) = (q_acc(lo, mid), q_acc(mid + 1, hi));
@@ -126,6 +127,15 @@ impl Data {
             ),
         )?;
         accesses.vstack_mut(&accesses2)?;
+        drop(accesses2);
+        // addresses and purposes repeat: as categories they cost an integer a row
+        let accesses = accesses
+            .lazy()
+            .with_columns([
+                col("consumer").cast(DataType::from_categories(Categories::global())),
+                col("purpose").cast(DataType::from_categories(Categories::global())),
+            ])
+            .collect()?;
         let agreements = load::frame(
             pool,
             "select agreement_id, offer_id, asset_id, provider, consumer, purpose from agreements",

@@ -631,11 +631,15 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
             provenance: &analysis.provenance,
             model_version: MODEL_VERSION,
         };
+        let t0 = Instant::now();
         let run_id = store::save(pool, &out).await?;
+        tracing::debug!("stored in {:?}", t0.elapsed());
         analysis.run_id = Some(run_id);
         let dir = cfg.reports.join(format!("run-{run_id}"));
+        let t0 = Instant::now();
         report::write(&dir, &analysis)
             .with_context(|| format!("writing the report to {}", dir.display()))?;
+        tracing::debug!("report written in {:?}", t0.elapsed());
         sqlx::query("update analytics_runs set report_dir = $1 where run_id = $2")
             .bind(dir.to_string_lossy().to_string())
             .bind(run_id)

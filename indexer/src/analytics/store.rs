@@ -167,39 +167,70 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
             .await?;
     }
     let secs = out.window.seconds;
-    let mut rows: Vec<Row> = Vec::new();
-    for (role, ws, scores) in &out.windows {
-        for (w, score) in ws.iter().zip(scores) {
-            rows.push(vec![
-                Some(role.to_string()),
-                Some(w.actor.clone()),
-                Some(ts(out.window.start(w.window))),
-                Some(secs.to_string()),
-                Some(w.first_height.to_string()),
-                Some(w.last_height.to_string()),
-                Some(pg_array(&w.raw)),
-                Some(format!("{score:.6}")),
-                Some(run_id.to_string()),
-            ]);
-        }
+    let total: usize = out.windows.iter().map(|(_, ws, _)| ws.len()).sum();
+    // a big load goes in faster with the indexes built after it than kept up row by row
+    // (schema changes are transactional: a failed run leaves them as they were)
+    let bulk = total > 100_000;
+    if bulk {
+        sqlx::query("alter table actor_windows drop constraint actor_windows_pkey")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("drop index actor_windows_time")
+            .execute(&mut *tx)
+            .await?;
     }
-    copy(
-        &mut tx,
-        "actor_windows",
-        &[
-            "role",
-            "actor",
-            "window_start",
-            "window_seconds",
-            "first_height",
-            "last_height",
-            "raw",
-            "score",
-            "run_id",
-        ],
-        &rows,
-    )
-    .await?;
+    if total > 0 {
+        // CSV written straight into chunks of ~8 MB, each sent while the next is written
+        let mut copy_in = tx
+            .copy_in_raw(
+                "copy actor_windows (role, actor, window_start, window_seconds, first_height, \
+                 last_height, raw, score, run_id) from stdin with (format csv)",
+            )
+            .await
+            .context("COPY into actor_windows")?;
+        let mut starts: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+        let mut buf = String::with_capacity(9 << 20);
+        for (role, ws, scores) in &out.windows {
+            for (w, score) in ws.iter().zip(scores) {
+                use std::fmt::Write;
+                let start = starts
+                    .entry(w.window)
+                    .or_insert_with(|| ts(out.window.start(w.window)));
+                let _ = write!(
+                    buf,
+                    "{role},{},{start},{secs},{},{},\"{{",
+                    w.actor, w.first_height, w.last_height
+                );
+                for (j, v) in w.raw.iter().enumerate() {
+                    if j > 0 {
+                        buf.push(',');
+                    }
+                    let _ = write!(buf, "{v}");
+                }
+                let _ = writeln!(buf, "}}\",{score:.6},{run_id}");
+                if buf.len() > 8 << 20 {
+                    copy_in.send(std::mem::take(&mut buf).into_bytes()).await?;
+                    buf.reserve(9 << 20);
+                }
+            }
+        }
+        if !buf.is_empty() {
+            copy_in.send(buf.into_bytes()).await?;
+        }
+        copy_in
+            .finish()
+            .await
+            .context("finishing COPY into actor_windows")?;
+    }
+    tracing::debug!("actor windows copied");
+    if bulk {
+        sqlx::query("alter table actor_windows add primary key (actor, role, window_start)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("create index actor_windows_time on actor_windows (window_start)")
+            .execute(&mut *tx)
+            .await?;
+    }
     let rows: Vec<Row> = out
         .anomalies
         .iter()

@@ -196,6 +196,8 @@ struct World {
     latest_version: BTreeMap<u64, u32>,
     agreements: Vec<Agreement>,
     consents: Vec<Consent>,
+    /// controller -> indexes of its consents
+    by_controller: Vec<Vec<usize>>,
     /// consumer -> agreement indexes
     by_consumer: Vec<Vec<usize>>,
     /// per-consumer accesses per hour
@@ -269,6 +271,7 @@ impl World {
             latest_version: BTreeMap::new(),
             agreements: Vec::new(),
             consents: Vec::new(),
+            by_controller: Vec::new(),
             by_consumer: vec![Vec::new(); cfg.consumers],
             next_asset: 1,
             next_consent: 1,
@@ -523,6 +526,10 @@ impl World {
                 None,
             ],
         );
+        if self.by_controller.len() <= controller {
+            self.by_controller.resize(controller + 1, Vec::new());
+        }
+        self.by_controller[controller].push(self.consents.len());
         self.consents.push(Consent {
             id,
             subject: subj,
@@ -536,9 +543,12 @@ impl World {
 
     /// Consents in force at `height` that cover this agreement's use.
     fn covering(&self, a: &Agreement, height: u64) -> Vec<usize> {
-        self.consents
+        self.by_controller
+            .get(a.provider)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .enumerate()
+            .map(|&i| (i, &self.consents[i]))
             .filter(|(_, c)| {
                 c.controller == a.provider
                     && c.asset.is_none_or(|x| x == a.asset)
