@@ -31,8 +31,8 @@ pub(crate) struct IngestArgs {
     /// Blocks fetched in parallel.
     #[arg(long, default_value_t = 16)]
     pub(crate) concurrency: usize,
-    /// Most blocks per write transaction.
-    #[arg(long, default_value_t = 200)]
+    /// Most blocks per write transaction (a batch also closes at 20,000 rows).
+    #[arg(long, default_value_t = 2000)]
     pub(crate) batch_blocks: usize,
     /// Serve Prometheus metrics at http://ADDR/metrics (height, lag, events, quarantined,
     /// errors).

@@ -49,7 +49,7 @@ impl Default for IngestConfig {
             to: None,
             follow: false,
             concurrency: 16,
-            batch_blocks: 200,
+            batch_blocks: 2000,
             progress: false,
             metrics: IngestMetrics::default(),
             on_commit: None,
@@ -209,7 +209,8 @@ async fn fetcher(plan: FetchPlan, out: mpsc::Sender<Result<Batch, IngestError>>)
             current.to = b.height;
             current.block_time = parse_time(&b.time);
             current.rows.extend(rows);
-            let full = (current.to - current.from + 1) as usize >= batch_blocks.max(1);
+            let full = (current.to - current.from + 1) as usize >= batch_blocks.max(1)
+                || current.rows.count() >= write::BATCH_ROWS;
             if full || b.height == end {
                 if let Some(ready) = batch.take() {
                     if out.send(Ok(ready)).await.is_err() {

@@ -1,9 +1,9 @@
 //! The write path: a batch of decoded blocks and the checkpoint, in one transaction.
 //!
-//! Every table is keyed by height first, so a batch first deletes its height range (a no-op on
-//! a first pass, the idempotence of a re-ingest) and then COPYs its rows in CSV, which is the
-//! fastest way into Postgres that sqlx offers. A crash before COMMIT leaves nothing behind; after
-//! COMMIT, the checkpoint says so.
+//! Every table is keyed by height first, so a batch at or below the checkpoint first deletes its
+//! height range (the idempotence of a re-ingest; a batch above it has nothing to delete) and then
+//! COPYs its rows in CSV, which is the fastest way into Postgres that sqlx offers. A crash before
+//! COMMIT leaves nothing behind; after COMMIT, the checkpoint says so.
 
 use sqlx::PgPool;
 
@@ -39,6 +39,9 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
+/// A backfill batch is written once it holds this many rows (or its most blocks).
+pub const BATCH_ROWS: usize = 20_000;
+
 /// Writes the rows of blocks `from..=to` and moves the checkpoint to `to` (never backwards: a
 /// re-ingested range below the checkpoint leaves it where it was), atomically.
 pub async fn write_batch(
@@ -52,16 +55,31 @@ pub async fn write_batch(
         .begin()
         .await
         .map_err(IngestError::db("opening a write transaction"))?;
-    for (table, columns) in TABLES {
-        // table names come from the compile-time TABLES list
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "delete from {table} where height between $1 and $2"
-        )))
-        .bind(from as i64)
-        .bind(to as i64)
+    // The rows and the checkpoint commit together, so a commit lost in a Postgres crash takes
+    // its checkpoint with it and those blocks are simply read again from the chain: waiting
+    // for the WAL flush at every commit buys nothing here.
+    sqlx::query("set local synchronous_commit = off")
         .execute(&mut *tx)
         .await
-        .map_err(IngestError::db(format!("clearing {table} {from}..={to}")))?;
+        .map_err(IngestError::db("setting up the write transaction"))?;
+    // only a range at or below the checkpoint can hold rows already (a re-ingest)
+    let checkpoint: Option<i64> = sqlx::query_scalar("select height from checkpoint where id = 1")
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(IngestError::db("reading the checkpoint"))?;
+    let rewrite = checkpoint.is_some_and(|h| from as i64 <= h);
+    for (table, columns) in TABLES {
+        // table names come from the compile-time TABLES list
+        if rewrite {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "delete from {table} where height between $1 and $2"
+            )))
+            .bind(from as i64)
+            .bind(to as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(IngestError::db(format!("clearing {table} {from}..={to}")))?;
+        }
         let data = rows.rows(table);
         if data.is_empty() {
             continue;
