@@ -98,6 +98,21 @@ pub struct Scored {
     pub reasons: Vec<(usize, f64)>,
 }
 
+/// Rows a tail quantile keeps beyond it, at least: in a small table the top percent is one or
+/// two rows, and those may be the very anomalies the spread must not be measured by.
+const TAIL_ROWS: usize = 3;
+
+/// Positions of the 1st and 99th percentiles in `n` sorted values, each with at least
+/// [`TAIL_ROWS`] values beyond it (so both are the median's neighbourhood in a tiny table).
+fn tail_positions(n: usize) -> (usize, usize) {
+    let last = n.saturating_sub(1);
+    let hi = ((last as f64 * 0.99).round() as usize).min(last.saturating_sub(TAIL_ROWS));
+    let lo = ((last as f64 * 0.01).round() as usize)
+        .max(TAIL_ROWS)
+        .min(hi);
+    (lo, hi)
+}
+
 /// Median and spread of a column: the larger of 1.4826·MAD and a sixth of the 1st-99th
 /// percentile range (so a heavy-tailed column's ordinary top percent stays within about 3),
 /// else 1.2533·mean absolute deviation, else the standard deviation; never below `floor`.
@@ -107,8 +122,8 @@ pub fn robust_center_scale(values: &[f64], floor: f64) -> (f64, f64) {
         return (0.0, floor.max(1e-12));
     }
     v.sort_by(f64::total_cmp);
-    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    let (q01, q99) = (q(0.01), q(0.99));
+    let (lo, hi) = tail_positions(v.len());
+    let (q01, q99) = (v[lo], v[hi]);
     let med = median_in_place(&mut v.clone());
     let mut dev: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
     let mad = 1.4826 * median_in_place(&mut dev);
@@ -152,8 +167,9 @@ impl ViewScale {
         let (med, mad) = robust_center_scale(values, 1e-12);
         let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
         v.sort_by(f64::total_cmp);
-        let at = ((v.len().saturating_sub(1)) as f64 * 0.99).round() as usize;
-        let q99: f64 = <[f64]>::get(&v, at).copied().unwrap_or(med);
+        let q99: f64 = <[f64]>::get(&v, tail_positions(v.len()).1)
+            .copied()
+            .unwrap_or(med);
         Self {
             med,
             scale: ((q99 - med) / 3.0).max(mad).max(1e-9),
@@ -523,6 +539,25 @@ pub fn score_file(
 mod tests {
     use super::*;
     use rand::Rng;
+
+    #[test]
+    fn two_outliers_in_a_small_table_do_not_set_its_spread() {
+        // 96 windows: 70 ordinary, 24 busy, and a burst that fills two: 2% of the rows, so a
+        // plain 99th percentile would be the burst itself and put it at z = 6
+        let mut v = vec![48.0; 70];
+        v.extend([96.0; 24]);
+        v.extend([480.0; 2]);
+        let (m, s) = robust_center_scale(&v, 0.0);
+        assert_eq!(m, 48.0);
+        let z = (480.0 - m) / s;
+        assert!(z > 20.0, "z = {z}");
+        assert_eq!(
+            tail_positions(1000),
+            (10, 989),
+            "a large table keeps its percentiles"
+        );
+        assert_eq!(tail_positions(3), (0, 0));
+    }
 
     #[test]
     fn the_spread_falls_back_when_most_values_are_equal_and_never_drops_below_its_floor() {

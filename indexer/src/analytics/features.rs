@@ -450,6 +450,39 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     })
 }
 
+/// An actor's usual accesses per window without some of its windows (`left_out`, values that
+/// are in `sorted`): the larger of the mean and the 90th percentile (its busy-but-normal level)
+/// of the rest. `sorted` holds every window of its life, idle ones as zeros, in order; `total`
+/// is their sum. None when nothing is left.
+pub fn baseline_rate(sorted: &[f64], total: f64, left_out: &[f64]) -> Option<f64> {
+    let n = sorted
+        .len()
+        .checked_sub(left_out.len())
+        .filter(|n| *n > 0)?;
+    // positions (in `sorted`) of the left-out values, distinct even for equal values
+    let mut gone: Vec<usize> = Vec::with_capacity(left_out.len());
+    for &x in left_out {
+        let mut i = sorted.partition_point(|y| *y <= x);
+        while i > 0 && (gone.contains(&(i - 1)) || sorted[i - 1] != x) {
+            i -= 1;
+        }
+        if i == 0 || sorted[i - 1] != x {
+            return None; // not one of the actor's windows
+        }
+        gone.push(i - 1);
+    }
+    gone.sort_unstable();
+    let mut at = ((n - 1) as f64 * 0.9).round() as usize;
+    for g in &gone {
+        if *g <= at {
+            at += 1;
+        }
+    }
+    let q90 = sorted.get(at).copied()?;
+    let mean = (total - left_out.iter().sum::<f64>()) / n as f64;
+    Some(mean.max(q90))
+}
+
 /// Completes a role's new windows against the actor's history (`prior`: earlier windows of
 /// the same role, already complete): the usual value of every feature, the consumer's volume
 /// surprise against its own rate and its first-windows volume, and the detector's view.
@@ -462,26 +495,32 @@ pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
         .map(|r| r.window)
         .max()
         .unwrap_or(0);
-    // per actor: first window, total accesses and window counts (consumers)
+    // per actor: first window, total accesses, and accesses by window (consumers)
     let mut first_seen: HashMap<&str, i64> = HashMap::new();
     let mut total: HashMap<&str, f64> = HashMap::new();
-    let mut counts: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut by_window: HashMap<&str, HashMap<i64, f64>> = HashMap::new();
     for r in table.rows.iter().chain(prior) {
         let e = first_seen.entry(&r.actor).or_insert(r.window);
         *e = (*e).min(r.window);
         let a = r.raw.first().copied().unwrap_or(0.0);
         *total.entry(&r.actor).or_default() += a;
-        counts.entry(&r.actor).or_default().push(a);
+        *by_window
+            .entry(&r.actor)
+            .or_default()
+            .entry(r.window)
+            .or_default() += a;
     }
-    // the actor's busy-but-normal level: the 90th percentile of its windows, idle ones included
-    let high: HashMap<&str, f64> = counts
-        .into_iter()
-        .map(|(actor, mut v)| {
+    // every window of the actor's life, idle ones as zeros, sorted: its baseline is read from
+    // this with the window in question and its two neighbours left out (a burst that straddles
+    // a window boundary must not become its own baseline)
+    let sorted: HashMap<&str, Vec<f64>> = by_window
+        .iter()
+        .map(|(actor, ws)| {
             let alive = (last_window - first_seen[actor] + 1).max(1) as usize;
+            let mut v: Vec<f64> = ws.values().copied().collect();
             v.resize(alive.max(v.len()), 0.0);
             v.sort_by(f64::total_cmp);
-            let q = v[((v.len() - 1) as f64 * 0.9).round() as usize];
-            (actor, q)
+            (*actor, v)
         })
         .collect();
     let consumer = table.role == "consumer";
@@ -492,18 +531,19 @@ pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
             continue;
         }
         let a = r.raw[0];
-        let first = first_seen
-            .get(r.actor.as_str())
-            .copied()
-            .unwrap_or(r.window);
-        let alive = (last_window - first + 1).max(1) as f64;
-        // the usual rate, this window left out, and never below its busy-but-normal level
-        let mean = if alive > 1.0 {
-            (total.get(r.actor.as_str()).copied().unwrap_or(a) - a) / (alive - 1.0)
-        } else {
-            a
-        };
-        let rate = mean.max(high.get(r.actor.as_str()).copied().unwrap_or(0.0));
+        let actor = r.actor.as_str();
+        let first = first_seen.get(actor).copied().unwrap_or(r.window);
+        let mine = by_window.get(actor);
+        let left_out: Vec<f64> = (r.window - 1..=r.window + 1)
+            .filter(|w| (first..=last_window).contains(w))
+            .map(|w| mine.and_then(|m| m.get(&w)).copied().unwrap_or(0.0))
+            .collect();
+        let rate = baseline_rate(
+            sorted.get(actor).map_or(&[][..], Vec::as_slice),
+            total.get(actor).copied().unwrap_or(a),
+            &left_out,
+        )
+        .unwrap_or(a);
         let young = r.window - first < 2;
         derived.push(Some((
             (poisson_surprise(a, rate) * 10.0).round() / 10.0,
@@ -773,6 +813,65 @@ mod tests {
         assert!(burst > 15.0, "{burst}");
         // Chernoff: P(X >= 9 | 3) <= e^-3 (3e/9)^9 = e^-3.887 = 0.0205 -> 1.688 digits
         assert!((small - 1.688).abs() < 0.01, "{small}");
+    }
+
+    #[test]
+    fn the_baseline_leaves_out_the_window_and_its_neighbours() {
+        // windows 48, 480, 480, 48, 0, 96, 48: leaving out 48 and both 480s leaves 0, 48, 48, 96
+        let sorted = [0.0, 48.0, 48.0, 48.0, 96.0, 480.0, 480.0];
+        let total: f64 = sorted.iter().sum();
+        assert_eq!(
+            baseline_rate(&sorted, total, &[48.0, 480.0, 480.0]),
+            Some(96.0)
+        );
+        assert_eq!(
+            baseline_rate(&sorted, total, &[]),
+            Some(480.0),
+            "with nothing left out the bursts are the 90th percentile"
+        );
+        assert_eq!(baseline_rate(&sorted, total, &[7.0]), None, "not a window");
+        assert_eq!(baseline_rate(&[5.0], 5.0, &[5.0]), None, "nothing left");
+    }
+
+    fn consumer_row(actor: &str, window: i64, accesses: f64) -> ActorWindow {
+        let mut raw = vec![0.0; consumer_features().len()];
+        raw[0] = accesses;
+        ActorWindow {
+            actor: actor.into(),
+            window,
+            first_height: window,
+            last_height: window,
+            raw,
+            x: Vec::new(),
+            usual: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_burst_straddling_a_window_boundary_is_surprising_in_both_windows() {
+        // a short history (eight windows) where the burst fills two of them: with the burst in
+        // its own baseline, the 90th percentile would be the burst itself
+        let burst = [48.0, 480.0, 480.0, 48.0, 48.0, 96.0, 48.0, 96.0];
+        let mut rows: Vec<ActorWindow> = burst
+            .iter()
+            .enumerate()
+            .map(|(w, a)| consumer_row("b", w as i64, *a))
+            .collect();
+        rows.extend((0..8).map(|w| consumer_row("c", w, 48.0)));
+        let mut table = RoleTable {
+            role: "consumer",
+            features: consumer_features(),
+            rows,
+        };
+        finish(&mut table, &[]);
+        for r in &table.rows {
+            let surprise = r.raw[1];
+            if r.actor == "b" && (r.window == 1 || r.window == 2) {
+                assert!(surprise > 50.0, "window {}: {surprise}", r.window);
+            } else {
+                assert_eq!(surprise, 0.0, "{} window {}", r.actor, r.window);
+            }
+        }
     }
 
     #[test]
