@@ -34,17 +34,30 @@ pub struct AgreementTerms {
 pub struct ConsentRecord {
     pub subject: String,
     pub controller: String,
-    /// `controller` (every asset of the controller) or `asset:<id>`
-    pub scope: String,
-    pub purposes: Vec<String>,
+    /// what the grant covered; None when the index starts after the grant and holds only
+    /// the withdrawal
+    pub grant: Option<GrantTerms>,
     pub withdrawn_at: Option<i64>,
 }
 
+/// What a consent grant covers.
+#[derive(Clone, Debug)]
+pub struct GrantTerms {
+    /// `controller` (every asset of the controller) or `asset:<id>`
+    pub scope: String,
+    pub purposes: Vec<String>,
+}
+
 impl ConsentRecord {
+    /// Whether this consent was for the agreement's use. A withdrawal whose grant is not in
+    /// the index is taken to cover every use of its controller's data: the subject withdrew
+    /// from that controller, and the contract refused the access for want of consent.
     fn covers(&self, a: &AgreementTerms) -> bool {
         self.controller == a.provider
-            && (self.scope == "controller" || self.scope == format!("asset:{}", a.asset_id))
-            && self.purposes.contains(&a.purpose)
+            && self.grant.as_ref().is_none_or(|g| {
+                (g.scope == "controller" || g.scope == format!("asset:{}", a.asset_id))
+                    && g.purposes.contains(&a.purpose)
+            })
     }
 }
 
@@ -200,8 +213,10 @@ mod tests {
         let consents = vec![ConsentRecord {
             subject: "s".into(),
             controller: "p".into(),
-            scope: "asset:7".into(),
-            purposes: vec!["research".into()],
+            grant: Some(GrantTerms {
+                scope: "asset:7".into(),
+                purposes: vec!["research".into()],
+            }),
             withdrawn_at: Some(10),
         }];
         (ag, consents)
@@ -235,9 +250,37 @@ mod tests {
     #[test]
     fn a_withdrawal_that_does_not_cover_the_use_is_no_finding() {
         let (ag, mut consents) = setup();
-        consents[0].scope = "asset:8".into();
+        if let Some(g) = consents[0].grant.as_mut() {
+            g.scope = "asset:8".into();
+        }
         let f = findings(
             &[attempt(12, "consent_not_granted", Some("s"))],
+            &ag,
+            &consents,
+            &|h| Some(h),
+            Windowing { seconds: 60 },
+        );
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn a_withdrawal_whose_grant_predates_the_index_covers_its_controllers_data() {
+        let (ag, mut consents) = setup();
+        consents[0].grant = None;
+        let attempts = [attempt(12, "consent_not_granted", Some("s"))];
+        let f = findings(
+            &attempts,
+            &ag,
+            &consents,
+            &|h| Some(h),
+            Windowing { seconds: 60 },
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "access_after_withdrawal");
+        // another controller's subject withdrawing is still no finding
+        consents[0].controller = "q".into();
+        let f = findings(
+            &attempts,
             &ag,
             &consents,
             &|h| Some(h),

@@ -1,6 +1,6 @@
 //! One analysis run, end to end: read, compute, write back, report.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use super::detect::{DetectConfig, Detector, Feature, Scored};
 use super::features::{self, ActorWindow, FeatureDef, Lineage, RoleTable, Windowing};
 use super::provenance::{self, ProvenanceScore, VersionFacts};
-use super::rules::{self, AgreementTerms, Attempt, ConsentRecord, Finding};
+use super::rules::{self, AgreementTerms, Attempt, ConsentRecord, Finding, GrantTerms};
 use super::store::{self, Anomaly, RunOutput};
 use super::{report, Data, MODEL_VERSION};
 
@@ -184,10 +184,16 @@ fn rule_inputs(data: &Data) -> anyhow::Result<RuleInputs> {
         })
         .collect();
     let w = &data.withdrawals;
-    let withdrawn: HashMap<i64, i64> = ints(w, "consent_id")?
-        .into_iter()
-        .zip(ints(w, "height")?)
-        .filter_map(|(c, h)| Some((c?, h?)))
+    let (wid, wheight, wsubj, wctrl) = (
+        ints(w, "consent_id")?,
+        ints(w, "height")?,
+        strs(w, "subject")?,
+        strs(w, "controller")?,
+    );
+    let withdrawn: HashMap<i64, i64> = wid
+        .iter()
+        .zip(&wheight)
+        .filter_map(|(c, h)| Some(((*c)?, (*h)?)))
         .collect();
     let c = &data.consents;
     let (cid, subj, ctrl, scope, purposes) = (
@@ -197,21 +203,34 @@ fn rule_inputs(data: &Data) -> anyhow::Result<RuleInputs> {
         strs(c, "scope")?,
         strs(c, "purposes")?,
     );
-    let consents = (0..cid.len())
+    let mut consents: Vec<ConsentRecord> = (0..cid.len())
         .map(|i| ConsentRecord {
             subject: subj[i].clone().unwrap_or_default(),
             controller: ctrl[i].clone().unwrap_or_default(),
-            scope: scope[i].clone().unwrap_or_default(),
-            purposes: purposes[i]
-                .clone()
-                .unwrap_or_default()
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect(),
+            grant: Some(GrantTerms {
+                scope: scope[i].clone().unwrap_or_default(),
+                purposes: purposes[i]
+                    .clone()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            }),
             withdrawn_at: cid[i].and_then(|id| withdrawn.get(&id).copied()),
         })
         .collect();
+    // withdrawals of consents granted before the index starts: known by subject and controller
+    let granted: HashSet<i64> = cid.iter().flatten().copied().collect();
+    consents.extend((0..wid.len()).filter_map(|i| {
+        let id = wid[i]?;
+        (!granted.contains(&id)).then(|| ConsentRecord {
+            subject: wsubj[i].clone().unwrap_or_default(),
+            controller: wctrl[i].clone().unwrap_or_default(),
+            grant: None,
+            withdrawn_at: wheight[i],
+        })
+    }));
     Ok((attempts, agreements, consents))
 }
 
