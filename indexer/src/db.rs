@@ -51,6 +51,14 @@ impl PgCluster {
         format!("postgres://{DB_USER}@127.0.0.1:{}/{DB_NAME}", self.port)
     }
 
+    /// The same database as the read-only role `datapact_reader` (created by the migrations).
+    pub fn reader_url(&self) -> String {
+        format!(
+            "postgres://datapact_reader@127.0.0.1:{}/{DB_NAME}",
+            self.port
+        )
+    }
+
     fn pgdata(&self) -> PathBuf {
         self.dir.join("data")
     }

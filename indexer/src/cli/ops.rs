@@ -19,7 +19,8 @@ Pages: / (overview), /assets, /assets/ID, /agreements, /consents, /anomalies, /a
 /tx/HASH; each has a JSON twin under /api/..., and lists export as /export/VIEW.csv or .parquet.\n\
 Every query runs in a read-only transaction.")]
 pub(crate) struct ServeArgs {
-    /// Postgres to read; unset: the private cluster.
+    /// Postgres to read (give it a read-only role); unset: the private cluster, as its
+    /// read-only role datapact_reader.
     #[arg(long, env = "DATABASE_URL")]
     pub(crate) database_url: Option<String>,
     /// Where to listen (127.0.0.1 by default: the dashboard has no login).
@@ -126,9 +127,14 @@ fn role_key(
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = crate::db::database_url(args.database_url.as_deref()).await?;
-    // the schema is brought up to date once, by a writer; the server itself only reads
+    // the schema is brought up to date once, by a writer; the server itself only reads, and on
+    // the private cluster as the read-only role the migrations created
     crate::db::connect(&url, 1).await?.close().await;
-    let pool = crate::serve::read_only_pool(&url).await?;
+    let read_url = match &args.database_url {
+        Some(u) => u.clone(),
+        None => crate::db::PgCluster::from_env().reader_url(),
+    };
+    let pool = crate::serve::read_only_pool(&read_url).await?;
     let chain = if args.no_chain {
         None
     } else {
