@@ -36,6 +36,9 @@ struct Pipeline {
     /// seconds from the burst's last block to the block that suspended the consumer
     seconds_to_suspension: f64,
     reported: u32,
+    /// (windows of the first analysis, where the second started, its windows, whether the
+    /// second and the third found nothing new)
+    incremental: (usize, i64, usize, bool, bool),
 }
 
 static PIPELINE: OnceCell<Pipeline> = OnceCell::const_new();
@@ -173,6 +176,20 @@ async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
             // other tests), and that too is indexed
             lift_all(ctx, &pool).await?;
             ingest_all(ctx, &pool, start).await?;
+            // 9. the analysis again: only the new blocks' windows, then nothing to do
+            let cfg = AnalyzeConfig {
+                reports: workspace_root().join("build/e2e-reports"),
+                ..AnalyzeConfig::default()
+            };
+            let second = analytics::analyze(&pool, &cfg, true).await?;
+            let third = analytics::analyze(&pool, &cfg, true).await?;
+            let incremental = (
+                a.tables.iter().map(|(t, _)| t.rows.len()).sum::<usize>(),
+                second.from_height,
+                second.tables.iter().map(|(t, _)| t.rows.len()).sum::<usize>(),
+                second.up_to_date,
+                third.up_to_date,
+            );
             let label = labels.iter().find(|l| l.kind == "access_burst").cloned();
             let last = label.and_then(|l| l.last_height).unwrap_or(0) as i64;
             let seconds =
@@ -190,6 +207,7 @@ async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
                 denied_height: o.height,
                 seconds_to_suspension: seconds,
                 reported: stats.reported,
+                incremental,
             })
         })
         .await
@@ -280,6 +298,24 @@ async fn a_detected_burst_becomes_an_alert_that_suspends_the_consumer_and_all_of
             .await?;
     assert_eq!(datapact_e2e::hash_hex(&text), evidence);
     assert!(p.seconds_to_suspension >= 0.0);
+    // a re-run reads only what is new: from a later height, fewer windows; then nothing
+    let (first_windows, from, second_windows, second_idle, third_idle) = p.incremental;
+    assert!(!second_idle, "the second analysis had new blocks to read");
+    assert!(
+        from > 0,
+        "the second analysis started after the first one's blocks"
+    );
+    assert!(
+        second_windows < first_windows,
+        "{second_windows} windows again out of {first_windows}"
+    );
+    assert!(third_idle, "the third analysis found nothing new");
+    let dup: i64 = sqlx::query_scalar(
+        "select count(*) from (select actor, role, window_start from actor_windows group by 1, 2, 3 having count(*) > 1) d",
+    )
+    .fetch_one(&pool)
+    .await?;
+    assert_eq!(dup, 0, "a window is stored once");
     // a second pass reports nothing new
     let ctx2 = setup().await?;
     let mut sentinel = Sentinel::new(
@@ -365,7 +401,7 @@ async fn a_sentinel_killed_between_broadcast_and_recording_finds_its_tx_and_repo
     Ok(())
 }
 
-fn app(pool: PgPool) -> axum::Router {
+fn router(pool: PgPool) -> axum::Router {
     serve::app(AppState {
         pool,
         chain: None,
@@ -389,7 +425,7 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
     let ctx = setup().await?;
     let p = pipeline(&ctx).await?;
     let pool = serve::read_only_pool(&p.url).await?;
-    let app = app(pool);
+    let app = router(pool);
     let asset: i64 = {
         let w = datapact::db::connect(&p.url, 1).await?;
         sqlx::query_scalar("select min(asset_id) from assets")
@@ -467,6 +503,24 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
             !body.contains("ERROR:") && !body.contains("sqlx"),
             "{uri} leaks: {body}"
         );
+    }
+    // an empty index is shown as such, not as an error
+    let empty = fresh_database("e2e_empty").await?;
+    datapact::db::connect(&empty, 1).await?.close().await;
+    let empty_app = router(serve::read_only_pool(&empty).await?);
+    let (status, body) = get(&empty_app, "/").await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Nothing is indexed yet"), "{body}");
+    for uri in [
+        "/assets",
+        "/agreements",
+        "/consents",
+        "/anomalies",
+        "/audit",
+        "/api/overview",
+    ] {
+        let (status, body) = get(&empty_app, uri).await?;
+        assert_eq!(status, StatusCode::OK, "{uri} on an empty index: {body}");
     }
     // the JSON is what the pages show
     let (_, body) = get(&app, "/api/anomalies?limit=3").await?;
