@@ -22,19 +22,8 @@ use sqlx::PgPool;
 
 use crate::ingest::decode::{Row, Rows};
 use crate::ingest::write::write_batch;
-use crate::workload::Label;
+use crate::workload::{Label, CLAIMS, HONEST_PURPOSES, PURPOSES};
 
-/// Purposes: the first four are what honest offers permit.
-const PURPOSES: [&str; 6] = [
-    "analytics",
-    "research",
-    "fraud-detection",
-    "model-training",
-    "marketing",
-    "resale",
-];
-const HONEST_PURPOSES: usize = 4;
-const CLAIMS: [&str; 3] = ["schema-valid", "pii-scan-clean", "source-verified"];
 /// The misbehaviour kinds, as the on-chain workload names them.
 pub const KINDS: [&str; 6] = [
     "access_burst",

@@ -23,6 +23,23 @@ pub struct TxEvent {
 }
 
 impl TxEvent {
+    /// An ABCI event as the node returned it (attributes that are not UTF-8 are marked so).
+    pub fn from_abci(e: cosmrs::tendermint::abci::Event) -> Self {
+        TxEvent {
+            kind: e.kind,
+            attributes: e
+                .attributes
+                .iter()
+                .map(|a| {
+                    (
+                        a.key_str().unwrap_or("<non-utf8>").to_string(),
+                        a.value_str().unwrap_or("<non-utf8>").to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.attributes
             .iter()
@@ -52,23 +69,7 @@ impl TxOutcome {
             log: r.log,
             gas_wanted: r.gas_wanted,
             gas_used: r.gas_used,
-            events: r
-                .events
-                .into_iter()
-                .map(|e| TxEvent {
-                    kind: e.kind,
-                    attributes: e
-                        .attributes
-                        .iter()
-                        .map(|a| {
-                            (
-                                a.key_str().unwrap_or("<non-utf8>").to_string(),
-                                a.value_str().unwrap_or("<non-utf8>").to_string(),
-                            )
-                        })
-                        .collect(),
-                })
-                .collect(),
+            events: r.events.into_iter().map(TxEvent::from_abci).collect(),
         }
     }
 

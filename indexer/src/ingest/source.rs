@@ -44,19 +44,7 @@ pub fn raw_block(
         .into_iter()
         .chain(results.finalize_block_events)
         .chain(results.end_block_events.unwrap_or_default())
-        .map(|e| TxEvent {
-            kind: e.kind,
-            attributes: e
-                .attributes
-                .iter()
-                .map(|a| {
-                    (
-                        a.key_str().unwrap_or("<non-utf8>").to_string(),
-                        a.value_str().unwrap_or("<non-utf8>").to_string(),
-                    )
-                })
-                .collect(),
-        })
+        .map(TxEvent::from_abci)
         .collect();
     RawBlock {
         height,

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 pub use exec::{Expect, Fleet, Planned, Stats};
-pub use plan::{AgreementRec, AssetSlot, ConsentRec, World};
+pub use plan::{AgreementRec, AssetSlot, ConsentRec, World, CLAIMS, HONEST_PURPOSES, PURPOSES};
 
 use crate::chain::keys::localnet_wallets;
 use crate::chain::tx::Sender;

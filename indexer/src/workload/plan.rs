@@ -28,8 +28,9 @@ use crate::chain::tx::{execute_msg, TxOutcome};
 use crate::chain::Chain;
 use crate::deploy::Deployment;
 
-/// Purposes consumers ask for; the last two are never permitted by honest offers.
-const PURPOSES: [&str; 6] = [
+/// Purposes consumers ask for; the last two are never permitted by honest offers (the
+/// synthetic histories of `analytics::synth` use the same).
+pub const PURPOSES: [&str; 6] = [
     "analytics",
     "research",
     "fraud-detection",
@@ -37,8 +38,8 @@ const PURPOSES: [&str; 6] = [
     "marketing",
     "resale",
 ];
-const HONEST_PURPOSES: usize = 4;
-const CLAIMS: [&str; 3] = ["schema-valid", "pii-scan-clean", "source-verified"];
+pub const HONEST_PURPOSES: usize = 4;
+pub const CLAIMS: [&str; 3] = ["schema-valid", "pii-scan-clean", "source-verified"];
 /// Txs per consumer per access round.
 const TXS_PER_CONSUMER: usize = 12;
 
