@@ -208,8 +208,14 @@ bench-ingest: localnet native ## ingest write path vs raw COPY, backfill vs fetc
 	@test -f $(DATA)/labels.jsonl || $(DATAPACT) simulate $(SIMULATE_ARGS)
 	$(NATIVE)/bench-ingest
 
+.PHONY: bench-public
+bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC and wine, from scikit-learn's bundled data) vs IsolationForest
+	$(PEER_VENV)/bin/python indexer/peer/public_benchmark.py $(BUILD)/public
+	@for s in wbc wine; do echo "datapact detect on $$s:"; \
+		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
+
 .PHONY: bench
-bench: bench-contracts bench-ingest bench-analytics bench-scale ## every benchmark
+bench: bench-contracts bench-ingest bench-analytics bench-scale bench-public ## every benchmark
 
 .PHONY: ci
 ci: tools lint check-schema check-artifacts test eval bench-contracts ## what .ci/run does
