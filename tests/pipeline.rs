@@ -504,10 +504,23 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
             "{uri} leaks: {body}"
         );
     }
-    // an empty index is shown as such, not as an error
+    // a database without the schema: the read-only server says what to run instead of failing
+    // on a migration it may not apply
     let empty = fresh_database("e2e_empty").await?;
+    let bare = serve::read_only_pool(&empty).await?;
+    let why = datapact::db::check_schema(&bare)
+        .await
+        .expect_err("no schema yet");
+    assert!(
+        format!("{why:#}").contains("no datapact schema") && format!("{why:#}").contains("ingest"),
+        "{why:#}"
+    );
+    bare.close().await;
+    // an empty index is shown as such, not as an error
     datapact::db::connect(&empty, 1).await?.close().await;
-    let empty_app = router(serve::read_only_pool(&empty).await?);
+    let empty_pool = serve::read_only_pool(&empty).await?;
+    datapact::db::check_schema(&empty_pool).await?;
+    let empty_app = router(empty_pool);
     let (status, body) = get(&empty_app, "/").await?;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("Nothing is indexed yet"), "{body}");

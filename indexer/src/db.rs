@@ -313,6 +313,35 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
     Ok(pool)
 }
 
+/// Checks, reading only, that the database holds the schema this build expects: what a
+/// read-only role can do instead of migrating.
+pub async fn check_schema(pool: &PgPool) -> anyhow::Result<()> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let has_table: bool = sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null")
+        .fetch_one(pool)
+        .await
+        .context("reading the database's schema version")?;
+    let applied: Option<i64> = if has_table {
+        sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+            .fetch_one(pool)
+            .await
+            .context("reading the database's schema version")?
+    } else {
+        None
+    };
+    match applied {
+        Some(v) if v >= latest => Ok(()),
+        found => anyhow::bail!(
+            "the database holds {} (this build needs schema version {latest}): run `datapact \
+             ingest` once with a role that may create tables (it applies the migrations), then \
+             serve with the read-only role",
+            found.map_or("no datapact schema".to_string(), |v| format!(
+                "schema version {v}"
+            ))
+        ),
+    }
+}
+
 /// Empties every table the ingester writes, and the checkpoint (for a fresh synthetic history).
 pub async fn truncate_all(pool: &PgPool) -> anyhow::Result<()> {
     let tables: Vec<&str> = crate::ingest::decode::TABLES

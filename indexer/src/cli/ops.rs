@@ -19,8 +19,9 @@ Pages: / (overview), /assets, /assets/ID, /agreements, /consents, /anomalies, /a
 /tx/HASH; each has a JSON twin under /api/..., and lists export as /export/VIEW.csv or .parquet.\n\
 Every query runs in a read-only transaction.")]
 pub(crate) struct ServeArgs {
-    /// Postgres to read (give it a read-only role); unset: the private cluster, as its
-    /// read-only role datapact_reader.
+    /// Postgres to read, ideally as a read-only role: the schema must be current (run
+    /// `datapact ingest` once as a writer); unset: the private cluster, as its read-only role
+    /// datapact_reader.
     #[arg(long, env = "DATABASE_URL")]
     pub(crate) database_url: Option<String>,
     /// Where to listen (127.0.0.1 by default: the dashboard has no login).
@@ -126,15 +127,19 @@ fn role_key(
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let url = crate::db::database_url(args.database_url.as_deref()).await?;
-    // the schema is brought up to date once, by a writer; the server itself only reads, and on
-    // the private cluster as the read-only role the migrations created
-    crate::db::connect(&url, 1).await?.close().await;
+    // the server only reads: on the private cluster its owner brings the schema up to date and
+    // the dashboard connects as the read-only role the migrations created; a given DATABASE_URL
+    // (a read-only role, ideally) must already hold the current schema
     let read_url = match &args.database_url {
         Some(u) => u.clone(),
-        None => crate::db::PgCluster::from_env().reader_url(),
+        None => {
+            let owner = crate::db::database_url(None).await?;
+            crate::db::connect(&owner, 1).await?.close().await;
+            crate::db::PgCluster::from_env().reader_url()
+        }
     };
     let pool = crate::serve::read_only_pool(&read_url).await?;
+    crate::db::check_schema(&pool).await?;
     let chain = if args.no_chain {
         None
     } else {
