@@ -202,6 +202,12 @@ bench-analytics: native peer ## datapact's analytics against pandas + scikit-lea
 bench-scale: native ## 10 million accesses: read from Postgres, analyze, write back; time and peak memory
 	$(NATIVE)/bench-analytics --scale $(BENCH_SCALE_ARGS)
 
+.PHONY: bench-dashboard
+bench-dashboard: native ## dashboard latency per page on the bench-scale database (~10M accesses), against a sequential scan
+	@$(NATIVE)/datapact postgres start >/dev/null
+	DATAPACT=$(NATIVE)/datapact DATABASE_URL=$(or $(BENCH_DASHBOARD_URL),postgres://datapact_reader@127.0.0.1:$(or $(DATAPACT_PG_PORT),55432)/bench_scale) \
+		bash indexer/scripts/bench-dashboard.sh
+
 .PHONY: bench-ingest
 bench-ingest: localnet native ## ingest write path vs raw COPY, backfill vs fetch-only, follow lag (needs deploy + simulate)
 	@test -f $(DATA)/deployment.json || $(DATAPACT) deploy
@@ -215,7 +221,7 @@ bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC a
 		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
 
 .PHONY: bench
-bench: bench-contracts bench-ingest bench-analytics bench-scale bench-public ## every benchmark
+bench: bench-contracts bench-ingest bench-analytics bench-scale bench-dashboard bench-public ## every benchmark
 
 .PHONY: ci
 ci: tools lint check-schema check-artifacts test eval bench-contracts ## what .ci/run does
