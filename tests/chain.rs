@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use cosmwasm_std::{Binary, Coin, Decimal, Uint256};
 
+use datapact::chain::keys::localnet_wallet;
+use datapact::chain::tx::{execute_msg, Sender};
 use datapact::workload::{self, WorkloadConfig};
 use datapact_agreements::msg::{
     AgreementResponse, ConsumerSuspensionResponse, ExecuteMsg as A, QueryMsg as AQ,
 };
 use datapact_agreements::state::{AgreementStatus, OfferTerms};
-use datapact_consent::msg::{ConsentResponse, ExecuteMsg as C, QueryMsg as CQ};
+use datapact_consent::msg::{ConsentResponse, ConsentsResponse, ExecuteMsg as C, QueryMsg as CQ};
 use datapact_e2e::{hash_hex, lock, setup, Ctx};
 use datapact_registry::msg::{
     AssetResponse, AttestationsResponse, ExecuteMsg as R, QueryMsg as RQ, VersionsResponse,
@@ -166,6 +168,41 @@ async fn a_withdrawn_consent_denies_the_next_access() -> anyhow::Result<()> {
     )
     .await?;
     let subject = ctx.addr("subject-0");
+    // the test chain is reused, and the workloads give subject-0 consents of their own (some
+    // for all of provider-0's assets): withdraw them, so the one granted here is the only one
+    let mut in_force = Vec::new();
+    let mut after = None;
+    loop {
+        let page: ConsentsResponse = ctx
+            .query(
+                "consent",
+                &CQ::BySubject {
+                    subject: subject.clone(),
+                    start_after: after,
+                    limit: Some(100),
+                },
+            )
+            .await?;
+        let Some(last) = page.consents.last() else {
+            break;
+        };
+        after = Some(last.id);
+        in_force.extend(
+            page.consents
+                .iter()
+                .filter(|c| c.withdrawn_at.is_none())
+                .map(|c| c.id),
+        );
+    }
+    if !in_force.is_empty() {
+        let mut s = Sender::load(&ctx.chain, localnet_wallet("subject-0")?).await?;
+        let consent = ctx.contract("consent");
+        let msgs = in_force
+            .iter()
+            .map(|&consent_id| execute_msg(&s.addr(), &consent, &C::Withdraw { consent_id }, &[]))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        s.exec_auto(&ctx.chain, msgs).await?.into_ok()?;
+    }
     let out = ctx
         .ok(
             "subject-0",
