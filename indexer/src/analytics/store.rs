@@ -8,7 +8,7 @@ use sqlx::PgPool;
 
 use super::features::{ActorWindow, Windowing};
 use super::provenance::ProvenanceScore;
-use crate::ingest::decode::Row;
+use crate::ingest::decode::{pg_array, Row};
 use crate::ingest::write::csv;
 
 /// An anomaly as analysts read it.
@@ -80,19 +80,6 @@ fn ts(unix: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
-}
-
-fn pg_array<T: ToString>(items: &[T]) -> String {
-    let quoted: Vec<String> = items
-        .iter()
-        .map(|i| {
-            format!(
-                "\"{}\"",
-                i.to_string().replace('\\', "\\\\").replace('"', "\\\"")
-            )
-        })
-        .collect();
-    format!("{{{}}}", quoted.join(","))
 }
 
 async fn copy(

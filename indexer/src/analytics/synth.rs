@@ -20,7 +20,7 @@ use rand_distr::{Distribution, LogNormal, Poisson};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use crate::ingest::decode::{Row, Rows};
+use crate::ingest::decode::{pg_array, Row, Rows};
 use crate::ingest::write::write_batch;
 use crate::workload::{Label, CLAIMS, HONEST_PURPOSES, PURPOSES};
 
@@ -92,10 +92,6 @@ pub fn address(seed: u64, name: &str) -> String {
 
 fn s(v: impl ToString) -> Option<String> {
     Some(v.to_string())
-}
-
-fn pg_array(items: &[&str]) -> String {
-    format!("{{{}}}", items.join(","))
 }
 
 struct Agreement {

@@ -361,11 +361,14 @@ fn s(v: impl ToString) -> Option<String> {
     Some(v.to_string())
 }
 
-/// Postgres array literal of text values.
-fn pg_array(items: &[&str]) -> String {
+/// Postgres array literal of text values (every element quoted and escaped).
+pub fn pg_array<T: AsRef<str>>(items: &[T]) -> String {
     let quoted: Vec<String> = items
         .iter()
-        .map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\"")))
+        .map(|i| {
+            let i = i.as_ref();
+            format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\""))
+        })
         .collect();
     format!("{{{}}}", quoted.join(","))
 }
