@@ -79,6 +79,17 @@ pub struct RunRow {
     pub report_dir: Option<String>,
 }
 
+/// The planner's estimate of a table's rows (kept by ANALYZE and autovacuum): free to read,
+/// where a count(*) scans the table. None for an unknown table.
+async fn estimated_rows(pool: &PgPool, table: &str) -> ApiResult<Option<f64>> {
+    let est: Option<f32> =
+        sqlx::query_scalar("select reltuples from pg_class where relname = $1 and relkind = 'r'")
+            .bind(table)
+            .fetch_optional(pool)
+            .await?;
+    Ok(est.map(f64::from))
+}
+
 pub async fn overview(pool: &PgPool, chain_head: Option<u64>) -> ApiResult<Overview> {
     let cp: Option<(String, i64, String)> = sqlx::query_as(
         "select chain_id, height, to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS') from checkpoint where id = 1",
@@ -113,13 +124,7 @@ pub async fn overview(pool: &PgPool, chain_head: Option<u64>) -> ApiResult<Overv
                 .fetch_one(pool)
                 .await?
         } else {
-            let est: Option<f32> = sqlx::query_scalar(
-                "select reltuples from pg_class where relname = $1 and relkind = 'r'",
-            )
-            .bind(table)
-            .fetch_optional(pool)
-            .await?;
-            match est {
+            match estimated_rows(pool, table).await? {
                 Some(e) if e >= 100_000.0 => e as i64,
                 _ => {
                     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
@@ -155,13 +160,9 @@ pub async fn overview(pool: &PgPool, chain_head: Option<u64>) -> ApiResult<Overv
     };
     // a sample of about 20,000 window scores: random pages (TABLESAMPLE SYSTEM) on a big table,
     // so the histogram costs the same at ten thousand windows and at ten million
-    let windows: f32 = sqlx::query_scalar(
-        "select coalesce(max(reltuples), 0) from pg_class where relname = 'actor_windows' and relkind = 'r'",
-    )
-    .fetch_one(pool)
-    .await?;
+    let windows = estimated_rows(pool, "actor_windows").await?.unwrap_or(0.0);
     let score_histogram: Vec<f64> = if windows > 40_000.0 {
-        let percent = (20_000.0 * 100.0 / f64::from(windows)).min(100.0);
+        let percent = (20_000.0 * 100.0 / windows).min(100.0);
         sqlx::query_scalar("select score from actor_windows tablesample system ($1)")
             .bind(percent)
             .fetch_all(pool)
