@@ -268,25 +268,21 @@ mod tests {
         let (ag, mut consents) = setup();
         consents[0].grant = None;
         let attempts = [attempt(12, "consent_not_granted", Some("s"))];
-        let f = findings(
-            &attempts,
-            &ag,
-            &consents,
-            &|h| Some(h),
-            Windowing { seconds: 60 },
-        );
+        let run = |consents: &[ConsentRecord]| {
+            findings(
+                &attempts,
+                &ag,
+                consents,
+                &|h| Some(h),
+                Windowing { seconds: 60 },
+            )
+        };
+        let f = run(&consents);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule, "access_after_withdrawal");
         // another controller's subject withdrawing is still no finding
         consents[0].controller = "q".into();
-        let f = findings(
-            &attempts,
-            &ag,
-            &consents,
-            &|h| Some(h),
-            Windowing { seconds: 60 },
-        );
-        assert!(f.is_empty());
+        assert!(run(&consents).is_empty());
     }
 
     #[test]
