@@ -483,6 +483,62 @@ pub fn baseline_rate(sorted: &[f64], total: f64, left_out: &[f64]) -> Option<f64
     Some(mean.max(q90))
 }
 
+/// Per new consumer window: its volume surprise against the consumer's own baseline, and its
+/// volume when the window is one of the consumer's first two (else 0).
+fn volume_surprise(
+    rows: &[ActorWindow],
+    prior: &[ActorWindow],
+    last_window: i64,
+) -> Vec<(f64, f64)> {
+    // per actor: first window, and accesses by window
+    let mut first_seen: HashMap<&str, i64> = HashMap::new();
+    let mut by_window: HashMap<&str, HashMap<i64, f64>> = HashMap::new();
+    for r in rows.iter().chain(prior) {
+        let e = first_seen.entry(&r.actor).or_insert(r.window);
+        *e = (*e).min(r.window);
+        *by_window
+            .entry(&r.actor)
+            .or_default()
+            .entry(r.window)
+            .or_default() += r.raw.first().copied().unwrap_or(0.0);
+    }
+    // every window of the actor's life, idle ones as zeros, sorted, and their sum: its
+    // baseline is read from this with the window in question and its two neighbours left out
+    // (a burst that straddles a window boundary must not become its own baseline)
+    let history: HashMap<&str, (Vec<f64>, f64)> = by_window
+        .iter()
+        .map(|(actor, ws)| {
+            let alive = (last_window - first_seen[actor] + 1).max(1) as usize;
+            let mut v: Vec<f64> = ws.values().copied().collect();
+            let total = v.iter().sum();
+            v.resize(alive.max(v.len()), 0.0);
+            v.sort_by(f64::total_cmp);
+            (*actor, (v, total))
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let a = r.raw[0];
+            let actor = r.actor.as_str();
+            let first = first_seen.get(actor).copied().unwrap_or(r.window);
+            let mine = by_window.get(actor);
+            let left_out: Vec<f64> = (r.window - 1..=r.window + 1)
+                .filter(|w| (first..=last_window).contains(w))
+                .map(|w| mine.and_then(|m| m.get(&w)).copied().unwrap_or(0.0))
+                .collect();
+            let rate = history
+                .get(actor)
+                .and_then(|(sorted, total)| baseline_rate(sorted, *total, &left_out))
+                .unwrap_or(a);
+            let young = r.window - first < 2;
+            (
+                (poisson_surprise(a, rate) * 10.0).round() / 10.0,
+                if young { a } else { 0.0 },
+            )
+        })
+        .collect()
+}
+
 /// Completes a role's new windows against the actor's history (`prior`: earlier windows of
 /// the same role, already complete): the usual value of every feature, the consumer's volume
 /// surprise against its own rate and its first-windows volume, and the detector's view.
@@ -495,63 +551,9 @@ pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
         .map(|r| r.window)
         .max()
         .unwrap_or(0);
-    // per actor: first window, total accesses, and accesses by window (consumers)
-    let mut first_seen: HashMap<&str, i64> = HashMap::new();
-    let mut total: HashMap<&str, f64> = HashMap::new();
-    let mut by_window: HashMap<&str, HashMap<i64, f64>> = HashMap::new();
-    for r in table.rows.iter().chain(prior) {
-        let e = first_seen.entry(&r.actor).or_insert(r.window);
-        *e = (*e).min(r.window);
-        let a = r.raw.first().copied().unwrap_or(0.0);
-        *total.entry(&r.actor).or_default() += a;
-        *by_window
-            .entry(&r.actor)
-            .or_default()
-            .entry(r.window)
-            .or_default() += a;
-    }
-    // every window of the actor's life, idle ones as zeros, sorted: its baseline is read from
-    // this with the window in question and its two neighbours left out (a burst that straddles
-    // a window boundary must not become its own baseline)
-    let sorted: HashMap<&str, Vec<f64>> = by_window
-        .iter()
-        .map(|(actor, ws)| {
-            let alive = (last_window - first_seen[actor] + 1).max(1) as usize;
-            let mut v: Vec<f64> = ws.values().copied().collect();
-            v.resize(alive.max(v.len()), 0.0);
-            v.sort_by(f64::total_cmp);
-            (*actor, v)
-        })
-        .collect();
-    let consumer = table.role == "consumer";
-    let mut derived = Vec::with_capacity(table.rows.len());
-    for r in &table.rows {
-        if !consumer {
-            derived.push(None);
-            continue;
-        }
-        let a = r.raw[0];
-        let actor = r.actor.as_str();
-        let first = first_seen.get(actor).copied().unwrap_or(r.window);
-        let mine = by_window.get(actor);
-        let left_out: Vec<f64> = (r.window - 1..=r.window + 1)
-            .filter(|w| (first..=last_window).contains(w))
-            .map(|w| mine.and_then(|m| m.get(&w)).copied().unwrap_or(0.0))
-            .collect();
-        let rate = baseline_rate(
-            sorted.get(actor).map_or(&[][..], Vec::as_slice),
-            total.get(actor).copied().unwrap_or(a),
-            &left_out,
-        )
-        .unwrap_or(a);
-        let young = r.window - first < 2;
-        derived.push(Some((
-            (poisson_surprise(a, rate) * 10.0).round() / 10.0,
-            if young { a } else { 0.0 },
-        )));
-    }
-    for (r, d) in table.rows.iter_mut().zip(derived) {
-        if let Some((surprise, young)) = d {
+    if table.role == "consumer" {
+        let derived = volume_surprise(&table.rows, prior, last_window);
+        for (r, (surprise, young)) in table.rows.iter_mut().zip(derived) {
             r.raw[1] = surprise;
             r.raw[12] = young;
         }
