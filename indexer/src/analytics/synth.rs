@@ -534,9 +534,9 @@ impl World {
             .unwrap_or_default()
             .iter()
             .map(|&i| (i, &self.consents[i]))
+            // by_controller holds only this provider's consents
             .filter(|(_, c)| {
-                c.controller == a.provider
-                    && c.asset.is_none_or(|x| x == a.asset)
+                c.asset.is_none_or(|x| x == a.asset)
                     && c.purposes.contains(&a.purpose)
                     && c.withdrawn_at.is_none_or(|w| w > height)
             })
