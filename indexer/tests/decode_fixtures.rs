@@ -6,8 +6,12 @@ use std::path::PathBuf;
 
 use datapact::ingest::decode::{decode_block, Contracts, RawBlock, Rows};
 
+/// This checkout's fixtures: the package folder cargo names at run time, so a test binary
+/// reused from another checkout that shares the target dir does not read that one's.
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("tests/fixtures")
 }
 
 fn contracts() -> Contracts {

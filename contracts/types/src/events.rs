@@ -318,7 +318,10 @@ mod tests {
 
     #[test]
     fn docs_events_md_matches_the_catalogue() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+        // cargo sets CARGO_MANIFEST_DIR for the test process too: this checkout's docs, even
+        // when the binary was compiled in another checkout sharing the target dir
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+        let path = std::path::Path::new(&dir).join("../../docs/events.md");
         let on_disk = std::fs::read_to_string(path).unwrap_or_default();
         assert!(
             on_disk == render_markdown(),

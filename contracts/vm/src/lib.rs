@@ -19,9 +19,13 @@ use serde::Serialize;
 /// Gas available to one instance: plenty for a whole scenario.
 pub const GAS_LIMIT: u64 = 1_000_000_000_000_000;
 
-/// The workspace's artifacts folder.
+/// The workspace's artifacts folder. Under cargo (tests, `cargo run`) the package folder cargo
+/// names at run time: a binary reused from another checkout that shares the target dir still
+/// reads this checkout's artifacts.
 pub fn artifacts_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../artifacts")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("../../artifacts")
 }
 
 /// The bytes of `artifacts/datapact_<name>.wasm`.

@@ -40,6 +40,15 @@ fn datapact_bin() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
+/// The peer pipeline: PEER_SCRIPT, else this checkout's (the Makefile runs the benchmark from
+/// the workspace root), else the one of the checkout that compiled this binary.
+fn peer_script() -> PathBuf {
+    std::env::var_os("PEER_SCRIPT")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("indexer/peer/peer.py")).filter(|p| p.exists()))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("peer/peer.py"))
+}
+
 fn python() -> PathBuf {
     std::env::var_os("PEER_PYTHON")
         .map(PathBuf::from)
@@ -258,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
             .env("RUST_LOG", "warn"),
         "datapact analyze",
     )?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer/peer.py");
+    let script = peer_script();
     let peer = figures(
         Command::new(python())
             .arg(&script)
