@@ -9,9 +9,10 @@ WASM_OPT_FLAGS := -Os --enable-bulk-memory --enable-sign-ext --enable-mutable-gl
 	--enable-nontrapping-float-to-int --llvm-memory-copy-fill-lowering
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BUILD := build
-# the one native binary (debug profile: it shares the test build; dependencies are optimized)
+# the native binaries (debug profile: they share the test build; dependencies are optimized)
 , := ,
 DATAPACT := $(TARGET_DIR)/debug/datapact
+DATAPACT_SIM := $(TARGET_DIR)/debug/datapact-sim
 DATA := $(or $(DATAPACT_DATA),.data)
 SIMULATE_ARGS ?= --seed 7 --rounds 20
 
@@ -21,11 +22,11 @@ help: ## list the targets
 
 .PHONY: demo
 demo: deps localnet deploy ## the main job end to end: chain, contracts, workload, ingest, analytics, sentinel, dashboard
-	DATAPACT=$(DATAPACT) DATA=$(DATA) SIMULATE_ARGS="$(SIMULATE_ARGS)" bash indexer/scripts/demo.sh start
+	DATAPACT=$(DATAPACT) DATAPACT_SIM=$(DATAPACT_SIM) DATA=$(DATA) SIMULATE_ARGS="$(SIMULATE_ARGS)" bash indexer/datapact/scripts/demo.sh start
 
 .PHONY: demo-stop
 demo-stop: bin ## stop everything the demo started (dashboard, sentinel, ingester, chain, Postgres); data stays
-	-DATAPACT=$(DATAPACT) DATA=$(DATA) bash indexer/scripts/demo.sh stop
+	-DATAPACT=$(DATAPACT) DATAPACT_SIM=$(DATAPACT_SIM) DATA=$(DATA) bash indexer/datapact/scripts/demo.sh stop
 	-$(DATAPACT) localnet stop
 	-$(DATAPACT) postgres stop
 
@@ -58,16 +59,18 @@ tools: ## install what the build needs: wasm target, binaryen (npm), cosmwasm-ch
 build: ## compile the workspace (native)
 	cargo build --workspace --locked
 
+# every cargo command builds the whole workspace with the same features as `make test`, so the
+# binaries and the tests share one build of polars, wasmer and the rest
 .PHONY: bin
-bin: ## build the datapact binary
-	cargo build -q --locked -p datapact
+bin: ## build the datapact and datapact-sim binaries (the workspace, as the tests build it)
+	cargo build --locked --workspace --bins
 
 .PHONY: wasmd
 wasmd: ## build wasmd v0.61.14 from its Go module into ~/.cache/datapact (skipped when present)
 	@bash $(TOOLS_DIR)/build-wasmd.sh >/dev/null
 
 .PHONY: test
-test: test-deps wasmd ## every test: unit, multi-test, properties, real-VM artifacts, end to end (wasmd, Postgres, Chromium)
+test: test-deps wasmd bin ## every test: unit, multi-test, properties, real-VM artifacts, end to end (wasmd, Postgres, Chromium)
 	cargo test --workspace --locked
 
 .PHONY: test-chain-stop
@@ -122,7 +125,7 @@ serve: bin ## the dashboard on http://127.0.0.1:8080/
 
 .PHONY: simulate
 simulate: bin ## seeded workload with injected misbehaviour; labels in .data/labels.jsonl (SIMULATE_ARGS=...)
-	$(DATAPACT) simulate $(SIMULATE_ARGS)
+	$(DATAPACT_SIM) simulate $(SIMULATE_ARGS)
 
 .PHONY: lint
 lint: ## rustfmt and clippy (native and wasm), warnings are errors
@@ -183,16 +186,16 @@ PEER_VENV := $(CACHE)/peer-venv
 
 .PHONY: native
 native: ## build the optimized native binaries the benchmarks run
-	cargo build -q --locked --profile native -p datapact --bins
+	cargo build --locked --profile native --workspace --bins
 
 .PHONY: eval
 eval: bin ## labelled evaluation of the anomaly scores: PR-AUC, recall at 5% FPR, P/R/F1 per kind, seeds 1-3
-	$(DATAPACT) eval --seeds $(or $(SEEDS),1$(,)2$(,)3)
+	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3)
 
 .PHONY: peer
 peer: ## install the pandas + scikit-learn peer pipeline (pinned; a venv in ~/.cache/datapact)
 	@test -x $(PEER_VENV)/bin/python || python3 -m venv $(PEER_VENV)
-	$(PEER_VENV)/bin/pip install -q -r indexer/peer/requirements.txt
+	$(PEER_VENV)/bin/pip install -q -r indexer/sim/peer/requirements.txt
 
 .PHONY: bench-analytics
 bench-analytics: native peer ## datapact's analytics against pandas + scikit-learn on the same data: time, memory, quality
@@ -206,17 +209,17 @@ bench-scale: native ## 10 million accesses: read from Postgres, analyze, write b
 bench-dashboard: native ## dashboard latency per page on the bench-scale database (~10M accesses), against a sequential scan
 	@$(NATIVE)/datapact postgres start >/dev/null
 	DATAPACT=$(NATIVE)/datapact DATABASE_URL=$(or $(BENCH_DASHBOARD_URL),postgres://datapact_reader@127.0.0.1:$(or $(DATAPACT_PG_PORT),55432)/bench_scale) \
-		bash indexer/scripts/bench-dashboard.sh
+		bash indexer/sim/scripts/bench-dashboard.sh
 
 .PHONY: bench-ingest
 bench-ingest: localnet native ## ingest write path vs raw COPY, backfill vs fetch-only, follow lag (needs deploy + simulate)
 	@test -f $(DATA)/deployment.json || $(DATAPACT) deploy
-	@test -f $(DATA)/labels.jsonl || $(DATAPACT) simulate $(SIMULATE_ARGS)
+	@test -f $(DATA)/labels.jsonl || $(DATAPACT_SIM) simulate $(SIMULATE_ARGS)
 	$(NATIVE)/bench-ingest
 
 .PHONY: bench-public
 bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC and wine, from scikit-learn's bundled data) vs IsolationForest
-	$(PEER_VENV)/bin/python indexer/peer/public_benchmark.py $(BUILD)/public
+	$(PEER_VENV)/bin/python indexer/sim/peer/public_benchmark.py $(BUILD)/public
 	@for s in wbc wine; do echo "datapact detect on $$s:"; \
 		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
 

@@ -7,151 +7,22 @@ use std::time::Duration;
 
 use cosmwasm_std::{Binary, Coin, Decimal, Uint256};
 
-use datapact::chain::keys::localnet_wallet;
-use datapact::chain::tx::{execute_msg, Sender};
-use datapact::workload::{self, WorkloadConfig};
 use datapact_agreements::msg::{
     AgreementResponse, ConsumerSuspensionResponse, ExecuteMsg as A, QueryMsg as AQ,
 };
 use datapact_agreements::state::{AgreementStatus, OfferTerms};
+use datapact_chain::keys::localnet_wallet;
+use datapact_chain::tx::{execute_msg, Sender};
 use datapact_consent::msg::{ConsentResponse, ConsentsResponse, ExecuteMsg as C, QueryMsg as CQ};
-use datapact_e2e::{hash_hex, lock, setup, Ctx};
+use datapact_e2e::deal::{access, can_access, deal, DealTerms, DENOM};
+use datapact_e2e::{hash_hex, lock, setup};
 use datapact_registry::msg::{
-    AssetResponse, AttestationsResponse, ExecuteMsg as R, QueryMsg as RQ, VersionsResponse,
+    AssetResponse, AttestationsResponse, QueryMsg as RQ, VersionsResponse,
 };
-use datapact_types::agreements::{CanAccessResponse, DenyReason};
+use datapact_sim::workload::{self, WorkloadConfig};
+use datapact_types::agreements::DenyReason;
 use datapact_types::consent::{AssetScope, ConsentTerms, LegalBasis};
-use datapact_types::{AgreementId, AssetId, Sensitivity, Severity};
-
-const DENOM: &str = "udpt";
-
-struct Deal {
-    asset_id: AssetId,
-    agreement_id: AgreementId,
-    price: u128,
-}
-
-struct DealTerms {
-    sensitivity: Sensitivity,
-    cap: Option<u64>,
-    price: u128,
-    duration_seconds: u64,
-}
-
-impl Default for DealTerms {
-    fn default() -> Self {
-        Self {
-            sensitivity: Sensitivity::Internal,
-            cap: None,
-            price: 1_000_000,
-            duration_seconds: 86_400,
-        }
-    }
-}
-
-/// provider registers an asset with one version and offers it; consumer signs for "research".
-async fn deal(ctx: &Ctx, provider: &str, consumer: &str, t: DealTerms) -> anyhow::Result<Deal> {
-    let out = ctx
-        .ok(
-            provider,
-            "registry",
-            &R::RegisterAsset {
-                name: format!("e2e asset of {provider}"),
-                description: None,
-                sensitivity: t.sensitivity,
-                tags: vec![],
-            },
-            &[],
-        )
-        .await?;
-    let asset_id: AssetId = out
-        .wasm_attr("register_asset", "asset_id")
-        .unwrap_or_default()
-        .parse()?;
-    ctx.ok(
-        provider,
-        "registry",
-        &R::PublishVersion {
-            asset_id,
-            content_hash: hash_hex(&format!("content {asset_id}")),
-            schema_hash: None,
-            uri: None,
-            parents: vec![],
-        },
-        &[],
-    )
-    .await?;
-    let terms = OfferTerms {
-        permitted_purposes: vec!["research".into()],
-        prohibited_purposes: vec!["marketing".into()],
-        duration_seconds: t.duration_seconds,
-        access_cap: t.cap,
-        price: Coin {
-            denom: DENOM.into(),
-            amount: Uint256::from(t.price),
-        },
-        consent_required: t.sensitivity.is_personal(),
-    };
-    let out = ctx
-        .ok(
-            provider,
-            "agreements",
-            &A::CreateOffer { asset_id, terms },
-            &[],
-        )
-        .await?;
-    let offer_id: u64 = out
-        .wasm_attr("create_offer", "offer_id")
-        .unwrap_or_default()
-        .parse()?;
-    let out = ctx
-        .ok(
-            consumer,
-            "agreements",
-            &A::Sign {
-                offer_id,
-                purpose: "research".into(),
-                consumer_public_key: Binary::from(vec![2u8; 33]),
-            },
-            &[(t.price, DENOM)],
-        )
-        .await?;
-    let agreement_id = out
-        .wasm_attr("sign", "agreement_id")
-        .unwrap_or_default()
-        .parse()?;
-    Ok(Deal {
-        asset_id,
-        agreement_id,
-        price: t.price,
-    })
-}
-
-fn access(d: &Deal, subject: Option<String>) -> A {
-    A::RecordAccess {
-        agreement_id: d.agreement_id,
-        purpose: "research".into(),
-        subject,
-    }
-}
-
-async fn can_access(
-    ctx: &Ctx,
-    consumer: &str,
-    d: &Deal,
-    subject: Option<String>,
-) -> anyhow::Result<CanAccessResponse> {
-    ctx.query(
-        "agreements",
-        &AQ::CanAccess {
-            consumer: ctx.addr(consumer),
-            asset_id: d.asset_id,
-            purpose: "research".into(),
-            subject,
-        },
-    )
-    .await
-}
+use datapact_types::{Sensitivity, Severity};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_withdrawn_consent_denies_the_next_access() -> anyhow::Result<()> {
@@ -512,9 +383,9 @@ async fn a_migration_to_a_new_code_id_keeps_state_and_deploy_is_idempotent() -> 
         .await?;
 
     // the same bytes stored again get a new code id; migrate both contracts onto it
-    let mut admin = datapact::chain::tx::Sender::load(
+    let mut admin = datapact_chain::tx::Sender::load(
         &ctx.chain,
-        datapact::chain::keys::localnet_wallet("admin")?,
+        datapact_chain::keys::localnet_wallet("admin")?,
     )
     .await?;
     for (name, addr) in [("registry", &registry), ("agreements", &agreements)] {
@@ -524,7 +395,7 @@ async fn a_migration_to_a_new_code_id_keeps_state_and_deploy_is_idempotent() -> 
         let stored = admin
             .exec_auto(
                 &ctx.chain,
-                vec![datapact::chain::tx::store_code_msg(&admin.addr(), wasm)?],
+                vec![datapact_chain::tx::store_code_msg(&admin.addr(), wasm)?],
             )
             .await?
             .into_ok()?;
@@ -537,7 +408,7 @@ async fn a_migration_to_a_new_code_id_keeps_state_and_deploy_is_idempotent() -> 
         let migrated = admin
             .exec_auto(
                 &ctx.chain,
-                vec![datapact::chain::tx::migrate_msg(
+                vec![datapact_chain::tx::migrate_msg(
                     &admin.addr(),
                     addr,
                     code_id,

@@ -9,13 +9,13 @@ use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
 
-use datapact::ingest::{self, IngestConfig};
-use datapact::workload::{self, WorkloadConfig};
 use datapact_agreements::msg::{AgreementResponse, QueryMsg as AQ};
 use datapact_agreements::state::AgreementStatus;
 use datapact_consent::msg::{ConsentResponse, QueryMsg as CQ};
 use datapact_e2e::{datapact_bin, fresh_database, lock, pg_cluster, setup, workspace_root, Ctx};
+use datapact_index::{ingest, IngestConfig};
 use datapact_registry::msg::{AssetResponse, QueryMsg as RQ};
+use datapact_sim::workload::{self, WorkloadConfig};
 
 fn cfg(from: u64, to: u64) -> IngestConfig {
     IngestConfig {
@@ -34,7 +34,7 @@ async fn table_checksums(
     max: u64,
 ) -> anyhow::Result<BTreeMap<String, (i64, String)>> {
     let mut out = BTreeMap::new();
-    for (table, _) in datapact::ingest::decode::TABLES {
+    for (table, _) in datapact_index::TABLES {
         let sql = format!(
             "select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '') \
              from {table} t where height <= $1"
@@ -73,7 +73,7 @@ async fn chain_with_workload(ctx: &Ctx) -> anyhow::Result<u64> {
 /// A reference index of `first..=to`, written in one uninterrupted run.
 async fn reference(ctx: &Ctx, name: &str, to: u64) -> anyhow::Result<PgPool> {
     let url = fresh_database(name).await?;
-    let pool = datapact::db::connect(&url, 4).await?;
+    let pool = datapact_index::db::connect(&url, 4).await?;
     ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(ctx.d.first_height(), to)).await?;
     Ok(pool)
 }
@@ -140,7 +140,7 @@ async fn the_typed_tables_say_what_the_contracts_answer_and_reingesting_changes_
     let ctx = setup().await?;
     chain_with_workload(&ctx).await?;
     let url = fresh_database("e2e_ingest").await?;
-    let pool = datapact::db::connect(&url, 4).await?;
+    let pool = datapact_index::db::connect(&url, 4).await?;
     let head = ingest::head(&ctx.chain).await?;
     let stats = ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(ctx.d.first_height(), head)).await?;
     assert_eq!(stats.last_height, head);
@@ -310,7 +310,7 @@ async fn killed_at_random_moments_the_ingester_ends_with_the_same_tables_as_an_u
         .await?;
     let reference = reference(&ctx, "e2e_crash_ref", head).await?;
     let url = fresh_database("e2e_crash").await?;
-    let pool = datapact::db::connect(&url, 2).await?;
+    let pool = datapact_index::db::connect(&url, 2).await?;
     let to = head.to_string();
     let from = ctx.d.first_height().to_string();
     // small batches and few fetches at once: many commits, so a kill can land anywhere
@@ -381,7 +381,7 @@ async fn a_follower_survives_the_node_stopping_and_starting_again_without_a_gap(
     let ctx = setup().await?;
     chain_with_workload(&ctx).await?;
     let url = fresh_database("e2e_follow").await?;
-    let pool = datapact::db::connect(&url, 2).await?;
+    let pool = datapact_index::db::connect(&url, 2).await?;
     let from = ctx.d.first_height().to_string();
     let mut follower = ingest_process(&ctx, &url, &["--from", &from, "--follow"])?;
     let head = ingest::head(&ctx.chain).await?;
@@ -468,7 +468,7 @@ async fn the_ingester_reconnects_when_postgres_restarts_mid_backfill() -> anyhow
         restarted_mid_run,
         "the backfill ended before the restart: make it longer"
     );
-    let pool = datapact::db::connect(&url, 2).await?;
+    let pool = datapact_index::db::connect(&url, 2).await?;
     assert_eq!(checkpoint_height(&pool).await?, head);
     assert_eq!(table_checksums(&pool, head).await?, ref_sums);
     Ok(())

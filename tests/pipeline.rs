@@ -7,233 +7,14 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use sqlx::PgPool;
-use tokio::sync::OnceCell;
-use tower::ServiceExt;
+use axum::http::StatusCode;
 
-use datapact::analytics::{self, AnalyzeConfig};
-use datapact::chain::keys::{localnet_accounts, localnet_wallet};
-use datapact::ingest::{self, IngestConfig};
 use datapact::sentinel::{Sentinel, SentinelConfig};
 use datapact::serve::{self, AppState};
-use datapact::workload::{self, Label, WorkloadConfig};
-use datapact_agreements::msg::{ConsumerSuspensionResponse, ExecuteMsg as A, QueryMsg as AQ};
+use datapact_chain::keys::localnet_wallet;
+use datapact_e2e::pipeline::{get, pipeline, router};
 use datapact_e2e::webdriver::Browser;
-use datapact_e2e::{datapact_bin, fresh_database, lock, setup, workspace_root, Ctx};
-use datapact_types::Severity;
-
-/// What the shared run left for the tests to check.
-#[derive(Clone, Debug)]
-struct Pipeline {
-    url: String,
-    labels: Vec<Label>,
-    burst: String,
-    /// the refused access the burst consumer attempted after its suspension
-    denied_tx: String,
-    denied_height: u64,
-    /// seconds from the burst's last block to the block that suspended the consumer
-    seconds_to_suspension: f64,
-    reported: u32,
-    /// (windows of the first analysis, where the second started, its windows, whether the
-    /// second and the third found nothing new)
-    incremental: (usize, i64, usize, bool, bool),
-}
-
-static PIPELINE: OnceCell<Pipeline> = OnceCell::const_new();
-
-fn local_name(addr: &str) -> anyhow::Result<String> {
-    for (name, _, _) in localnet_accounts() {
-        if localnet_wallet(&name)?.addr() == addr {
-            return Ok(name);
-        }
-    }
-    anyhow::bail!("{addr} is not a local account")
-}
-
-async fn ingest_all(ctx: &Ctx, pool: &PgPool, from: u64) -> anyhow::Result<()> {
-    let head = ingest::head(&ctx.chain).await?;
-    let cp: Option<i64> = sqlx::query_scalar("select height from checkpoint")
-        .fetch_optional(pool)
-        .await?;
-    let cfg = IngestConfig {
-        from: Some(cp.map_or(from, |h| h as u64 + 1)),
-        to: Some(head),
-        ..IngestConfig::default()
-    };
-    ingest::run(pool, &ctx.chain, &ctx.d, &cfg).await?;
-    Ok(())
-}
-
-async fn block_time(pool: &PgPool, height: i64) -> anyhow::Result<f64> {
-    Ok(
-        sqlx::query_scalar("select extract(epoch from time)::float8 from blocks where height = $1")
-            .bind(height)
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
-async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
-    PIPELINE
-        .get_or_try_init(|| async {
-            // 1. a workload with injected misbehaviour
-            let start = ingest::head(&ctx.chain).await? + 1;
-            let labels_path = workspace_root().join(".data/e2e/labels-pipeline.jsonl");
-            let wl = WorkloadConfig {
-                seed: 9,
-                rounds: 10,
-                batch: 4,
-                inject: true,
-                labels: labels_path,
-            };
-            let summary = workload::run(&ctx.chain, &ctx.d, &wl).await?;
-            let labels = summary.labels.clone();
-            let burst = labels
-                .iter()
-                .find(|l| l.kind == "access_burst")
-                .map(|l| l.actor.clone())
-                .ok_or_else(|| anyhow::anyhow!("the workload injected no burst"))?;
-            // 2. ingest it, 3. analyze it
-            let url = fresh_database("e2e_pipeline").await?;
-            let pool = datapact::db::connect(&url, 4).await?;
-            ingest_all(ctx, &pool, start).await?;
-            let reports = workspace_root().join("build/e2e-reports");
-            let cfg = AnalyzeConfig {
-                reports,
-                ..AnalyzeConfig::default()
-            };
-            let a = analytics::analyze(&pool, &cfg, true).await?;
-            anyhow::ensure!(!a.anomalies.is_empty(), "the analysis found nothing");
-            // 4. the sentinel reports what is high or critical
-            let cfg = SentinelConfig {
-                min_severity: Severity::High,
-                once: true,
-                ..SentinelConfig::default()
-            };
-            let mut sentinel = Sentinel::new(
-                ctx.chain.clone(),
-                &ctx.d,
-                localnet_wallet("sentinel")?,
-                cfg,
-            )
-            .await?;
-            let stats = sentinel.run(&pool).await?;
-            // 5. the chain suspended the burst consumer
-            let s: ConsumerSuspensionResponse = ctx
-                .query(
-                    "agreements",
-                    &AQ::ConsumerSuspension {
-                        consumer: burst.clone(),
-                    },
-                )
-                .await?;
-            let suspension = s
-                .suspension
-                .ok_or_else(|| anyhow::anyhow!("the burst consumer {burst} was not suspended"))?;
-            // 6. its next access is refused
-            let (agreement, purpose): (i64, String) = sqlx::query_as(
-                "select agreement_id, purpose from agreements where consumer = $1 order by agreement_id limit 1",
-            )
-            .bind(&burst)
-            .fetch_one(&pool)
-            .await?;
-            let subject: Option<String> = sqlx::query_scalar(
-                "select subject from accesses where agreement_id = $1 and subject is not null limit 1",
-            )
-            .bind(agreement)
-            .fetch_optional(&pool)
-            .await?;
-            let o = ctx
-                .exec(
-                    &local_name(&burst)?,
-                    "agreements",
-                    &A::RecordAccess {
-                        agreement_id: agreement as u64,
-                        purpose,
-                        subject,
-                    },
-                    &[],
-                )
-                .await?;
-            anyhow::ensure!(!o.ok(), "the suspended consumer's access went through");
-            anyhow::ensure!(
-                o.log.contains("consumer_suspended"),
-                "refused for another reason: {}",
-                o.log
-            );
-            // 7. all of it indexed
-            ingest_all(ctx, &pool, start).await?;
-            let (alert_height,): (i64,) = sqlx::query_as(
-                "select a.height from alerts a join sentinel_reports r on r.evidence_hash = a.evidence_hash \
-                 where a.subject = $1 order by a.height limit 1",
-            )
-            .bind(&burst)
-            .fetch_one(&pool)
-            .await?;
-            // 8. a responder lifts the suspensions (the shared chain's consumers are needed by
-            // other tests), and that too is indexed
-            lift_all(ctx, &pool).await?;
-            ingest_all(ctx, &pool, start).await?;
-            // 9. the analysis again: only the new blocks' windows, then nothing to do
-            let cfg = AnalyzeConfig {
-                reports: workspace_root().join("build/e2e-reports"),
-                ..AnalyzeConfig::default()
-            };
-            let second = analytics::analyze(&pool, &cfg, true).await?;
-            let third = analytics::analyze(&pool, &cfg, true).await?;
-            let incremental = (
-                a.tables.iter().map(|(t, _)| t.rows.len()).sum::<usize>(),
-                second.from_height,
-                second.tables.iter().map(|(t, _)| t.rows.len()).sum::<usize>(),
-                second.up_to_date,
-                third.up_to_date,
-            );
-            let label = labels.iter().find(|l| l.kind == "access_burst").cloned();
-            let last = label.and_then(|l| l.last_height).unwrap_or(0) as i64;
-            let seconds =
-                block_time(&pool, alert_height).await? - block_time(&pool, last).await?;
-            println!(
-                "burst by {burst}: last burst block {last}, suspended by alert {} at height {alert_height}: {seconds:.1} s from the burst's last transaction to the suspension (ingest, analyze and sentinel run once each in this test)",
-                suspension.alert_seq
-            );
-            let _ = (stats.reported, suspension.alert_seq);
-            Ok::<_, anyhow::Error>(Pipeline {
-                url,
-                labels,
-                burst,
-                denied_tx: o.hash.clone(),
-                denied_height: o.height,
-                seconds_to_suspension: seconds,
-                reported: stats.reported,
-                incremental,
-            })
-        })
-        .await
-        .cloned()
-}
-
-/// Lifts every suspension an alert caused, so the shared chain's consumers are free again.
-async fn lift_all(ctx: &Ctx, pool: &PgPool) -> anyhow::Result<()> {
-    let seqs: Vec<i64> = sqlx::query_scalar(
-        "select a.alert_seq from alerts a where a.suspended and not exists \
-         (select 1 from consumer_suspensions s where s.alert_seq = a.alert_seq and s.lifted)",
-    )
-    .fetch_all(pool)
-    .await?;
-    for seq in seqs {
-        datapact::sentinel::respond(
-            &ctx.chain,
-            &ctx.d,
-            localnet_wallet("responder")?,
-            seq as u64,
-            datapact::sentinel::Response::Lift,
-        )
-        .await?;
-    }
-    Ok(())
-}
+use datapact_e2e::{datapact_bin, fresh_database, lock, setup, workspace_root};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_detected_burst_becomes_an_alert_that_suspends_the_consumer_and_all_of_it_is_indexed(
@@ -241,7 +22,7 @@ async fn a_detected_burst_becomes_an_alert_that_suspends_the_consumer_and_all_of
     let _g = lock().await;
     let ctx = setup().await?;
     let p = pipeline(&ctx).await?;
-    let pool = datapact::db::connect(&p.url, 2).await?;
+    let pool = datapact_index::db::connect(&p.url, 2).await?;
     assert!(p.reported >= 1);
     // the anomaly, its report, the alert, the suspension and the refused access, linked
     let (evidence, tx, alert_seq): (String, String, i64) = sqlx::query_as(
@@ -339,7 +120,7 @@ async fn a_sentinel_killed_between_broadcast_and_recording_finds_its_tx_and_repo
     let _g = lock().await;
     let ctx = setup().await?;
     let p = pipeline(&ctx).await?;
-    let pool = datapact::db::connect(&p.url, 2).await?;
+    let pool = datapact_index::db::connect(&p.url, 2).await?;
     let run = |crash: bool| {
         let mut cmd = tokio::process::Command::new(datapact_bin()?);
         cmd.args(["sentinel", "--once", "--min-severity", "low"])
@@ -401,24 +182,6 @@ async fn a_sentinel_killed_between_broadcast_and_recording_finds_its_tx_and_repo
     Ok(())
 }
 
-fn router(pool: PgPool) -> axum::Router {
-    serve::app(AppState {
-        pool,
-        chain: None,
-        deployment: None,
-    })
-}
-
-async fn get(app: &axum::Router, uri: &str) -> anyhow::Result<(StatusCode, String)> {
-    let r = app
-        .clone()
-        .oneshot(Request::builder().uri(uri).body(Body::empty())?)
-        .await?;
-    let status = r.status();
-    let bytes = axum::body::to_bytes(r.into_body(), 16 << 20).await?;
-    Ok((status, String::from_utf8_lossy(&bytes).to_string()))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyhow::Result<()> {
     let _g = lock().await;
@@ -427,7 +190,7 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
     let pool = serve::read_only_pool(&p.url).await?;
     let app = router(pool);
     let asset: i64 = {
-        let w = datapact::db::connect(&p.url, 1).await?;
+        let w = datapact_index::db::connect(&p.url, 1).await?;
         sqlx::query_scalar("select min(asset_id) from assets")
             .fetch_one(&w)
             .await?
@@ -508,7 +271,7 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
     // on a migration it may not apply
     let empty = fresh_database("e2e_empty").await?;
     let bare = serve::read_only_pool(&empty).await?;
-    let why = datapact::db::check_schema(&bare)
+    let why = datapact_index::db::check_schema(&bare)
         .await
         .expect_err("no schema yet");
     assert!(
@@ -517,9 +280,9 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
     );
     bare.close().await;
     // an empty index is shown as such, not as an error
-    datapact::db::connect(&empty, 1).await?.close().await;
+    datapact_index::db::connect(&empty, 1).await?.close().await;
     let empty_pool = serve::read_only_pool(&empty).await?;
-    datapact::db::check_schema(&empty_pool).await?;
+    datapact_index::db::check_schema(&empty_pool).await?;
     let empty_app = router(empty_pool);
     let (status, body) = get(&empty_app, "/").await?;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -575,7 +338,7 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
 
     // every page loads, without errors in the console
     let asset: i64 = {
-        let w = datapact::db::connect(&p.url, 1).await?;
+        let w = datapact_index::db::connect(&p.url, 1).await?;
         sqlx::query_scalar(
             "select coalesce(max(child_asset), (select min(asset_id) from assets)) from lineage_edges",
         )

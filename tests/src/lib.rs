@@ -5,6 +5,8 @@
 //! developer's own `make localnet` on 26657. Tests take [`lock`] so they never race for the
 //! same accounts' sequence numbers.
 
+pub mod deal;
+pub mod pipeline;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -13,11 +15,11 @@ use anyhow::Context;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use datapact::chain::keys::localnet_wallet;
-use datapact::chain::tx::{execute_msg, Sender, TxOutcome};
-use datapact::chain::{Chain, FeePolicy};
-use datapact::deploy::{deploy, DeployPlan, DeployReport, Deployment};
-use datapact::localnet::{self, default_wasmd, Localnet};
+use datapact_chain::deploy::{deploy, DeployPlan, DeployReport, Deployment};
+use datapact_chain::keys::localnet_wallet;
+use datapact_chain::localnet::{self, default_wasmd, Localnet};
+use datapact_chain::tx::{execute_msg, Sender, TxOutcome};
+use datapact_chain::{Chain, FeePolicy};
 use datapact_types::Severity;
 
 static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -146,12 +148,12 @@ pub async fn setup() -> anyhow::Result<Ctx> {
 }
 
 /// The tests' own Postgres cluster: `.data/e2e/postgres` on 127.0.0.1:55433 (`E2E_PG_PORT`).
-pub fn pg_cluster() -> datapact::db::PgCluster {
+pub fn pg_cluster() -> datapact_index::db::PgCluster {
     let port = std::env::var("E2E_PG_PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(55433);
-    datapact::db::PgCluster::new(workspace_root().join(".data/e2e/postgres"), port)
+    datapact_index::db::PgCluster::new(workspace_root().join(".data/e2e/postgres"), port)
 }
 
 /// A freshly created database `name` on the tests' cluster (started or reused). Returns its URL.
@@ -171,7 +173,7 @@ pub fn datapact_bin() -> anyhow::Result<PathBuf> {
     if !bin.is_file() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
-            .args(["build", "--locked", "-p", "datapact", "--bin", "datapact"])
+            .args(["build", "--locked", "--workspace", "--bins"])
             .current_dir(workspace_root())
             .status()?;
         anyhow::ensure!(status.success(), "building the datapact binary failed");

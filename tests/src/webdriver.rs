@@ -18,6 +18,8 @@ pub struct Browser {
     base: String,
     session: String,
     driver: Child,
+    /// the browser's profile folder, which names its processes
+    profile: std::path::PathBuf,
 }
 
 fn find_binary(names: &[&str]) -> Option<String> {
@@ -40,10 +42,27 @@ impl Browser {
             .ok()
             .or_else(|| find_binary(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]))
             .context("chromium is missing: apt-get install chromium chromium-driver")?;
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
+        let profile = std::env::temp_dir().join(format!("datapact-chrome-{port}"));
+        // a browser an earlier run left behind (its test killed outright) goes first
+        end_browsers_of(&profile);
+        let mut cmd = Command::new(&driver_bin);
+        cmd.arg(format!("--port={port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        {
+            use std::os::unix::process::CommandExt;
+            // its own process group, which the browser it starts joins: one signal ends both
+            cmd.process_group(0);
+            // SAFETY: prctl only, between fork and exec; it allocates nothing
+            unsafe {
+                cmd.pre_exec(|| {
+                    // the driver ends when this test process does, however it ends
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        let driver = cmd
             .spawn()
             .with_context(|| format!("cannot start {driver_bin}"))?;
         let base = format!("http://127.0.0.1:{port}");
@@ -63,7 +82,6 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         std::fs::create_dir_all(downloads)?;
-        let profile = std::env::temp_dir().join(format!("datapact-chrome-{port}"));
         let _ = std::fs::remove_dir_all(&profile);
         // as the machine's notes advise: no background networking, the network is closed
         let caps = json!({
@@ -93,6 +111,7 @@ impl Browser {
             base,
             session: String::new(),
             driver,
+            profile,
         };
         let v = b.call("POST", "session", Some(caps)).await?;
         b.session = v["sessionId"]
@@ -255,10 +274,27 @@ impl Browser {
     }
 }
 
+/// Ends every browser process started with `profile` (its `--user-data-dir`).
+fn end_browsers_of(profile: &Path) {
+    let _ = Command::new("pkill")
+        .args([
+            "-KILL",
+            "-f",
+            &format!("--user-data-dir={}", profile.display()),
+        ])
+        .status();
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
-        // the session dies with its driver
-        let _ = self.driver.kill();
+        // the driver's process group holds the browser it started: end them together, then
+        // anything of this profile that left the group
+        let pgid = self.driver.id() as i32;
+        // SAFETY: a signal to a process group this struct created
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
         let _ = self.driver.wait();
+        end_browsers_of(&self.profile);
     }
 }

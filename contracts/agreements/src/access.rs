@@ -1,11 +1,17 @@
 //! The access rule, in one place: `RecordAccess` enforces it, `CanAccess` reports it.
 
-use cosmwasm_std::{Addr, Deps, Env, StdResult};
-use datapact_types::agreements::DenyReason;
+use cosmwasm_std::{Addr, Deps, DepsMut, Env, MessageInfo, Order, Response, StdResult};
+use datapact_types::agreements::{CanAccessResponse, DenyReason};
 use datapact_types::consent::ConsentContract;
+use datapact_types::events::{action, key, response};
 use datapact_types::registry::RegistryContract;
+use datapact_types::{AgreementId, AssetId};
 
-use crate::state::{AccessTerms, AgreementStatus, Config, SUSPENDED_CONSUMERS};
+use crate::error::ContractError;
+use crate::state::{
+    AccessTerms, AgreementStatus, Config, ACCESS_COUNTS, ACCESS_TERMS, BY_CONSUMER_ASSET, CONFIG,
+    MAX_ACCESS_SCAN, SUSPENDED_CONSUMERS,
+};
 
 /// Checks one access under the agreement whose access terms are `a` and which has recorded
 /// `access_count` accesses, at the current block. The outer error is a failed query to a peer
@@ -61,4 +67,101 @@ pub fn check_access(
 
 pub fn is_suspended(deps: Deps, consumer: &Addr) -> StdResult<bool> {
     Ok(SUSPENDED_CONSUMERS.has(deps.storage, consumer))
+}
+
+pub fn execute_record_access(
+    deps: DepsMut,
+    env: Env,
+    info: MessageInfo,
+    agreement_id: AgreementId,
+    purpose: String,
+    subject: Option<String>,
+) -> Result<Response, ContractError> {
+    // the hot path: read the small access record and the counter, write only the counter
+    let a = ACCESS_TERMS
+        .may_load(deps.storage, agreement_id)?
+        .ok_or(ContractError::AgreementNotFound { id: agreement_id })?;
+    if a.consumer != info.sender {
+        return Err(ContractError::unauthorized(
+            &info.sender,
+            &format!("consumer of agreement {agreement_id}"),
+        ));
+    }
+    let count = ACCESS_COUNTS
+        .may_load(deps.storage, agreement_id)?
+        .unwrap_or_default();
+    let config = CONFIG.load(deps.storage)?;
+    if let Err(reason) = check_access(
+        deps.as_ref(),
+        &env,
+        &config,
+        &a,
+        count,
+        &purpose,
+        subject.as_deref(),
+    )? {
+        return Err(ContractError::AccessDenied {
+            agreement_id,
+            reason,
+        });
+    }
+    ACCESS_COUNTS.save(deps.storage, agreement_id, &(count + 1))?;
+    let mut res = response(action::RECORD_ACCESS, &info.sender)
+        .add_attribute(key::AGREEMENT_ID, agreement_id.to_string())
+        .add_attribute(key::ASSET_ID, a.asset_id.to_string())
+        .add_attribute(key::CONSUMER, a.consumer.as_str())
+        .add_attribute(key::PURPOSE, purpose)
+        .add_attribute(key::ACCESS_COUNT, (count + 1).to_string());
+    if let Some(s) = subject {
+        res = res.add_attribute(key::SUBJECT, s);
+    }
+    Ok(res)
+}
+
+pub fn query_can_access(
+    deps: Deps,
+    env: &Env,
+    consumer: String,
+    asset_id: AssetId,
+    purpose: String,
+    subject: Option<String>,
+) -> StdResult<CanAccessResponse> {
+    let consumer = deps.api.addr_validate(&consumer)?;
+    let config = CONFIG.load(deps.storage)?;
+    let mut first_refusal = None;
+    for id in BY_CONSUMER_ASSET
+        .prefix((&consumer, asset_id))
+        .keys(deps.storage, None, None, Order::Descending)
+        .take(MAX_ACCESS_SCAN)
+    {
+        let id = id?;
+        let a = ACCESS_TERMS.load(deps.storage, id)?;
+        let count = ACCESS_COUNTS
+            .may_load(deps.storage, id)?
+            .unwrap_or_default();
+        match check_access(deps, env, &config, &a, count, &purpose, subject.as_deref())? {
+            Ok(()) => {
+                return Ok(CanAccessResponse {
+                    allowed: true,
+                    agreement_id: Some(id),
+                    reason: None,
+                })
+            }
+            Err(reason) => {
+                first_refusal.get_or_insert((id, reason));
+            }
+        }
+    }
+    Ok(match first_refusal {
+        Some((id, reason)) => CanAccessResponse {
+            allowed: false,
+            agreement_id: Some(id),
+            reason: Some(reason),
+        },
+        None => CanAccessResponse {
+            allowed: false,
+            agreement_id: None,
+            reason: Some(datapact_types::agreements::DenyReason::NoAgreement),
+        },
+    })
 }

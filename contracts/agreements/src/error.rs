@@ -99,3 +99,26 @@ pub enum ContractError {
     #[error("no audit contract is configured")]
     NoAuditContract {},
 }
+
+impl ContractError {
+    /// `sender` lacks `role`.
+    pub fn unauthorized(sender: &cosmwasm_std::Addr, role: &str) -> Self {
+        ContractError::Unauthorized {
+            sender: sender.to_string(),
+            required_role: role.to_string(),
+        }
+    }
+
+    /// Agreement `id` is in `status`, which forbids `action`.
+    pub fn invalid_status(
+        id: AgreementId,
+        status: crate::state::AgreementStatus,
+        action: &str,
+    ) -> Self {
+        ContractError::InvalidStatus {
+            id,
+            status: status.as_str().to_string(),
+            action: action.to_string(),
+        }
+    }
+}

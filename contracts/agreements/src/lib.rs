@@ -3,10 +3,16 @@
 #![doc = include_str!("../README.md")]
 
 pub mod access;
+pub mod admin;
 pub mod contract;
 mod error;
 pub mod msg;
+pub mod offers;
 pub mod payment;
+pub mod queries;
+pub mod settlement;
+pub mod signing;
 pub mod state;
+pub mod suspension;
 
 pub use crate::error::ContractError;

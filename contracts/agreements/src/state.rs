@@ -223,6 +223,14 @@ pub fn may_load_agreement(store: &dyn Storage, id: AgreementId) -> StdResult<Opt
     Ok(Some(Agreement::join(id, access, details, count)))
 }
 
+/// Loads a whole agreement for a message, naming the id when it is missing.
+pub fn load_agreement(
+    store: &dyn Storage,
+    id: AgreementId,
+) -> Result<Agreement, crate::ContractError> {
+    may_load_agreement(store, id)?.ok_or(crate::ContractError::AgreementNotFound { id })
+}
+
 /// Loads a whole agreement for a query, naming the id when it is missing.
 pub fn load_agreement_for_query(store: &dyn Storage, id: AgreementId) -> StdResult<Agreement> {
     may_load_agreement(store, id)?

@@ -3,8 +3,11 @@
 
 pub mod contract;
 mod error;
+pub mod grants;
 pub mod msg;
+pub mod queries;
 pub mod signed;
 pub mod state;
+pub mod withdrawals;
 
 pub use crate::error::ContractError;

@@ -1,0 +1,165 @@
+//! What a run found: the scored windows, the findings by rule, the provenance scores, and the
+//! anomalies an analyst reads (with a severity and an explanation in words).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::detect::Scored;
+use crate::features::{ActorWindow, FeatureDef, RoleTable, Windowing};
+use crate::provenance::ProvenanceScore;
+use crate::rules::Finding;
+
+/// Windows scored at or above this are reported as anomalies.
+pub const REPORT_THRESHOLD: f64 = 0.5;
+
+/// What a run found; also what the evaluation reads.
+pub struct Analysis {
+    pub run_id: Option<i64>,
+    pub window: Windowing,
+    pub from_height: i64,
+    pub to_height: i64,
+    /// the role tables this run (re)computed, with their scores
+    pub tables: Vec<(RoleTable, Vec<Scored>)>,
+    pub findings: Vec<Finding>,
+    pub provenance: Vec<ProvenanceScore>,
+    pub anomalies: Vec<Anomaly>,
+    pub timings: Vec<(String, f64)>,
+    pub report_dir: Option<PathBuf>,
+    /// true when nothing new was indexed since the last run
+    pub up_to_date: bool,
+}
+
+/// An anomaly as analysts read it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Anomaly {
+    pub role: String,
+    pub actor: String,
+    /// unix seconds
+    pub window_start: i64,
+    pub window_end: i64,
+    /// `model` or `rule`
+    pub method: String,
+    /// for rules, the rule; for models, the role's model (`consumer_behaviour`, ...)
+    pub kind: String,
+    pub score: f64,
+    pub severity: String,
+    pub explanation: String,
+    pub features: serde_json::Value,
+    pub first_height: i64,
+    pub last_height: i64,
+    pub txs: Vec<String>,
+    pub targets: Vec<String>,
+}
+
+/// Explains a model score: the features that moved most, in words.
+pub fn explain(defs: &[FeatureDef], w: &ActorWindow, s: &Scored) -> String {
+    let mut parts = Vec::new();
+    for (j, z) in s.reasons.iter().take(3) {
+        if *z < 1.0 {
+            continue;
+        }
+        let Some(def) = defs.get(*j) else { continue };
+        let v = w.raw.get(*j).copied().unwrap_or(0.0);
+        let u = w.usual.get(*j).copied().unwrap_or(0.0);
+        let fmt = |x: f64| {
+            if x.fract() == 0.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.1}")
+            }
+        };
+        parts.push(def.text.replace("{v}", &fmt(v)).replace("{u}", &fmt(u)));
+    }
+    if parts.is_empty() {
+        "unlike the other windows in combination (no single feature stands out)".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The severity a score is reported with.
+pub fn severity(score: f64) -> &'static str {
+    if score >= 0.97 {
+        "critical"
+    } else if score >= 0.9 {
+        "high"
+    } else if score >= 0.75 {
+        "medium"
+    } else if score >= REPORT_THRESHOLD {
+        "low"
+    } else {
+        "info"
+    }
+}
+
+/// The anomalies of a run: every window scored at or above [`REPORT_THRESHOLD`], and every
+/// finding by rule (with the hashes of the transactions behind it), highest score first.
+pub fn anomalies(
+    window: Windowing,
+    tables: &[(RoleTable, Vec<Scored>)],
+    findings: &[Finding],
+    tx_hashes: &HashMap<(i64, i64), String>,
+) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for (table, scores) in tables {
+        for (w, s) in table.rows.iter().zip(scores) {
+            if s.score < REPORT_THRESHOLD {
+                continue;
+            }
+            let features: serde_json::Map<String, serde_json::Value> = table
+                .features
+                .iter()
+                .enumerate()
+                .map(|(j, d)| {
+                    (
+                        d.feature.name.clone(),
+                        json!({"value": w.raw.get(j), "usual": w.usual.get(j)}),
+                    )
+                })
+                .collect();
+            out.push(Anomaly {
+                role: table.role.to_string(),
+                actor: w.actor.clone(),
+                window_start: window.start(w.window),
+                window_end: window.start(w.window + 1),
+                method: "model".into(),
+                kind: format!("{}_behaviour", table.role),
+                score: s.score,
+                severity: severity(s.score).into(),
+                explanation: explain(&table.features, w, s),
+                features: json!({"features": features, "views": {"features": s.parts[0], "isolation_forest": s.parts[1], "knn": s.parts[2], "pca": s.parts[3]}}),
+                first_height: w.first_height,
+                last_height: w.last_height,
+                txs: Vec::new(),
+                targets: Vec::new(),
+            });
+        }
+    }
+    for f in findings {
+        out.push(Anomaly {
+            role: "consumer".into(),
+            actor: f.consumer.clone(),
+            window_start: window.start(f.window),
+            window_end: window.start(f.window + 1),
+            method: "rule".into(),
+            kind: f.rule.into(),
+            score: f.score(),
+            severity: f.severity().into(),
+            explanation: f.explanation(),
+            features: json!({"attempts": f.attempts}),
+            first_height: f.first_height,
+            last_height: f.last_height,
+            txs: f
+                .txs
+                .iter()
+                .filter_map(|k| tx_hashes.get(k).cloned())
+                .collect(),
+            targets: f.targets.clone(),
+        });
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}

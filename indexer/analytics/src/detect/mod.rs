@@ -1,0 +1,543 @@
+//! The detector core: any numeric feature table in, a 0-1 anomaly score per row and the
+//! features that explain it out. Used on datapact's actor windows and, through
+//! `datapact detect`, on any CSV or Parquet table (public anomaly benchmarks among them).
+//!
+//! Four views of "unlike the others", combined:
+//! - robust statistics: each feature's deviation from its median in units of its spread
+//!   (MAD, with fallbacks and a per-feature floor so a feature that is nearly always zero does
+//!   not turn its first 1 into a catastrophe);
+//! - an isolation forest ([`crate::iforest`]) on the robust-scaled table;
+//! - the distance to the k nearest neighbours (smartcore's cover tree) among a reference sample;
+//! - the reconstruction error after smartcore's PCA (a row that breaks the features' usual
+//!   correlations).
+//!
+//! Each view's raw value is turned into robust z units against its own distribution over the
+//! rows, the views are blended, and the blend is mapped to (0, 1) by `1 - exp(-s / SCALE)`:
+//! an absolute scale, so a table without anomalies gets no high scores.
+
+use rand::seq::index::sample;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use smartcore::algorithm::neighbour::cover_tree::CoverTree;
+use smartcore::decomposition::pca::{PCAParameters, PCA};
+use smartcore::linalg::basic::arrays::Array;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::metrics::distance::euclidian::Euclidian;
+
+use crate::iforest::IsolationForest;
+
+mod table;
+pub use table::score_file;
+
+/// Which deviations of a feature are suspicious.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// only values above the typical (counts of risky things)
+    High,
+    /// both ways (a generic table)
+    Both,
+}
+
+/// How the detector sees one feature.
+#[derive(Clone, Debug)]
+pub struct Feature {
+    pub name: String,
+    pub direction: Direction,
+    /// smallest spread the feature is scaled by (its "unit of surprise")
+    pub floor: f64,
+    /// how much a deviation of this feature counts in the feature view (1: fully)
+    pub weight: f64,
+}
+
+impl Feature {
+    pub fn generic(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            direction: Direction::Both,
+            floor: 1e-9,
+            weight: 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DetectConfig {
+    pub trees: usize,
+    pub sample_size: usize,
+    pub k: usize,
+    /// rows the kNN search looks among (a random sample of the table)
+    pub reference: usize,
+    pub seed: u64,
+    /// weights of (features, isolation forest, kNN, PCA)
+    pub weights: [f64; 4],
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        Self {
+            // the paper's and scikit-learn's defaults
+            trees: 100,
+            sample_size: 256,
+            k: 10,
+            reference: 3000,
+            seed: 42,
+            weights: [0.55, 0.2, 0.15, 0.1],
+        }
+    }
+}
+
+/// The blend that maps to a score of 1 - 1/e ≈ 0.63 (8: about three units of surprise in
+/// the riskiest feature and some from the other views).
+pub const SCALE: f64 = 8.0;
+
+/// One row's verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    /// 0-1
+    pub score: f64,
+    /// the views, in robust z units (features, isolation forest, kNN, PCA)
+    pub parts: [f64; 4],
+    /// features by how much they deviate (robust z, signed), strongest first, top five
+    pub reasons: Vec<(usize, f64)>,
+}
+
+/// Rows a tail quantile keeps beyond it, at least: in a small table the top percent is one or
+/// two rows, and those may be the very anomalies the spread must not be measured by.
+const TAIL_ROWS: usize = 3;
+
+/// Positions of the 1st and 99th percentiles in `n` sorted values, each with at least
+/// [`TAIL_ROWS`] values beyond it (so both are the median's neighbourhood in a tiny table).
+fn tail_positions(n: usize) -> (usize, usize) {
+    let last = n.saturating_sub(1);
+    let hi = ((last as f64 * 0.99).round() as usize).min(last.saturating_sub(TAIL_ROWS));
+    let lo = ((last as f64 * 0.01).round() as usize)
+        .max(TAIL_ROWS)
+        .min(hi);
+    (lo, hi)
+}
+
+/// Median and spread of a column: the larger of 1.4826·MAD and a sixth of the 1st-99th
+/// percentile range (so a heavy-tailed column's ordinary top percent stays within about 3),
+/// else 1.2533·mean absolute deviation, else the standard deviation; never below `floor`.
+pub fn robust_center_scale(values: &[f64], floor: f64) -> (f64, f64) {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return (0.0, floor.max(1e-12));
+    }
+    v.sort_by(f64::total_cmp);
+    let (lo, hi) = tail_positions(v.len());
+    let (q01, q99) = (v[lo], v[hi]);
+    let med = median_in_place(&mut v.clone());
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
+    let mad = 1.4826 * median_in_place(&mut dev);
+    let tails = (q99 - q01) / 6.0;
+    let mean_abs = 1.2533 * dev.iter().sum::<f64>() / dev.len() as f64;
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+    let scale = [mad.max(tails), mean_abs, std]
+        .into_iter()
+        .find(|s| *s > 1e-12)
+        .unwrap_or(0.0);
+    (med, scale.max(floor).max(1e-12))
+}
+
+fn median_in_place(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mid = v.len() / 2;
+    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let m = *m;
+    if v.len() % 2 == 0 {
+        let lower = v[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lower + m) / 2.0
+    } else {
+        m
+    }
+}
+
+/// The spread of a view (isolation score, kNN distance, PCA error) over the fitted rows.
+#[derive(Clone, Copy, Debug)]
+struct ViewScale {
+    med: f64,
+    scale: f64,
+}
+
+impl ViewScale {
+    /// Median, and a spread that puts the 99th percentile at 3: the learned views have heavy
+    /// tails, and a MAD alone would turn their ordinary top percent into alarms.
+    fn fit(values: &[f64]) -> Self {
+        let (med, mad) = robust_center_scale(values, 1e-12);
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        let q99: f64 = <[f64]>::get(&v, tail_positions(v.len()).1)
+            .copied()
+            .unwrap_or(med);
+        Self {
+            med,
+            scale: ((q99 - med) / 3.0).max(mad).max(1e-9),
+        }
+    }
+    fn z(&self, v: f64) -> f64 {
+        ((v - self.med) / self.scale).max(0.0)
+    }
+}
+
+/// A detector fitted on a table (or a sample of it): scores rows it has never seen, so a
+/// re-run scores only new windows.
+pub struct Detector {
+    features: Vec<Feature>,
+    cfg: DetectConfig,
+    columns: Vec<(f64, f64)>,
+    forest: IsolationForest,
+    tree: Option<CoverTree<Vec<f64>, Euclidian<f64>>>,
+    /// (components m x k, column means)
+    pca: Option<(Vec<Vec<f64>>, Vec<f64>)>,
+    scales: [ViewScale; 3],
+    /// kNN is the costly view: only rows whose other views reach this blend are searched
+    knn_gate: f64,
+}
+
+impl Detector {
+    /// Fits on `rows` (all of the same width as `features`); at most `cfg.reference` rows are
+    /// used for the kNN index and the PCA.
+    pub fn fit(
+        rows: &[Vec<f64>],
+        features: &[Feature],
+        cfg: &DetectConfig,
+    ) -> anyhow::Result<Self> {
+        let m = features.len();
+        if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != m) {
+            anyhow::bail!("row {i} has {} values, the table has {m} features", r.len());
+        }
+        let columns: Vec<(f64, f64)> = (0..m)
+            .map(|j| {
+                let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+                robust_center_scale(&col, features[j].floor)
+            })
+            .collect();
+        let mut d = Self {
+            features: features.to_vec(),
+            cfg: cfg.clone(),
+            columns,
+            forest: IsolationForest::fit(&[], 0, 1, 0),
+            tree: None,
+            pca: None,
+            scales: [ViewScale {
+                med: 0.0,
+                scale: 1.0,
+            }; 3],
+            knn_gate: 0.0,
+        };
+        let x: Vec<Vec<f64>> = rows.iter().map(|r| d.scaled(r).1).collect();
+        d.forest = IsolationForest::fit(&x, cfg.trees, cfg.sample_size, cfg.seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x6b6e6e);
+        let refs: Vec<Vec<f64>> = if x.len() > cfg.reference {
+            sample(&mut rng, x.len(), cfg.reference)
+                .into_iter()
+                .map(|i| x[i].clone())
+                .collect()
+        } else {
+            x.clone()
+        };
+        if refs.len() > cfg.k + 1 {
+            d.tree = Some(
+                CoverTree::new(refs.clone(), Euclidian::new())
+                    .map_err(|e| anyhow::anyhow!("building the kNN index: {e}"))?,
+            );
+        }
+        d.pca = fit_pca(&refs);
+        // the views' own spreads, measured on the reference rows
+        let iso: Vec<f64> = refs.iter().map(|r| d.forest.score(r)).collect();
+        let knn: Vec<f64> = refs.iter().map(|r| d.knn(r, true)).collect();
+        let pca: Vec<f64> = refs.iter().map(|r| d.pca_error(r)).collect();
+        d.scales = [
+            ViewScale::fit(&iso),
+            ViewScale::fit(&knn),
+            ViewScale::fit(&pca),
+        ];
+        // search neighbours only where it can matter: below this blend, the kNN view at its
+        // cap (30 x its weight) still leaves the score under the report threshold
+        d.knn_gate = 1.0;
+        Ok(d)
+    }
+
+    /// (feature view, the row robust-scaled and clipped for the learned views, reasons)
+    fn scaled(&self, row: &[f64]) -> (f64, Vec<f64>, Vec<(usize, f64)>) {
+        let mut x = Vec::with_capacity(row.len());
+        let mut dev = Vec::new();
+        for (j, (&v, &(med, scale))) in row.iter().zip(&self.columns).enumerate() {
+            let v = if v.is_finite() { v } else { med };
+            let z = ((v - med) / scale).clamp(-50.0, 50.0);
+            let f = &self.features[j];
+            match f.direction {
+                Direction::High => {
+                    x.push(z.clamp(0.0, 20.0));
+                    if z > 0.0 {
+                        dev.push((j, z));
+                    }
+                }
+                Direction::Both => {
+                    x.push(z.clamp(-20.0, 20.0));
+                    if z != 0.0 {
+                        dev.push((j, z));
+                    }
+                }
+            }
+        }
+        let weight = |j: usize| self.features[j].weight;
+        dev.sort_by(|a, b| (b.1.abs() * weight(b.0)).total_cmp(&(a.1.abs() * weight(a.0))));
+        let top: f64 = dev
+            .iter()
+            .take(3)
+            .zip([1.0, 0.5, 0.25])
+            .map(|((j, v), w)| v.abs() * weight(*j) * w)
+            .sum();
+        dev.truncate(5);
+        (top, x, dev)
+    }
+
+    fn knn(&self, x: &[f64], is_reference: bool) -> f64 {
+        let Some(tree) = &self.tree else { return 0.0 };
+        let k = self.cfg.k + usize::from(is_reference);
+        let point = x.to_vec();
+        let Ok(found) = tree.find(&point, k) else {
+            return 0.0;
+        };
+        let mut d: Vec<f64> = found.iter().map(|(_, d, _)| *d).collect();
+        d.sort_by(f64::total_cmp);
+        if is_reference && !d.is_empty() {
+            d.remove(0);
+        }
+        d.iter().sum::<f64>() / d.len().max(1) as f64
+    }
+
+    fn pca_error(&self, x: &[f64]) -> f64 {
+        let Some((p, means)) = &self.pca else {
+            return 0.0;
+        };
+        let centred: Vec<f64> = x.iter().zip(means).map(|(v, m)| v - m).collect();
+        let k = p.first().map_or(0, Vec::len);
+        let t: Vec<f64> = (0..k)
+            .map(|c| centred.iter().zip(p).map(|(v, row)| v * row[c]).sum())
+            .collect();
+        centred
+            .iter()
+            .zip(p)
+            .map(|(v, row)| {
+                let back: f64 = row.iter().zip(&t).map(|(a, b)| a * b).sum();
+                (v - back).powi(2)
+            })
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// Scores many rows, on every core.
+    pub fn score_all(&self, rows: &[&[f64]]) -> Vec<Scored> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = rows.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rows
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|r| self.score(r)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+
+    /// Scores one row.
+    pub fn score(&self, row: &[f64]) -> Scored {
+        let (feat, x, reasons) = self.scaled(row);
+        let w = self.cfg.weights;
+        let iso = self.scales[0].z(self.forest.score(&x));
+        let pca = self.scales[2].z(self.pca_error(&x));
+        let partial = feat.min(30.0) * w[0] + iso.min(30.0) * w[1] + pca.min(30.0) * w[3];
+        let knn = if partial >= self.knn_gate {
+            self.scales[1].z(self.knn(&x, false))
+        } else {
+            0.0
+        };
+        let parts = [feat, iso, knn, pca];
+        let blend: f64 = parts.iter().zip(w).map(|(p, w)| p.min(30.0) * w).sum();
+        Scored {
+            score: 1.0 - (-blend / SCALE).exp(),
+            parts,
+            reasons,
+        }
+    }
+}
+
+/// PCA (smartcore) on the reference rows, keeping half the dimensions: what the rest carries
+/// is the "unusual combination" signal. None for a table too small or degenerate.
+fn fit_pca(x: &[Vec<f64>]) -> Option<(Vec<Vec<f64>>, Vec<f64>)> {
+    let n = x.len();
+    let m = x.first().map_or(0, Vec::len);
+    if n < 3 || m < 2 {
+        return None;
+    }
+    let comps = (m / 2).max(1);
+    let matrix = DenseMatrix::from_2d_vec(&x.to_vec()).ok()?;
+    let pca = PCA::fit(&matrix, PCAParameters::default().with_n_components(comps)).ok()?;
+    let p = pca.components(); // m x comps
+    let components: Vec<Vec<f64>> = (0..m)
+        .map(|j| (0..comps).map(|c| *p.get((j, c))).collect())
+        .collect();
+    if components.iter().flatten().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let means: Vec<f64> = (0..m)
+        .map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n as f64)
+        .collect();
+    Some((components, means))
+}
+
+/// Fits on `rows` and scores every one of them.
+pub fn detect(
+    rows: &[Vec<f64>],
+    features: &[Feature],
+    cfg: &DetectConfig,
+) -> anyhow::Result<Vec<Scored>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let d = Detector::fit(rows, features, cfg)?;
+    let views: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+    Ok(d.score_all(&views))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn two_outliers_in_a_small_table_do_not_set_its_spread() {
+        // 96 windows: 70 ordinary, 24 busy, and a burst that fills two: 2% of the rows, so a
+        // plain 99th percentile would be the burst itself and put it at z = 6
+        let mut v = vec![48.0; 70];
+        v.extend([96.0; 24]);
+        v.extend([480.0; 2]);
+        let (m, s) = robust_center_scale(&v, 0.0);
+        assert_eq!(m, 48.0);
+        let z = (480.0 - m) / s;
+        assert!(z > 20.0, "z = {z}");
+        assert_eq!(
+            tail_positions(1000),
+            (10, 989),
+            "a large table keeps its percentiles"
+        );
+        assert_eq!(tail_positions(3), (0, 0));
+    }
+
+    #[test]
+    fn the_spread_falls_back_when_most_values_are_equal_and_never_drops_below_its_floor() {
+        // 1..=100: the MAD (25, times 1.4826) is wider than the tails' sixth
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let (m, s) = robust_center_scale(&v, 0.0);
+        assert_eq!(m, 50.5);
+        assert!((s - 1.4826 * 25.0).abs() < 1e-9, "{s}");
+        // 95 zeros and 5 ones: MAD is 0, the 1st-99th percentile range is 1
+        let mut v = vec![0.0; 95];
+        v.extend([1.0; 5]);
+        let (m, s) = robust_center_scale(&v, 0.0);
+        assert_eq!(m, 0.0);
+        assert!((s - 1.0 / 6.0).abs() < 1e-9, "{s}");
+        let (_, s) = robust_center_scale(&v, 0.5);
+        assert_eq!(s, 0.5, "the floor wins");
+        let (_, s) = robust_center_scale(&[7.0; 10], 0.0);
+        assert!(s > 0.0, "a constant column still has a positive scale");
+        // 99 of 100 equal: only the mean absolute deviation sees the one that is not
+        let mut v = vec![1.0; 99];
+        v.push(1000.0);
+        let (_, s) = robust_center_scale(&v, 0.0);
+        assert!((s - 1.2533 * 999.0 / 100.0).abs() < 1e-9, "{s}");
+    }
+
+    fn table(n: usize, seed: u64) -> Vec<Vec<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| {
+                let a: f64 = rng.random_range(0.0..10.0);
+                // b follows a, c is noise
+                vec![
+                    a,
+                    2.0 * a + rng.random_range(-0.5..0.5),
+                    rng.random_range(0.0..1.0),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn planted_outliers_rank_first_and_a_clean_table_scores_low() {
+        let features: Vec<Feature> = ["a", "b", "c"]
+            .iter()
+            .map(|n| Feature::generic(*n))
+            .collect();
+        let clean = table(800, 1);
+        let scored = detect(&clean, &features, &DetectConfig::default()).unwrap();
+        let high = scored.iter().filter(|s| s.score > 0.9).count();
+        assert!(high <= 8, "{high} of 800 clean rows scored above 0.9");
+
+        let mut rows = table(800, 2);
+        rows.push(vec![40.0, 80.0, 0.5]); // far out along the usual direction
+        rows.push(vec![5.0, -10.0, 0.5]); // breaks the correlation of a and b
+        let scored = detect(&rows, &features, &DetectConfig::default()).unwrap();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&i, &j| scored[j].score.total_cmp(&scored[i].score));
+        assert!(
+            order[..2].contains(&800) && order[..2].contains(&801),
+            "{:?}",
+            &order[..5]
+        );
+        assert!(
+            scored[800].score > 0.75 && scored[801].score > 0.5,
+            "{:?} {:?}",
+            scored[800],
+            scored[801]
+        );
+        // the explanation names the feature that moved
+        assert_eq!(scored[801].reasons[0].0, 1, "{:?}", scored[801].reasons);
+    }
+
+    #[test]
+    fn a_high_only_feature_never_flags_low_values() {
+        let features = vec![Feature {
+            name: "refused".into(),
+            direction: Direction::High,
+            floor: 0.5,
+            weight: 1.0,
+        }];
+        let mut rows: Vec<Vec<f64>> = (0..500).map(|i| vec![(i % 5) as f64 + 3.0]).collect();
+        rows.push(vec![0.0]);
+        rows.push(vec![30.0]);
+        let s = detect(&rows, &features, &DetectConfig::default()).unwrap();
+        assert!(
+            s[500].score < 0.2,
+            "low is not suspicious: {}",
+            s[500].score
+        );
+        assert!(s[501].score > 0.8, "{}", s[501].score);
+    }
+
+    #[test]
+    fn a_ragged_table_is_an_error_not_a_panic() {
+        let features = vec![Feature::generic("a"), Feature::generic("b")];
+        let e = detect(
+            &[vec![1.0, 2.0], vec![1.0]],
+            &features,
+            &DetectConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("row 1 has 1 values"), "{e}");
+        assert!(detect(&[], &features, &DetectConfig::default())
+            .unwrap()
+            .is_empty());
+    }
+}

@@ -1,0 +1,453 @@
+//! Consumer windows: accesses and refused attempts, in polars; volume against the consumer's
+//! own usual rate.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use polars::prelude::*;
+
+use super::{
+    count, i64_col, rare, relative, str_col, weighted, ActorWindow, FeatureDef, RoleTable,
+    Windowing,
+};
+use datapact_types::agreements::DenyReason;
+
+use crate::detect::{Direction, Feature};
+use crate::load::Data;
+
+/// The consumer features, in column order.
+pub fn consumer_features() -> Vec<FeatureDef> {
+    vec![
+        relative("accesses", 0.5, "{v} accesses in the window (usually {u})"),
+        FeatureDef {
+            feature: Feature {
+                name: "volume_surprise".into(),
+                direction: Direction::High,
+                floor: 1.0,
+                weight: 1.0,
+            },
+            text: "access volume far above its own usual rate (surprise {v}: 10^-{v} odds at its usual pace)",
+            relative: false,
+        },
+        relative("assets", 0.5, "{v} distinct assets accessed (usually {u})"),
+        relative("subjects", 0.5, "{v} distinct data subjects accessed (usually {u})"),
+        relative("max_per_block", 0.5, "{v} accesses in a single block (usually {u})"),
+        weighted("refused", 1.5, "{v} access attempts refused (usually {u})"),
+        rare("refused_purpose", 1.5, "{v} attempts refused for a purpose its agreement does not permit (usually {u})"),
+        count("purposes_tried", "{v} distinct purposes tried (usually {u})"),
+        rare("refused_no_agreement", 1.5, "{v} attempts on agreements that are not its own (usually {u})"),
+        weighted("refused_consent", 1.5, "{v} attempts refused for lack of the subject's consent (usually {u})"),
+        weighted("refused_suspended", 1.5, "{v} attempts on suspended or terminated agreements (usually {u})"),
+        weighted("near_cap", 0.5, "{v} accesses within 10% of an agreement's cap (usually {u})"),
+        weighted("new_actor_volume", 0.6, "{v} accesses in its first windows on chain"),
+    ]
+}
+
+/// Surprise of seeing `n` events where `rate` were expected: a Chernoff bound on the Poisson
+/// upper tail, in decimal digits (`-log10 P(X >= n)`, an upper bound's worth).
+pub fn poisson_surprise(n: f64, rate: f64) -> f64 {
+    let rate = rate.max(0.05);
+    if n <= rate {
+        return 0.0;
+    }
+    (n * (n / rate).ln() - n + rate) / std::f64::consts::LN_10
+}
+
+/// Consumer windows from accesses and refused attempts (polars).
+pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
+    let features = consumer_features();
+    let secs = w.seconds.max(1);
+    let times = data.blocks.clone().lazy().select([col("height"), col("t")]);
+    let window = col("t").floor_div(lit(secs)).alias("window");
+    // near cap: the access's count against its offer's cap
+    let caps = data
+        .agreements
+        .clone()
+        .lazy()
+        .join(
+            data.offers.clone().lazy(),
+            [col("offer_id")],
+            [col("offer_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([col("agreement_id"), col("access_cap")]);
+    let acc = data
+        .accesses
+        .clone()
+        .lazy()
+        .join(
+            times.clone(),
+            [col("height")],
+            [col("height")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            caps,
+            [col("agreement_id")],
+            [col("agreement_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            window.clone(),
+            (col("access_count")
+                .cast(DataType::Float64)
+                .gt_eq(col("access_cap").cast(DataType::Float64) * lit(0.9)))
+            .fill_null(lit(false))
+            .cast(DataType::Int64)
+            .alias("near"),
+        ])
+        // consumers as categories: the group-bys below hash small integers, not addresses
+        .with_columns([col("consumer").cast(DataType::from_categories(Categories::global()))])
+        // only what the aggregations read: the copy costs memory at scale
+        .select([
+            col("consumer"),
+            col("window"),
+            col("height"),
+            col("asset_id"),
+            col("subject"),
+            col("purpose"),
+            col("near"),
+        ])
+        // materialized once: three aggregations read it
+        .collect()
+        .context("accesses with their windows (polars)")?
+        .lazy();
+    let per_block = acc
+        .clone()
+        .group_by([col("consumer"), col("window"), col("height")])
+        .agg([len().cast(DataType::Int64).alias("n")])
+        .group_by([col("consumer"), col("window")])
+        .agg([col("n").max().alias("max_per_block")]);
+    let acc_w = acc
+        .clone()
+        .group_by([col("consumer"), col("window")])
+        .agg([
+            len().cast(DataType::Int64).alias("accesses"),
+            col("asset_id")
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("assets"),
+            col("subject")
+                .drop_nulls()
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("subjects"),
+            col("near").sum().alias("near_cap"),
+            col("height").min().alias("first_a"),
+            col("height").max().alias("last_a"),
+        ])
+        .join(
+            per_block,
+            [col("consumer"), col("window")],
+            [col("consumer"), col("window")],
+            JoinArgs::new(JoinType::Left),
+        );
+    let den = data
+        .denied
+        .clone()
+        .lazy()
+        .join(
+            times,
+            [col("height")],
+            [col("height")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .with_columns([
+            window,
+            col("consumer").cast(DataType::from_categories(Categories::global())),
+            col("purpose").cast(DataType::from_categories(Categories::global())),
+        ]);
+    let is = |reasons: &[DenyReason]| {
+        let mut e = lit(false);
+        for r in reasons {
+            e = e.or(col("reason").eq(lit(r.as_str())));
+        }
+        e.cast(DataType::Int64).sum()
+    };
+    let den_w = den.clone().group_by([col("consumer"), col("window")]).agg([
+        len().cast(DataType::Int64).alias("refused"),
+        is(&[DenyReason::PurposeNotPermitted]).alias("refused_purpose"),
+        is(&[DenyReason::NoAgreement]).alias("refused_no_agreement"),
+        is(&[DenyReason::ConsentNotGranted, DenyReason::SubjectRequired]).alias("refused_consent"),
+        is(&[
+            DenyReason::AgreementSuspended,
+            DenyReason::ConsumerSuspended,
+            DenyReason::AgreementTerminated,
+            DenyReason::AgreementExpired,
+        ])
+        .alias("refused_suspended"),
+        col("height").min().alias("first_d"),
+        col("height").max().alias("last_d"),
+    ]);
+    let purposes = concat(
+        [
+            acc.select([col("consumer"), col("window"), col("purpose")]),
+            den.select([col("consumer"), col("window"), col("purpose")]),
+        ],
+        UnionArgs::default(),
+    )?
+    .group_by([col("consumer"), col("window")])
+    .agg([col("purpose")
+        .drop_nulls()
+        .n_unique()
+        .cast(DataType::Int64)
+        .alias("purposes_tried")]);
+    let keys = [col("consumer"), col("window")];
+    let t0 = std::time::Instant::now();
+    let all = acc_w
+        .join(
+            den_w,
+            keys.clone(),
+            keys.clone(),
+            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        )
+        .join(purposes, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .with_columns([col("consumer").cast(DataType::String)])
+        .collect()
+        .context("consumer windows (polars)")?;
+    tracing::debug!("consumer windows: polars {:?}", t0.elapsed());
+    let n = all.height();
+    let actor = str_col(&all, "consumer")?;
+    let windows = i64_col(&all, "window")?;
+    let get = |c: &str| i64_col(&all, c);
+    let cols: Vec<Vec<i64>> = [
+        "accesses",
+        "assets",
+        "subjects",
+        "max_per_block",
+        "refused",
+        "refused_purpose",
+        "purposes_tried",
+        "refused_no_agreement",
+        "refused_consent",
+        "refused_suspended",
+        "near_cap",
+    ]
+    .iter()
+    .map(|c| get(c))
+    .collect::<anyhow::Result<_>>()?;
+    let (fa, la, fd, ld) = (
+        get("first_a")?,
+        get("last_a")?,
+        get("first_d")?,
+        get("last_d")?,
+    );
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
+        let raw = vec![
+            cols[0][i] as f64,
+            0.0, // volume_surprise: see finish()
+            cols[1][i] as f64,
+            cols[2][i] as f64,
+            cols[3][i] as f64,
+            cols[4][i] as f64,
+            cols[5][i] as f64,
+            cols[6][i] as f64,
+            cols[7][i] as f64,
+            cols[8][i] as f64,
+            cols[9][i] as f64,
+            cols[10][i] as f64,
+            0.0, // new_actor_volume: see finish()
+        ];
+        let first_height = [fa[i], fd[i]]
+            .into_iter()
+            .filter(|h| *h > 0)
+            .min()
+            .unwrap_or(0);
+        let last_height = [la[i], ld[i]].into_iter().max().unwrap_or(0);
+        rows.push(ActorWindow {
+            actor: actor[i].clone(),
+            window: windows[i],
+            first_height,
+            last_height,
+            raw,
+            x: Vec::new(),
+            usual: Vec::new(),
+        });
+    }
+    rows.sort_by(|a, b| (&a.actor, a.window).cmp(&(&b.actor, b.window)));
+    Ok(RoleTable {
+        role: "consumer",
+        features,
+        rows,
+    })
+}
+
+/// An actor's usual accesses per window without some of its windows (`left_out`, values that
+/// are in `sorted`): the larger of the mean and the 90th percentile (its busy-but-normal level)
+/// of the rest. `sorted` holds every window of its life, idle ones as zeros, in order; `total`
+/// is their sum. None when nothing is left.
+pub fn baseline_rate(sorted: &[f64], total: f64, left_out: &[f64]) -> Option<f64> {
+    let n = sorted
+        .len()
+        .checked_sub(left_out.len())
+        .filter(|n| *n > 0)?;
+    // positions (in `sorted`) of the left-out values, distinct even for equal values
+    let mut gone: Vec<usize> = Vec::with_capacity(left_out.len());
+    for &x in left_out {
+        let mut i = sorted.partition_point(|y| *y <= x);
+        while i > 0 && (gone.contains(&(i - 1)) || sorted[i - 1] != x) {
+            i -= 1;
+        }
+        if i == 0 || sorted[i - 1] != x {
+            return None; // not one of the actor's windows
+        }
+        gone.push(i - 1);
+    }
+    gone.sort_unstable();
+    let mut at = ((n - 1) as f64 * 0.9).round() as usize;
+    for g in &gone {
+        if *g <= at {
+            at += 1;
+        }
+    }
+    let q90 = sorted.get(at).copied()?;
+    let mean = (total - left_out.iter().sum::<f64>()) / n as f64;
+    Some(mean.max(q90))
+}
+
+/// Per new consumer window: its volume surprise against the consumer's own baseline, and its
+/// volume when the window is one of the consumer's first two (else 0).
+pub(super) fn volume_surprise(
+    rows: &[ActorWindow],
+    prior: &[ActorWindow],
+    last_window: i64,
+) -> Vec<(f64, f64)> {
+    // per actor: first window, and accesses by window
+    let mut first_seen: HashMap<&str, i64> = HashMap::new();
+    let mut by_window: HashMap<&str, HashMap<i64, f64>> = HashMap::new();
+    for r in rows.iter().chain(prior) {
+        let e = first_seen.entry(&r.actor).or_insert(r.window);
+        *e = (*e).min(r.window);
+        *by_window
+            .entry(&r.actor)
+            .or_default()
+            .entry(r.window)
+            .or_default() += r.raw.first().copied().unwrap_or(0.0);
+    }
+    // every window of the actor's life, idle ones as zeros, sorted, and their sum: its
+    // baseline is read from this with the window in question and its two neighbours left out
+    // (a burst that straddles a window boundary must not become its own baseline)
+    let history: HashMap<&str, (Vec<f64>, f64)> = by_window
+        .iter()
+        .map(|(actor, ws)| {
+            let alive = (last_window - first_seen[actor] + 1).max(1) as usize;
+            let mut v: Vec<f64> = ws.values().copied().collect();
+            let total = v.iter().sum();
+            v.resize(alive.max(v.len()), 0.0);
+            v.sort_by(f64::total_cmp);
+            (*actor, (v, total))
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let a = r.raw[0];
+            let actor = r.actor.as_str();
+            let first = first_seen.get(actor).copied().unwrap_or(r.window);
+            let mine = by_window.get(actor);
+            let left_out: Vec<f64> = (r.window - 1..=r.window + 1)
+                .filter(|w| (first..=last_window).contains(w))
+                .map(|w| mine.and_then(|m| m.get(&w)).copied().unwrap_or(0.0))
+                .collect();
+            let rate = history
+                .get(actor)
+                .and_then(|(sorted, total)| baseline_rate(sorted, *total, &left_out))
+                .unwrap_or(a);
+            let young = r.window - first < 2;
+            (
+                (poisson_surprise(a, rate) * 10.0).round() / 10.0,
+                if young { a } else { 0.0 },
+            )
+        })
+        .collect()
+}
+
+/// Fills the consumer windows' derived features: the volume surprise and the first-windows
+/// volume.
+pub(super) fn add_volume_surprise(table: &mut RoleTable, prior: &[ActorWindow], last_window: i64) {
+    let derived = volume_surprise(&table.rows, prior, last_window);
+    for (r, (surprise, young)) in table.rows.iter_mut().zip(derived) {
+        r.raw[1] = surprise;
+        r.raw[12] = young;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::finish;
+
+    #[test]
+    fn surprise_grows_with_the_excess_over_the_usual_rate() {
+        assert_eq!(
+            poisson_surprise(2.0, 5.0),
+            0.0,
+            "fewer than usual is no surprise"
+        );
+        let small = poisson_surprise(9.0, 3.0);
+        let burst = poisson_surprise(40.0, 3.0);
+        assert!(small > 0.5 && small < 3.0, "{small}");
+        assert!(burst > 15.0, "{burst}");
+        // Chernoff: P(X >= 9 | 3) <= e^-3 (3e/9)^9 = e^-3.887 = 0.0205 -> 1.688 digits
+        assert!((small - 1.688).abs() < 0.01, "{small}");
+    }
+
+    #[test]
+    fn the_baseline_leaves_out_the_window_and_its_neighbours() {
+        // windows 48, 480, 480, 48, 0, 96, 48: leaving out 48 and both 480s leaves 0, 48, 48, 96
+        let sorted = [0.0, 48.0, 48.0, 48.0, 96.0, 480.0, 480.0];
+        let total: f64 = sorted.iter().sum();
+        assert_eq!(
+            baseline_rate(&sorted, total, &[48.0, 480.0, 480.0]),
+            Some(96.0)
+        );
+        assert_eq!(
+            baseline_rate(&sorted, total, &[]),
+            Some(480.0),
+            "with nothing left out the bursts are the 90th percentile"
+        );
+        assert_eq!(baseline_rate(&sorted, total, &[7.0]), None, "not a window");
+        assert_eq!(baseline_rate(&[5.0], 5.0, &[5.0]), None, "nothing left");
+    }
+
+    fn consumer_row(actor: &str, window: i64, accesses: f64) -> ActorWindow {
+        let mut raw = vec![0.0; consumer_features().len()];
+        raw[0] = accesses;
+        ActorWindow {
+            actor: actor.into(),
+            window,
+            first_height: window,
+            last_height: window,
+            raw,
+            x: Vec::new(),
+            usual: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_burst_straddling_a_window_boundary_is_surprising_in_both_windows() {
+        // a short history (eight windows) where the burst fills two of them: with the burst in
+        // its own baseline, the 90th percentile would be the burst itself
+        let burst = [48.0, 480.0, 480.0, 48.0, 48.0, 96.0, 48.0, 96.0];
+        let mut rows: Vec<ActorWindow> = burst
+            .iter()
+            .enumerate()
+            .map(|(w, a)| consumer_row("b", w as i64, *a))
+            .collect();
+        rows.extend((0..8).map(|w| consumer_row("c", w, 48.0)));
+        let mut table = RoleTable {
+            role: "consumer",
+            features: consumer_features(),
+            rows,
+        };
+        finish(&mut table, &[]);
+        for r in &table.rows {
+            let surprise = r.raw[1];
+            if r.actor == "b" && (r.window == 1 || r.window == 2) {
+                assert!(surprise > 50.0, "window {}: {surprise}", r.window);
+            } else {
+                assert_eq!(surprise, 0.0, "{} window {}", r.actor, r.window);
+            }
+        }
+    }
+}

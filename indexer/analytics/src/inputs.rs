@@ -1,0 +1,249 @@
+//! The inputs of the rules and of the provenance score, shaped from the loaded frames.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use polars::prelude::*;
+
+use crate::features::Lineage;
+use crate::load::Data;
+use crate::provenance::VersionFacts;
+use crate::rules::{AgreementTerms, Attempt, ConsentRecord, GrantTerms};
+
+pub(crate) fn strs(df: &DataFrame, c: &str) -> anyhow::Result<Vec<Option<String>>> {
+    Ok(df
+        .column(c)?
+        .str()?
+        .into_iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
+pub(crate) fn ints(df: &DataFrame, c: &str) -> anyhow::Result<Vec<Option<i64>>> {
+    Ok(df
+        .column(c)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .into_iter()
+        .collect())
+}
+
+/// What the rules read: refused attempts, agreements' terms, consents with their withdrawals.
+pub type RuleInputs = (
+    Vec<Attempt>,
+    HashMap<i64, AgreementTerms>,
+    Vec<ConsentRecord>,
+);
+
+pub fn rule_inputs(data: &Data) -> anyhow::Result<RuleInputs> {
+    let d = &data.denied;
+    let (h, txi, consumer, ag, subject, reason) = (
+        ints(d, "height")?,
+        ints(d, "tx_index")?,
+        strs(d, "consumer")?,
+        ints(d, "agreement_id")?,
+        strs(d, "subject")?,
+        strs(d, "reason")?,
+    );
+    let attempts = (0..h.len())
+        .map(|i| Attempt {
+            height: h[i].unwrap_or(0),
+            tx_index: txi[i].unwrap_or(0),
+            consumer: consumer[i].clone().unwrap_or_default(),
+            agreement_id: ag[i],
+            subject: subject[i].clone(),
+            reason: reason[i].clone().unwrap_or_default(),
+        })
+        .collect();
+    let a = &data.agreements;
+    let (id, provider, asset, purpose) = (
+        ints(a, "agreement_id")?,
+        strs(a, "provider")?,
+        ints(a, "asset_id")?,
+        strs(a, "purpose")?,
+    );
+    let agreements = (0..id.len())
+        .filter_map(|i| {
+            Some((
+                id[i]?,
+                AgreementTerms {
+                    provider: provider[i].clone()?,
+                    asset_id: asset[i]?,
+                    purpose: purpose[i].clone()?,
+                },
+            ))
+        })
+        .collect();
+    let w = &data.withdrawals;
+    let (wid, wheight, wsubj, wctrl) = (
+        ints(w, "consent_id")?,
+        ints(w, "height")?,
+        strs(w, "subject")?,
+        strs(w, "controller")?,
+    );
+    let withdrawn: HashMap<i64, i64> = wid
+        .iter()
+        .zip(&wheight)
+        .filter_map(|(c, h)| Some(((*c)?, (*h)?)))
+        .collect();
+    let c = &data.consents;
+    let (cid, subj, ctrl, scope, purposes) = (
+        ints(c, "consent_id")?,
+        strs(c, "subject")?,
+        strs(c, "controller")?,
+        strs(c, "scope")?,
+        strs(c, "purposes")?,
+    );
+    let mut consents: Vec<ConsentRecord> = (0..cid.len())
+        .map(|i| ConsentRecord {
+            subject: subj[i].clone().unwrap_or_default(),
+            controller: ctrl[i].clone().unwrap_or_default(),
+            grant: Some(GrantTerms {
+                scope: scope[i].clone().unwrap_or_default(),
+                purposes: purposes[i]
+                    .clone()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            }),
+            withdrawn_at: cid[i].and_then(|id| withdrawn.get(&id).copied()),
+        })
+        .collect();
+    // withdrawals of consents granted before the index starts: known by subject and controller
+    let granted: HashSet<i64> = cid.iter().flatten().copied().collect();
+    consents.extend((0..wid.len()).filter_map(|i| {
+        let id = wid[i]?;
+        (!granted.contains(&id)).then(|| ConsentRecord {
+            subject: wsubj[i].clone().unwrap_or_default(),
+            controller: wctrl[i].clone().unwrap_or_default(),
+            grant: None,
+            withdrawn_at: wheight[i],
+        })
+    }));
+    Ok((attempts, agreements, consents))
+}
+
+/// Facts per version, and each attestor's track record.
+pub type ProvenanceInputs = (HashMap<(i64, i64), VersionFacts>, HashMap<String, f64>);
+
+/// Facts per version for the provenance score, and the attestors' track records.
+pub fn provenance_inputs(data: &Data, lineage: &Lineage) -> anyhow::Result<ProvenanceInputs> {
+    let assets = &data.assets;
+    let owners: HashMap<i64, (String, bool)> = ints(assets, "asset_id")?
+        .into_iter()
+        .zip(strs(assets, "owner")?)
+        .zip(strs(assets, "sensitivity")?)
+        .filter_map(|((id, o), s)| {
+            let personal = matches!(s.as_deref(), Some("personal") | Some("special_category"));
+            Some((id?, (o?, personal)))
+        })
+        .collect();
+    let tomb: BTreeSet<i64> = ints(&data.tombstones, "asset_id")?
+        .into_iter()
+        .flatten()
+        .collect();
+    let v = &data.versions;
+    let (asset, version) = (ints(v, "asset_id")?, ints(v, "version")?);
+    let schema: Vec<bool> = v
+        .column("schema_hash")?
+        .bool()?
+        .into_iter()
+        .map(|b| b.unwrap_or(false))
+        .collect();
+    let mut facts: HashMap<(i64, i64), VersionFacts> = HashMap::new();
+    for i in 0..asset.len() {
+        let (Some(a), Some(ver)) = (asset[i], version[i]) else {
+            continue;
+        };
+        let (owner, personal) = owners.get(&a).cloned().unwrap_or_default();
+        facts.insert(
+            (a, ver),
+            VersionFacts {
+                owner,
+                personal,
+                tombstoned: tomb.contains(&a),
+                schema_hash: schema[i],
+                parents: lineage.parents.get(&(a, ver)).cloned().unwrap_or_default(),
+                ..Default::default()
+            },
+        );
+    }
+    // attestations in order: the latest word per (version, attestor) counts
+    let at = &data.attestations;
+    let (aa, av, who, claim) = (
+        ints(at, "asset_id")?,
+        ints(at, "version")?,
+        strs(at, "attestor")?,
+        strs(at, "claim")?,
+    );
+    let revoked: Vec<bool> = at
+        .column("revoked")?
+        .bool()?
+        .into_iter()
+        .map(|b| b.unwrap_or(false))
+        .collect();
+    // track record: share of an attestor's attestations that were never revoked and do not
+    // vouch for versions whose lineage nobody attested
+    let mut record: HashMap<String, (f64, f64)> = HashMap::new();
+    for i in 0..aa.len() {
+        let (Some(a), Some(ver), Some(w)) = (aa[i], av[i], who[i].clone()) else {
+            continue;
+        };
+        let e = record.entry(w.clone()).or_insert((0.0, 0.0));
+        e.1 += 1.0;
+        if !revoked[i] && lineage.unattested_depth((a, ver)) == 0 {
+            e.0 += 1.0;
+        }
+        if let Some(f) = facts.get_mut(&(a, ver)) {
+            if revoked[i] {
+                f.attestations.remove(&w);
+            } else {
+                f.attestations
+                    .entry(w)
+                    .or_default()
+                    .push(claim[i].clone().unwrap_or_default());
+            }
+        }
+    }
+    let track = record
+        .into_iter()
+        .map(|(w, (good, all))| (w, (good + 1.0) / (all + 2.0)))
+        .collect();
+    // accesses per asset, and consumers per asset (from the agreements)
+    let acc = data
+        .accesses
+        .clone()
+        .lazy()
+        .group_by([col("asset_id")])
+        .agg([
+            len().cast(DataType::Int64).alias("n"),
+            col("subject")
+                .is_not_null()
+                .cast(DataType::Int64)
+                .sum()
+                .alias("with_subject"),
+        ])
+        .collect()?;
+    let per_asset: HashMap<i64, (u64, u64)> = ints(&acc, "asset_id")?
+        .into_iter()
+        .zip(ints(&acc, "n")?)
+        .zip(ints(&acc, "with_subject")?)
+        .filter_map(|((a, n), s)| Some((a?, (n? as u64, s? as u64))))
+        .collect();
+    let ag = &data.agreements;
+    let mut consumers: HashMap<i64, BTreeSet<String>> = HashMap::new();
+    for (a, c) in ints(ag, "asset_id")?.into_iter().zip(strs(ag, "consumer")?) {
+        if let (Some(a), Some(c)) = (a, c) {
+            consumers.entry(a).or_default().insert(c);
+        }
+    }
+    for ((a, _), f) in facts.iter_mut() {
+        if let Some((n, s)) = per_asset.get(a) {
+            f.accesses = *n;
+            f.accesses_with_subject = *s;
+        }
+        f.consumers = consumers.get(a).cloned().unwrap_or_default();
+    }
+    Ok((facts, track))
+}

@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+
+pub mod analysis;
+pub mod detect;
+pub mod features;
+pub mod iforest;
+pub mod inputs;
+pub mod load;
+pub mod metrics;
+pub mod provenance;
+pub mod report;
+pub mod rules;
+pub mod run;
+pub mod store;
+pub mod svg;
+
+pub use analysis::{Analysis, REPORT_THRESHOLD};
+pub use load::Data;
+pub use run::{analyze, AnalyzeConfig};
+
+/// The version of the scoring, recorded with every run and every alert it leads to.
+pub const MODEL_VERSION: &str = "datapact-anomaly-1";
+
+/// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}

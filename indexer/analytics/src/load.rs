@@ -1,0 +1,359 @@
+//! Every read the analytics make of the index. The tables go into polars through
+//! `COPY (query) TO STDOUT` in CSV, parsed by polars' multi-threaded CSV reader against a fixed
+//! schema: the fastest path out of Postgres that sqlx offers, and no per-row decoding in Rust.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use anyhow::Context;
+use futures::TryStreamExt;
+use polars::prelude::*;
+use sqlx::PgPool;
+
+/// Runs `query` (a SELECT) through COPY and parses its CSV with `schema` (column names and
+/// types, in the query's order).
+pub async fn frame(
+    pool: &PgPool,
+    query: &str,
+    schema: &[(&str, DataType)],
+) -> anyhow::Result<DataFrame> {
+    let mut conn = pool.acquire().await.context("a connection to read from")?;
+    let stmt = format!("copy ({query}) to stdout with (format csv)");
+    let mut stream = conn
+        .copy_out_raw(&stmt)
+        .await
+        .with_context(|| format!("reading: {query}"))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .with_context(|| format!("reading: {query}"))?
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    drop(stream);
+    parse_csv(bytes, schema)
+}
+
+/// Parses headerless CSV with an explicit schema (empty unquoted fields are nulls).
+pub fn parse_csv(bytes: Vec<u8>, schema: &[(&str, DataType)]) -> anyhow::Result<DataFrame> {
+    let schema: Schema = schema
+        .iter()
+        .map(|(n, t)| Field::new((*n).into(), t.clone()))
+        .collect();
+    if bytes.is_empty() {
+        return Ok(DataFrame::empty_with_schema(&schema));
+    }
+    CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(Arc::new(schema)))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .context("parsing the rows read from Postgres")
+}
+
+/// The last indexed height (the ingester's checkpoint), if anything is indexed.
+pub async fn indexed_height(pool: &PgPool) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("select height from checkpoint where id = 1")
+        .fetch_optional(pool)
+        .await
+        .context("reading the checkpoint")
+}
+
+/// Unix seconds of the first and last activity (accesses and refused attempts), not of idle
+/// blocks; None when there is none.
+pub async fn activity_span(pool: &PgPool) -> anyhow::Result<Option<(i64, i64)>> {
+    sqlx::query_as(
+        "select extract(epoch from min(b.time))::bigint, extract(epoch from max(b.time))::bigint \
+         from blocks b where b.height in (select min(height) from accesses union all select max(height) from accesses \
+         union all select min(height) from denied_attempts union all select max(height) from denied_attempts) \
+         having count(*) > 0",
+    )
+    .fetch_optional(pool)
+    .await
+    .context("reading the span of activity")
+}
+
+/// The time (unix seconds) of block `height`, if indexed.
+pub async fn block_time(pool: &PgPool, height: i64) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("select extract(epoch from time)::bigint from blocks where height = $1")
+        .bind(height)
+        .fetch_optional(pool)
+        .await
+        .context("reading a block's time")
+}
+
+/// The first indexed height at or after unix second `t`.
+pub async fn first_height_since(pool: &PgPool, t: i64) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("select min(height) from blocks where time >= to_timestamp($1)")
+        .bind(t as f64)
+        .fetch_one(pool)
+        .await
+        .context("reading the first block of a window")
+}
+
+/// The hashes of the transactions at (height, tx_index).
+pub async fn tx_hashes(
+    pool: &PgPool,
+    at: &[(i64, i64)],
+) -> anyhow::Result<HashMap<(i64, i64), String>> {
+    let heights: Vec<i64> = at.iter().map(|w| w.0).collect();
+    let idx: Vec<i64> = at.iter().map(|w| w.1).collect();
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "select t.height, t.tx_index::bigint, t.hash from txs t \
+         join unnest($1::bigint[], $2::bigint[]) as w(h, i) on t.height = w.h and t.tx_index = w.i",
+    )
+    .bind(&heights)
+    .bind(&idx)
+    .fetch_all(pool)
+    .await
+    .context("reading transaction hashes")?;
+    Ok(rows.into_iter().map(|(h, i, x)| ((h, i), x)).collect())
+}
+
+/// The indexed tables the analytics read, as polars frames.
+pub struct Data {
+    /// height, t (unix seconds)
+    pub blocks: DataFrame,
+    /// height, consumer, agreement_id, asset_id, purpose, subject (a hash), access_count
+    pub accesses: DataFrame,
+    /// height, tx_index, consumer, agreement_id, purpose, subject, reason
+    pub denied: DataFrame,
+    /// agreement_id, offer_id, asset_id, provider, consumer, purpose
+    pub agreements: DataFrame,
+    /// offer_id, access_cap
+    pub offers: DataFrame,
+    /// height, asset_id, version, publisher, schema_hash
+    pub versions: DataFrame,
+    /// parent_asset, parent_version, child_asset, child_version
+    pub lineage: DataFrame,
+    /// height, asset_id, version, attestor, claim, revoked
+    pub attestations: DataFrame,
+    /// height, asset_id, owner, sensitivity
+    pub assets: DataFrame,
+    /// asset_id (tombstoned ones)
+    pub tombstones: DataFrame,
+    /// height, consent_id, subject, controller
+    pub withdrawals: DataFrame,
+    /// consent_id, subject, controller, scope, purposes (comma-separated)
+    pub consents: DataFrame,
+    /// subject, severity
+    pub alerts: DataFrame,
+}
+
+impl Data {
+    /// Reads everything the analytics need; the event tables from `from_height` on (0: all).
+    pub async fn load(pool: &PgPool, from_height: i64) -> anyhow::Result<Self> {
+        use DataType::*;
+        let f = from_height;
+        let q_blocks = format!(
+            "select height, extract(epoch from time)::bigint from blocks where height >= {f}"
+        );
+        let q_denied = format!("select height, tx_index, consumer, agreement_id, purpose, subject, reason from denied_attempts where height >= {f}");
+        // the accesses, the big table, in two height ranges read at once: Postgres formats
+        // each on its own core
+        let (lo, hi): (Option<i64>, Option<i64>) =
+            sqlx::query_as("select min(height), max(height) from accesses where height >= $1")
+                .bind(f)
+                .fetch_one(pool)
+                .await?;
+        let (lo, hi) = (lo.unwrap_or(f), hi.unwrap_or(f));
+        let mid = lo + (hi - lo) / 2;
+        let q_acc = |a: i64, b: i64| {
+            // a subject is only counted, never shown: its hash is enough, and far smaller
+            format!("select height, consumer, agreement_id, asset_id, purpose, hashtext(subject), access_count from accesses where height between {a} and {b}")
+        };
+        let acc_schema = [
+            ("height", Int64),
+            ("consumer", String),
+            ("agreement_id", Int64),
+            ("asset_id", Int64),
+            ("purpose", String),
+            ("subject", Int32),
+            ("access_count", Int64),
+        ];
+        let (q1, q2) = (q_acc(lo, mid), q_acc(mid + 1, hi));
+        let (blocks, mut accesses, accesses2, denied) = tokio::try_join!(
+            frame(pool, &q_blocks, &[("height", Int64), ("t", Int64)]),
+            frame(pool, &q1, &acc_schema),
+            frame(pool, &q2, &acc_schema),
+            frame(
+                pool,
+                &q_denied,
+                &[
+                    ("height", Int64),
+                    ("tx_index", Int64),
+                    ("consumer", String),
+                    ("agreement_id", Int64),
+                    ("purpose", String),
+                    ("subject", String),
+                    ("reason", String),
+                ],
+            ),
+        )?;
+        accesses.vstack_mut(&accesses2)?;
+        drop(accesses2);
+        // addresses and purposes repeat: as categories they cost an integer a row
+        let accesses = accesses
+            .lazy()
+            .with_columns([
+                col("consumer").cast(DataType::from_categories(Categories::global())),
+                col("purpose").cast(DataType::from_categories(Categories::global())),
+            ])
+            .collect()?;
+        let agreements = frame(
+            pool,
+            "select agreement_id, offer_id, asset_id, provider, consumer, purpose from agreements",
+            &[
+                ("agreement_id", Int64),
+                ("offer_id", Int64),
+                ("asset_id", Int64),
+                ("provider", String),
+                ("consumer", String),
+                ("purpose", String),
+            ],
+        )
+        .await?;
+        let offers = frame(
+            pool,
+            "select offer_id, access_cap from offers",
+            &[("offer_id", Int64), ("access_cap", Int64)],
+        )
+        .await?;
+        let versions = frame(
+            pool,
+            "select height, asset_id, version, publisher, (schema_hash is not null)::text from versions",
+            &[
+                ("height", Int64),
+                ("asset_id", Int64),
+                ("version", Int64),
+                ("publisher", String),
+                ("schema_hash", Boolean),
+            ],
+        )
+        .await?;
+        let lineage = frame(
+            pool,
+            "select parent_asset, parent_version, child_asset, child_version from lineage_edges",
+            &[
+                ("parent_asset", Int64),
+                ("parent_version", Int64),
+                ("child_asset", Int64),
+                ("child_version", Int64),
+            ],
+        )
+        .await?;
+        let attestations = frame(
+            pool,
+            "select height, asset_id, version, attestor, claim, revoked::text from attestations \
+             order by height, tx_index, event_index",
+            &[
+                ("height", Int64),
+                ("asset_id", Int64),
+                ("version", Int64),
+                ("attestor", String),
+                ("claim", String),
+                ("revoked", Boolean),
+            ],
+        )
+        .await?;
+        let assets = frame(
+            pool,
+            "select height, asset_id, owner, sensitivity from assets",
+            &[
+                ("height", Int64),
+                ("asset_id", Int64),
+                ("owner", String),
+                ("sensitivity", String),
+            ],
+        )
+        .await?;
+        let tombstones = frame(
+            pool,
+            "select distinct asset_id from asset_changes where change = 'tombstone'",
+            &[("asset_id", Int64)],
+        )
+        .await?;
+        let withdrawals = frame(
+            pool,
+            "select height, consent_id, subject, controller from consent_withdrawals",
+            &[
+                ("height", Int64),
+                ("consent_id", Int64),
+                ("subject", String),
+                ("controller", String),
+            ],
+        )
+        .await?;
+        let consents = frame(
+            pool,
+            "select consent_id, subject, controller, scope, array_to_string(purposes, ',') from consents",
+            &[
+                ("consent_id", Int64),
+                ("subject", String),
+                ("controller", String),
+                ("scope", String),
+                ("purposes", String),
+            ],
+        )
+        .await?;
+        let alerts = frame(
+            pool,
+            "select subject, severity from alerts",
+            &[("subject", String), ("severity", String)],
+        )
+        .await?;
+        Ok(Self {
+            blocks,
+            accesses,
+            denied,
+            agreements,
+            offers,
+            versions,
+            lineage,
+            attestations,
+            assets,
+            tombstones,
+            withdrawals,
+            consents,
+            alerts,
+        })
+    }
+
+    /// height -> block time (unix seconds).
+    pub fn block_times(&self) -> anyhow::Result<HashMap<i64, i64>> {
+        let h = self.blocks.column("height")?.i64()?;
+        let t = self.blocks.column("t")?.i64()?;
+        Ok(h.into_iter()
+            .zip(t)
+            .filter_map(|(h, t)| Some((h?, t?)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_from_copy_parses_with_nulls_and_quoted_text() {
+        let text = b"1,\"wasm1a\",\n2,\"a,b\",7\n".to_vec();
+        let df = parse_csv(
+            text,
+            &[
+                ("h", DataType::Int64),
+                ("who", DataType::String),
+                ("n", DataType::Int64),
+            ],
+        )
+        .unwrap();
+        assert_eq!(df.height(), 2);
+        let n = df.column("n").unwrap().i64().unwrap();
+        assert_eq!(n.get(0), None);
+        assert_eq!(n.get(1), Some(7));
+        assert_eq!(df.column("who").unwrap().str().unwrap().get(1), Some("a,b"));
+        let empty = parse_csv(Vec::new(), &[("h", DataType::Int64)]).unwrap();
+        assert_eq!(empty.height(), 0);
+        assert_eq!(empty.width(), 1);
+    }
+}

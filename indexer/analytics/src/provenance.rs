@@ -1,0 +1,276 @@
+//! Provenance scores: how far an analyst can trust each asset version, 0-100, with the
+//! components that make it up. The formula and its reasons are in docs/provenance.md.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+/// What the score knows about a version.
+#[derive(Clone, Debug, Default)]
+pub struct VersionFacts {
+    pub owner: String,
+    pub personal: bool,
+    pub tombstoned: bool,
+    pub schema_hash: bool,
+    pub parents: Vec<(i64, i64)>,
+    /// attestor -> claims (revoked ones left out)
+    pub attestations: BTreeMap<String, Vec<String>>,
+    /// accesses to the asset, and those that named a data subject
+    pub accesses: u64,
+    pub accesses_with_subject: u64,
+    /// consumers with an agreement on the asset
+    pub consumers: BTreeSet<String>,
+}
+
+/// A version's score and its components (each 0-1; the score is 0-100).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ProvenanceScore {
+    pub asset_id: i64,
+    pub version: i64,
+    pub score: f64,
+    /// the version's own evidence, before what it inherits
+    pub own: f64,
+    /// ancestors attested and not erased
+    pub lineage: f64,
+    /// independent attestations, weighted by the attestors' track records
+    pub attestation: f64,
+    /// how many independent attestors (3 or more: 1)
+    pub diversity: f64,
+    /// content hash, schema hash, integrity claims
+    pub integrity: f64,
+    /// accesses to personal data that went through a consent check
+    pub consent: f64,
+    /// alerts against the owner or the asset's consumers
+    pub alerts: f64,
+    /// the weakest parent's score (0-1), 1 for a root
+    pub inherited: f64,
+    pub attestors: usize,
+    pub unattested_ancestors: usize,
+}
+
+/// Weights of the own-evidence components: lineage, attestation, diversity, integrity,
+/// consent, alerts.
+pub const WEIGHTS: [f64; 6] = [0.25, 0.25, 0.15, 0.10, 0.15, 0.10];
+/// A derived version keeps this share of its own score, and earns the rest through its parents.
+pub const OWN_SHARE: f64 = 0.5;
+
+fn severity_weight(s: &str) -> f64 {
+    match s {
+        "critical" => 0.6,
+        "high" => 0.4,
+        "medium" => 0.2,
+        "low" => 0.1,
+        _ => 0.05,
+    }
+}
+
+/// Ancestors of `v` (not `v` itself), breadth first, at most 16 levels (the registry's limit).
+fn ancestors(v: (i64, i64), facts: &HashMap<(i64, i64), VersionFacts>) -> Vec<(i64, i64)> {
+    let mut seen = BTreeSet::new();
+    let mut frontier = vec![v];
+    for _ in 0..16 {
+        let mut next = Vec::new();
+        for x in frontier {
+            for p in facts
+                .get(&x)
+                .map(|f| f.parents.as_slice())
+                .unwrap_or_default()
+            {
+                if seen.insert(*p) {
+                    next.push(*p);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    seen.into_iter().collect()
+}
+
+/// Scores every version. `alerts` are (subject address, severity); `track` is each attestor's
+/// track record in 0-1.
+pub fn score_all(
+    facts: &HashMap<(i64, i64), VersionFacts>,
+    alerts: &[(String, String)],
+    track: &HashMap<String, f64>,
+) -> Vec<ProvenanceScore> {
+    let attested = |v: &(i64, i64)| facts.get(v).is_some_and(|f| !f.attestations.is_empty());
+    let mut alert_weight: HashMap<&str, f64> = HashMap::new();
+    for (subject, severity) in alerts {
+        *alert_weight.entry(subject.as_str()).or_default() += severity_weight(severity);
+    }
+    let mut own: BTreeMap<(i64, i64), ProvenanceScore> = BTreeMap::new();
+    for (&(asset, version), f) in facts {
+        let anc = ancestors((asset, version), facts);
+        let good = anc
+            .iter()
+            .filter(|a| attested(a) && !facts.get(a).is_some_and(|f| f.tombstoned))
+            .count();
+        let lineage = if anc.is_empty() {
+            1.0
+        } else {
+            good as f64 / anc.len() as f64
+        };
+        // self-attestation by the owner is no evidence
+        let independent: Vec<&String> = f.attestations.keys().filter(|a| **a != f.owner).collect();
+        let attestation = 1.0
+            - independent
+                .iter()
+                .map(|a| 1.0 - 0.6 * track.get(*a).copied().unwrap_or(0.5))
+                .product::<f64>();
+        let diversity = (independent.len() as f64 / 3.0).min(1.0);
+        let claims = f.attestations.values().flatten().count() > 0;
+        let integrity =
+            0.4 + 0.3 * f64::from(u8::from(f.schema_hash)) + 0.3 * f64::from(u8::from(claims));
+        let consent = if f.personal && f.accesses > 0 {
+            f.accesses_with_subject as f64 / f.accesses as f64
+        } else {
+            1.0
+        };
+        let against: f64 = std::iter::once(&f.owner)
+            .chain(f.consumers.iter())
+            .map(|who| alert_weight.get(who.as_str()).copied().unwrap_or(0.0))
+            .sum();
+        let alerts_c = 1.0 - against.min(1.0);
+        let parts = [
+            lineage,
+            attestation,
+            diversity,
+            integrity,
+            consent,
+            alerts_c,
+        ];
+        let own_score: f64 = parts.iter().zip(WEIGHTS).map(|(p, w)| p * w).sum();
+        own.insert(
+            (asset, version),
+            ProvenanceScore {
+                asset_id: asset,
+                version,
+                score: 0.0,
+                own: own_score,
+                lineage,
+                attestation,
+                diversity,
+                integrity,
+                consent,
+                alerts: alerts_c,
+                inherited: 1.0,
+                attestors: independent.len(),
+                unattested_ancestors: anc.iter().filter(|a| !attested(a)).count(),
+            },
+        );
+    }
+    // propagation: parents before children (lineage is acyclic, parents exist first)
+    let mut done: HashMap<(i64, i64), f64> = HashMap::new();
+    fn resolve(
+        v: (i64, i64),
+        facts: &HashMap<(i64, i64), VersionFacts>,
+        own: &BTreeMap<(i64, i64), ProvenanceScore>,
+        done: &mut HashMap<(i64, i64), f64>,
+        depth: usize,
+    ) -> f64 {
+        if let Some(s) = done.get(&v) {
+            return *s;
+        }
+        let Some(o) = own.get(&v) else { return 0.0 };
+        let parents = facts.get(&v).map(|f| f.parents.clone()).unwrap_or_default();
+        let inherited = if parents.is_empty() || depth > 32 {
+            1.0
+        } else {
+            parents
+                .iter()
+                .map(|p| resolve(*p, facts, own, done, depth + 1))
+                .fold(1.0, f64::min)
+        };
+        let erased = facts.get(&v).is_some_and(|f| f.tombstoned);
+        let s = if erased {
+            0.0
+        } else if parents.is_empty() {
+            o.own
+        } else {
+            o.own * (OWN_SHARE + (1.0 - OWN_SHARE) * inherited)
+        };
+        done.insert(v, s);
+        s
+    }
+    let keys: Vec<(i64, i64)> = own.keys().copied().collect();
+    for k in &keys {
+        resolve(*k, facts, &own, &mut done, 0);
+    }
+    own.into_iter()
+        .map(|(k, mut s)| {
+            let parents = facts.get(&k).map(|f| f.parents.clone()).unwrap_or_default();
+            s.inherited = parents
+                .iter()
+                .map(|p| done.get(p).copied().unwrap_or(0.0))
+                .fold(1.0, f64::min);
+            s.score = (done.get(&k).copied().unwrap_or(0.0) * 1000.0).round() / 10.0;
+            s
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(owner: &str, parents: &[(i64, i64)], attestors: &[&str]) -> VersionFacts {
+        VersionFacts {
+            owner: owner.into(),
+            schema_hash: true,
+            parents: parents.to_vec(),
+            attestations: attestors
+                .iter()
+                .map(|a| (a.to_string(), vec!["schema-valid".to_string()]))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn laundering_through_unattested_parents_scores_below_a_clean_lineage() {
+        let mut facts = HashMap::new();
+        // clean: an attested root and an attested derivative
+        facts.insert((1, 1), version("p", &[], &["a1", "a2"]));
+        facts.insert((2, 1), version("p", &[(1, 1)], &["a1", "a2"]));
+        // laundered: unattested scrape, unattested cleaning, attested final product
+        facts.insert((3, 1), version("q", &[], &[]));
+        facts.insert((4, 1), version("q", &[(3, 1)], &[]));
+        facts.insert((5, 1), version("q", &[(4, 1)], &["a1", "a2"]));
+        let scores = score_all(&facts, &[], &HashMap::new());
+        let get = |a: i64| scores.iter().find(|s| s.asset_id == a).unwrap();
+        assert!(
+            get(2).score > get(5).score + 20.0,
+            "clean {} laundered {}",
+            get(2).score,
+            get(5).score
+        );
+        assert_eq!(get(5).lineage, 0.0);
+        assert_eq!(get(5).unattested_ancestors, 2);
+        assert_eq!(get(2).lineage, 1.0);
+        // the final product's own attestations do not hide its parents
+        assert!(get(5).inherited < 0.5, "{}", get(5).inherited);
+        assert!(scores.iter().all(|s| (0.0..=100.0).contains(&s.score)));
+    }
+
+    #[test]
+    fn self_attestation_tombstones_and_alerts_lower_the_score() {
+        let mut facts = HashMap::new();
+        facts.insert((1, 1), version("p", &[], &["a1"]));
+        facts.insert((2, 1), version("p", &[], &["p"]));
+        let mut erased = version("p", &[], &["a1"]);
+        erased.tombstoned = true;
+        facts.insert((3, 1), erased);
+        let base = score_all(&facts, &[], &HashMap::new());
+        let get = |s: &[ProvenanceScore], a: i64| s.iter().find(|x| x.asset_id == a).unwrap().score;
+        assert!(
+            get(&base, 2) < get(&base, 1),
+            "an owner attesting itself counts for nothing"
+        );
+        assert_eq!(get(&base, 3), 0.0);
+        let alerted = score_all(&facts, &[("p".into(), "high".into())], &HashMap::new());
+        assert!(get(&alerted, 1) < get(&base, 1));
+    }
+}

@@ -1,0 +1,309 @@
+//! Findings by rule: what the contracts' own rules decided, not what a model guesses.
+//!
+//! A refused access whose reason is the lack of consent, where the same subject had withdrawn
+//! a consent that covered that use before the attempt, is an access attempted after a
+//! withdrawal. A refused access on a suspended agreement, or by a suspended consumer, is an
+//! access attempted after a suspension. Both are certain; their score says how insistent the
+//! actor was (one attempt 0.3, two 0.6, three 0.85, more up to 0.97), their severity too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::features::Windowing;
+
+/// A refused access attempt, as indexed.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub height: i64,
+    pub tx_index: i64,
+    pub consumer: String,
+    pub agreement_id: Option<i64>,
+    pub subject: Option<String>,
+    pub reason: String,
+}
+
+/// The terms of an agreement the rules need.
+#[derive(Clone, Debug)]
+pub struct AgreementTerms {
+    pub provider: String,
+    pub asset_id: i64,
+    pub purpose: String,
+}
+
+/// A consent record and, when withdrawn, the height of the withdrawal.
+#[derive(Clone, Debug)]
+pub struct ConsentRecord {
+    pub subject: String,
+    pub controller: String,
+    /// what the grant covered; None when the index starts after the grant and holds only
+    /// the withdrawal
+    pub grant: Option<GrantTerms>,
+    pub withdrawn_at: Option<i64>,
+}
+
+/// What a consent grant covers.
+#[derive(Clone, Debug)]
+pub struct GrantTerms {
+    /// `controller` (every asset of the controller) or `asset:<id>`
+    pub scope: String,
+    pub purposes: Vec<String>,
+}
+
+impl ConsentRecord {
+    /// Whether this consent was for the agreement's use. A withdrawal whose grant is not in
+    /// the index is taken to cover every use of its controller's data: the subject withdrew
+    /// from that controller, and the contract refused the access for want of consent.
+    fn covers(&self, a: &AgreementTerms) -> bool {
+        self.controller == a.provider
+            && self.grant.as_ref().is_none_or(|g| {
+                (g.scope == "controller" || g.scope == format!("asset:{}", a.asset_id))
+                    && g.purposes.contains(&a.purpose)
+            })
+    }
+}
+
+/// One rule's findings for one consumer in one window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub consumer: String,
+    pub window: i64,
+    pub attempts: u32,
+    pub first_height: i64,
+    pub last_height: i64,
+    /// (height, tx_index) of each attempt
+    pub txs: Vec<(i64, i64)>,
+    /// `agreement:N`, `subject:S`
+    pub targets: Vec<String>,
+}
+
+impl Finding {
+    /// How insistent: one attempt can be an honest race with the withdrawal or the
+    /// suspension; three or more are a pattern.
+    pub fn score(&self) -> f64 {
+        match self.attempts {
+            0 => 0.0,
+            1 => 0.3,
+            2 => 0.6,
+            3 => 0.85,
+            4 => 0.93,
+            _ => 0.97,
+        }
+    }
+
+    pub fn severity(&self) -> &'static str {
+        match self.attempts {
+            0 | 1 => "low",
+            2 => "medium",
+            3 | 4 => "high",
+            _ => "critical",
+        }
+    }
+
+    pub fn explanation(&self) -> String {
+        match self.rule {
+            "access_after_withdrawal" => format!(
+                "{} access attempt(s) for data subjects who had withdrawn their consent (refused by the consent rule): {}",
+                self.attempts,
+                self.targets.join(", ")
+            ),
+            _ => format!(
+                "{} access attempt(s) on suspended agreements (refused by the agreement's status): {}",
+                self.attempts,
+                self.targets.join(", ")
+            ),
+        }
+    }
+}
+
+/// Applies the rules to every refused attempt. `time_of` gives a height's block time (unix s).
+pub fn findings(
+    attempts: &[Attempt],
+    agreements: &HashMap<i64, AgreementTerms>,
+    consents: &[ConsentRecord],
+    time_of: &dyn Fn(i64) -> Option<i64>,
+    w: Windowing,
+) -> Vec<Finding> {
+    // consents by subject, to look up withdrawals quickly
+    let mut by_subject: HashMap<&str, Vec<&ConsentRecord>> = HashMap::new();
+    for c in consents {
+        by_subject.entry(c.subject.as_str()).or_default().push(c);
+    }
+    let mut out: BTreeMap<(&'static str, String, i64), Finding> = BTreeMap::new();
+    for a in attempts {
+        let rule = match a.reason.as_str() {
+            "consent_not_granted" => {
+                let (Some(subject), Some(terms)) = (
+                    a.subject.as_deref(),
+                    a.agreement_id.and_then(|id| agreements.get(&id)),
+                ) else {
+                    continue;
+                };
+                let withdrawn_before = by_subject.get(subject).is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.withdrawn_at.is_some_and(|h| h <= a.height) && c.covers(terms))
+                });
+                if !withdrawn_before {
+                    continue;
+                }
+                "access_after_withdrawal"
+            }
+            "agreement_suspended" | "consumer_suspended" => "access_after_suspension",
+            _ => continue,
+        };
+        let Some(t) = time_of(a.height) else { continue };
+        let window = w.index(t);
+        let f = out
+            .entry((rule, a.consumer.clone(), window))
+            .or_insert_with(|| Finding {
+                rule,
+                consumer: a.consumer.clone(),
+                window,
+                attempts: 0,
+                first_height: a.height,
+                last_height: a.height,
+                txs: Vec::new(),
+                targets: Vec::new(),
+            });
+        f.attempts += 1;
+        f.first_height = f.first_height.min(a.height);
+        f.last_height = f.last_height.max(a.height);
+        f.txs.push((a.height, a.tx_index));
+        let mut targets: Vec<String> = a
+            .agreement_id
+            .map(|id| format!("agreement:{id}"))
+            .into_iter()
+            .collect();
+        if rule == "access_after_withdrawal" {
+            targets.extend(a.subject.as_ref().map(|s| format!("subject:{s}")));
+        }
+        for t in targets {
+            if !f.targets.contains(&t) {
+                f.targets.push(t);
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(height: i64, reason: &str, subject: Option<&str>) -> Attempt {
+        Attempt {
+            height,
+            tx_index: 0,
+            consumer: "c".into(),
+            agreement_id: Some(1),
+            subject: subject.map(str::to_string),
+            reason: reason.into(),
+        }
+    }
+
+    fn setup() -> (HashMap<i64, AgreementTerms>, Vec<ConsentRecord>) {
+        let mut ag = HashMap::new();
+        ag.insert(
+            1,
+            AgreementTerms {
+                provider: "p".into(),
+                asset_id: 7,
+                purpose: "research".into(),
+            },
+        );
+        let consents = vec![ConsentRecord {
+            subject: "s".into(),
+            controller: "p".into(),
+            grant: Some(GrantTerms {
+                scope: "asset:7".into(),
+                purposes: vec!["research".into()],
+            }),
+            withdrawn_at: Some(10),
+        }];
+        (ag, consents)
+    }
+
+    #[test]
+    fn an_attempt_after_a_covering_withdrawal_is_a_finding_and_one_before_it_is_not() {
+        let (ag, consents) = setup();
+        let attempts = vec![
+            attempt(9, "consent_not_granted", Some("s")),
+            attempt(12, "consent_not_granted", Some("s")),
+            attempt(13, "consent_not_granted", Some("s")),
+            attempt(14, "consent_not_granted", Some("psn:never-consented")),
+        ];
+        let f = findings(
+            &attempts,
+            &ag,
+            &consents,
+            &|h| Some(h * 6),
+            Windowing { seconds: 3600 },
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "access_after_withdrawal");
+        assert_eq!(f[0].attempts, 2);
+        assert_eq!((f[0].first_height, f[0].last_height), (12, 13));
+        assert_eq!(f[0].targets, vec!["agreement:1", "subject:s"]);
+        assert!((f[0].score() - 0.6).abs() < 1e-12);
+        assert_eq!(f[0].severity(), "medium");
+    }
+
+    #[test]
+    fn a_withdrawal_that_does_not_cover_the_use_is_no_finding() {
+        let (ag, mut consents) = setup();
+        if let Some(g) = consents[0].grant.as_mut() {
+            g.scope = "asset:8".into();
+        }
+        let f = findings(
+            &[attempt(12, "consent_not_granted", Some("s"))],
+            &ag,
+            &consents,
+            &|h| Some(h),
+            Windowing { seconds: 60 },
+        );
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn a_withdrawal_whose_grant_predates_the_index_covers_its_controllers_data() {
+        let (ag, mut consents) = setup();
+        consents[0].grant = None;
+        let attempts = [attempt(12, "consent_not_granted", Some("s"))];
+        let run = |consents: &[ConsentRecord]| {
+            findings(
+                &attempts,
+                &ag,
+                consents,
+                &|h| Some(h),
+                Windowing { seconds: 60 },
+            )
+        };
+        let f = run(&consents);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "access_after_withdrawal");
+        // another controller's subject withdrawing is still no finding
+        consents[0].controller = "q".into();
+        assert!(run(&consents).is_empty());
+    }
+
+    #[test]
+    fn attempts_on_suspended_agreements_are_findings_per_window() {
+        let (ag, consents) = setup();
+        let attempts = vec![
+            attempt(1, "agreement_suspended", None),
+            attempt(2, "consumer_suspended", None),
+            attempt(700, "agreement_suspended", None),
+            attempt(3, "cap_reached", None),
+        ];
+        let f = findings(
+            &attempts,
+            &ag,
+            &consents,
+            &|h| Some(h * 6),
+            Windowing { seconds: 3600 },
+        );
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f[0].attempts, 2);
+        assert_eq!(f[1].attempts, 1);
+        assert_eq!(f[1].severity(), "low");
+    }
+}

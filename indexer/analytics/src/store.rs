@@ -1,0 +1,301 @@
+//! Writing an analysis back to Postgres: the run, its windows, anomalies and provenance scores,
+//! and the state the next incremental run starts from — all in one transaction, so a run is
+//! there entirely or not at all.
+
+use anyhow::Context;
+use sqlx::PgPool;
+
+use datapact_index::copy::{copy_in, CsvLine, FloatArray, JsonText, PgArray, UnixTime};
+use datapact_index::Table;
+
+use crate::analysis::Anomaly;
+use crate::features::{ActorWindow, Windowing};
+use crate::provenance::ProvenanceScore;
+
+datapact_index::table! {
+    /// A reported anomaly of one run.
+    "anomalies" => AnomalyRow {
+        run_id: i64,
+        role: String,
+        actor: String,
+        window_start: UnixTime,
+        window_end: UnixTime,
+        method: String,
+        kind: String,
+        score: f64,
+        severity: String,
+        explanation: String,
+        features: JsonText,
+        first_height: i64,
+        last_height: i64,
+        txs: PgArray,
+        targets: PgArray,
+        model_version: String,
+    }
+}
+
+datapact_index::table! {
+    /// One version's provenance score in one run, with its components.
+    "provenance_scores" => ProvenanceRow {
+        run_id: i64,
+        asset_id: i64,
+        version: i32,
+        score: f64,
+        own: f64,
+        lineage: f64,
+        attestation: f64,
+        diversity: f64,
+        integrity: f64,
+        consent: f64,
+        alerts: f64,
+        inherited: f64,
+        attestors: i32,
+        unattested_ancestors: i32,
+    }
+}
+
+/// (window seconds, last analyzed height) of the previous run, if any.
+pub async fn state(pool: &PgPool) -> anyhow::Result<Option<(i64, i64)>> {
+    sqlx::query_as("select window_seconds, last_height from analytics_state where id = 1")
+        .fetch_optional(pool)
+        .await
+        .context("reading the analytics state")
+}
+
+/// Windows of `role` that start before `before` (unix s), for baselines.
+pub async fn prior_windows(
+    pool: &PgPool,
+    role: &str,
+    before: i64,
+) -> anyhow::Result<Vec<ActorWindow>> {
+    let rows: Vec<(String, i64, i64, i64, Vec<f64>)> = sqlx::query_as(
+        "select actor, extract(epoch from window_start)::bigint / window_seconds, first_height, last_height, raw \
+         from actor_windows where role = $1 and window_start < to_timestamp($2)",
+    )
+    .bind(role)
+    .bind(before as f64)
+    .fetch_all(pool)
+    .await
+    .context("reading earlier windows")?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(actor, window, first_height, last_height, raw)| ActorWindow {
+                actor,
+                window,
+                first_height,
+                last_height,
+                raw,
+                x: Vec::new(),
+                usual: Vec::new(),
+            },
+        )
+        .collect())
+}
+
+/// COPYs typed rows into their table inside the run's transaction.
+async fn copy_rows<T: Table>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    rows: &[T],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut csv = String::with_capacity(rows.len() * 256);
+    for r in rows {
+        let mut line = CsvLine::new(&mut csv);
+        r.write_row(&mut line);
+        line.end();
+    }
+    copy_in(tx, T::NAME, T::COLUMNS, csv)
+        .await
+        .with_context(|| format!("COPY into {}", T::NAME))
+}
+
+/// What one run writes.
+pub struct RunOutput<'a> {
+    pub window: Windowing,
+    pub from_height: i64,
+    pub to_height: i64,
+    pub params: serde_json::Value,
+    pub stats: serde_json::Value,
+    pub report_dir: String,
+    /// (role, windows, scores)
+    pub windows: Vec<(&'a str, &'a [ActorWindow], Vec<f64>)>,
+    pub anomalies: &'a [Anomaly],
+    pub provenance: &'a [ProvenanceScore],
+    pub model_version: &'a str,
+}
+
+/// Stores a run; returns its id.
+pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
+    let mut tx = pool.begin().await?;
+    let run_id: i64 = sqlx::query_scalar(
+        "insert into analytics_runs (model_version, window_seconds, from_height, to_height, params, stats, report_dir, finished_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, now()) returning run_id",
+    )
+    .bind(out.model_version)
+    .bind(out.window.seconds)
+    .bind(out.from_height)
+    .bind(out.to_height)
+    .bind(&out.params)
+    .bind(&out.stats)
+    .bind(&out.report_dir)
+    .fetch_one(&mut *tx)
+    .await
+    .context("recording the run")?;
+    let first_window = out
+        .windows
+        .iter()
+        .flat_map(|(_, ws, _)| ws.iter().map(|w| w.window))
+        .min();
+    // the windows this run recomputed replace what earlier runs wrote for them
+    if let Some(first) = first_window {
+        let since = out.window.start(first) as f64;
+        sqlx::query("delete from actor_windows where window_start >= to_timestamp($1)")
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from anomalies where window_start >= to_timestamp($1)")
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let secs = out.window.seconds;
+    let total: usize = out.windows.iter().map(|(_, ws, _)| ws.len()).sum();
+    // a big load goes in faster with the indexes built after it than kept up row by row
+    // (schema changes are transactional: a failed run leaves them as they were)
+    let bulk = total > 100_000;
+    if bulk {
+        sqlx::query("alter table actor_windows drop constraint actor_windows_pkey")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("drop index actor_windows_time")
+            .execute(&mut *tx)
+            .await?;
+    }
+    if total > 0 {
+        // CSV written straight into chunks of ~8 MB, each sent while the next is written
+        let mut stream = tx
+            .copy_in_raw(
+                "copy actor_windows (role, actor, window_start, window_seconds, first_height, \
+                 last_height, raw, score, run_id) from stdin with (format csv)",
+            )
+            .await
+            .context("COPY into actor_windows")?;
+        let mut buf = String::with_capacity(9 << 20);
+        for (role, ws, scores) in &out.windows {
+            for (w, score) in ws.iter().zip(scores) {
+                let mut line = CsvLine::new(&mut buf);
+                line.field(*role)
+                    .field(&w.actor)
+                    .field(&UnixTime(out.window.start(w.window)))
+                    .field(&secs)
+                    .field(&w.first_height)
+                    .field(&w.last_height)
+                    .field(&FloatArray(&w.raw))
+                    .field(score)
+                    .field(&run_id);
+                line.end();
+                if buf.len() > 8 << 20 {
+                    stream.send(std::mem::take(&mut buf).into_bytes()).await?;
+                    buf.reserve(9 << 20);
+                }
+            }
+        }
+        if !buf.is_empty() {
+            stream.send(buf.into_bytes()).await?;
+        }
+        stream
+            .finish()
+            .await
+            .context("finishing COPY into actor_windows")?;
+    }
+    tracing::debug!("actor windows copied");
+    if bulk {
+        sqlx::query("alter table actor_windows add primary key (actor, role, window_start)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("create index actor_windows_time on actor_windows (window_start)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let anomalies: Vec<AnomalyRow> = out
+        .anomalies
+        .iter()
+        .map(|a| AnomalyRow {
+            run_id,
+            role: a.role.clone(),
+            actor: a.actor.clone(),
+            window_start: UnixTime(a.window_start),
+            window_end: UnixTime(a.window_end),
+            method: a.method.clone(),
+            kind: a.kind.clone(),
+            score: a.score,
+            severity: a.severity.clone(),
+            explanation: a.explanation.clone(),
+            features: JsonText::of(&a.features),
+            first_height: a.first_height,
+            last_height: a.last_height,
+            txs: PgArray(a.txs.clone()),
+            targets: PgArray(a.targets.clone()),
+            model_version: out.model_version.to_string(),
+        })
+        .collect();
+    copy_rows(&mut tx, &anomalies).await?;
+    let provenance: Vec<ProvenanceRow> = out
+        .provenance
+        .iter()
+        .map(|p| ProvenanceRow {
+            run_id,
+            asset_id: p.asset_id,
+            version: i32::try_from(p.version).unwrap_or(i32::MAX),
+            score: p.score,
+            own: p.own,
+            lineage: p.lineage,
+            attestation: p.attestation,
+            diversity: p.diversity,
+            integrity: p.integrity,
+            consent: p.consent,
+            alerts: p.alerts,
+            inherited: p.inherited,
+            attestors: i32::try_from(p.attestors).unwrap_or(i32::MAX),
+            unattested_ancestors: i32::try_from(p.unattested_ancestors).unwrap_or(i32::MAX),
+        })
+        .collect();
+    copy_rows(&mut tx, &provenance).await?;
+    sqlx::query(
+        "insert into analytics_state (id, window_seconds, last_height, last_run) values (1, $1, $2, $3) \
+         on conflict (id) do update set window_seconds = excluded.window_seconds, \
+         last_height = excluded.last_height, last_run = excluded.last_run",
+    )
+    .bind(out.window.seconds)
+    .bind(out.to_height)
+    .bind(run_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await.context("committing the analysis")?;
+    Ok(run_id)
+}
+
+/// Forgets every earlier analysis (for `analyze --full`).
+pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query(
+        "truncate analytics_state, anomalies, actor_windows, provenance_scores, analytics_runs",
+    )
+    .execute(pool)
+    .await
+    .context("clearing earlier analyses")?;
+    Ok(())
+}
+
+/// Notes where a run's report folder is.
+pub async fn set_report_dir(pool: &PgPool, run_id: i64, dir: &str) -> anyhow::Result<()> {
+    sqlx::query("update analytics_runs set report_dir = $1 where run_id = $2")
+        .bind(dir)
+        .bind(run_id)
+        .execute(pool)
+        .await
+        .context("recording the report folder")?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! The `datapact` command line: flags, help and dispatch. Each group of commands lives in its
+//! own module; the binary's `main` only parses and calls [`run`].
+
+mod analytics;
+mod chain;
+mod index;
+mod ops;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use datapact_chain::{Chain as ChainClient, FeePolicy};
+
+#[derive(Parser)]
+#[command(
+    name = "datapact",
+    version,
+    about = "Data-sharing agreements and consent enforced by a CosmWasm chain, and the indexer, \
+             analytics, sentinel and dashboard that watch it.",
+    after_help = "Examples:\n  \
+        datapact localnet start        # a local wasmd chain on 127.0.0.1:26657\n  \
+        datapact deploy                # store + instantiate the suite, write .data/deployment.json\n  \
+        datapact ingest --follow       # index it into Postgres (a private cluster unless DATABASE_URL)\n  \
+        datapact analyze               # provenance scores and anomaly reports\n  \
+        datapact sentinel              # report what is high or critical to the audit contract\n  \
+        datapact serve                 # the dashboard on http://127.0.0.1:8080/\n\n\
+Each command's --help has its flags, environment variables and examples. `make demo` runs them all;\n\
+the workload that drives the demo is `datapact-sim simulate`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The local single-node wasmd chain (data under $DATAPACT_DATA/localnet, default .data).
+    Localnet {
+        #[command(subcommand)]
+        action: chain::LocalnetAction,
+    },
+    /// Store, instantiate (or migrate) and wire the four contracts; write the deployment file.
+    Deploy(chain::DeployArgs),
+    /// Index the chain into Postgres: backfill from the checkpoint (or --from), then --follow.
+    Ingest(index::IngestArgs),
+    /// Save blocks and their results as the indexer reads them (JSON), e.g. as test fixtures.
+    Capture {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// Heights to capture.
+        #[arg(required = true)]
+        heights: Vec<u64>,
+        /// Folder to write block-<height>.json into.
+        #[arg(long, default_value = "indexer/tests/fixtures")]
+        out: PathBuf,
+    },
+    /// Provenance scores and anomaly reports from the indexed tables, written back to Postgres
+    /// and to a report folder (JSON, Parquet, HTML). Incremental: only new blocks are read.
+    Analyze(analytics::AnalyzeArgs),
+    /// Score any numeric table (CSV or Parquet) with the anomaly detector: scores and the
+    /// features that explain them, as CSV.
+    Detect(analytics::DetectArgs),
+    /// The analysts' dashboard and its JSON API (read-only), on 127.0.0.1:8080 by default.
+    Serve(ops::ServeArgs),
+    /// Report anomalies at or above a severity as alerts to the audit contract (signed with the
+    /// sentinel's key), exactly once; the chain then suspends the offender at its threshold.
+    Sentinel(ops::SentinelArgs),
+    /// A responder's action on an alert: acknowledge, resolve, or lift the suspension it caused.
+    Respond(ops::RespondArgs),
+    /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
+    Postgres {
+        #[command(subcommand)]
+        action: index::PostgresAction,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ChainArgs {
+    /// CometBFT RPC endpoint of the chain.
+    #[arg(long, env = "RPC_URL", default_value = "http://127.0.0.1:26657")]
+    pub(crate) rpc: String,
+    /// Gas price with its denom, e.g. 0.025udpt.
+    #[arg(long, env = "GAS_PRICE", default_value = "0.025udpt")]
+    pub(crate) gas_price: String,
+    /// Where the deployment file is read and written.
+    #[arg(
+        long,
+        env = "DATAPACT_DEPLOYMENT",
+        default_value = ".data/deployment.json"
+    )]
+    pub(crate) deployment: PathBuf,
+}
+
+impl ChainArgs {
+    pub(crate) async fn connect(&self) -> anyhow::Result<ChainClient> {
+        let fees = FeePolicy::parse(&self.gas_price, 1.4).context("--gas-price")?;
+        ChainClient::connect(&self.rpc, fees).await
+    }
+}
+
+/// Logs (at `default` unless `RUST_LOG` says) and pipes, as every datapact process sets them
+/// up.
+pub fn init_logging(default: &str) {
+    datapact_chain::process::restore_sigpipe();
+    datapact_chain::process::init_logging(default);
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Localnet { action } => chain::localnet(action).await,
+        Command::Deploy(args) => chain::deploy(args).await,
+        Command::Ingest(args) => index::ingest(args).await,
+        Command::Capture {
+            chain,
+            heights,
+            out,
+        } => index::capture(chain, heights, out).await,
+        Command::Postgres { action } => index::postgres(action).await,
+        Command::Analyze(args) => analytics::analyze(args).await,
+        Command::Detect(args) => analytics::detect(args).await,
+        Command::Serve(args) => ops::serve(args).await,
+        Command::Sentinel(args) => ops::sentinel(args).await,
+        Command::Respond(args) => ops::respond(args).await,
+    }
+}

@@ -1,0 +1,6 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod metrics;
+pub mod sentinel;
+pub mod serve;

@@ -1,0 +1,370 @@
+//! `datapact ingest`: chain events into Postgres, exactly once.
+//!
+//! A fetcher task reads blocks and their results over HTTP ([`source`]), many at once but
+//! yielded in height order, decodes them ([`decode`]) and hands batches to the writer, which
+//! commits each batch with the checkpoint in one transaction ([`write`]) while the next blocks
+//! are already being fetched. After the backfill the fetcher follows the head, sending each new
+//! block as soon as it exists. What the node or Postgres fails to do is retried with backoff
+//! ([`IngestError::is_retryable`]); what retrying cannot mend (a pruned node, another chain's
+//! database, a gap) stops the run with the reason.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use datapact_chain::{Chain, Deployment};
+
+use crate::decode::{decode_block, Contracts};
+use crate::error::IngestError;
+use crate::metrics::IngestMetrics;
+use crate::tables::Rows;
+use crate::{source, write};
+
+pub struct IngestConfig {
+    /// first height; default: after the checkpoint, or the deployment's first block
+    pub from: Option<u64>,
+    /// last height; default: the head (and, with `follow`, on and on)
+    pub to: Option<u64>,
+    pub follow: bool,
+    /// blocks fetched at once
+    pub concurrency: usize,
+    /// most blocks per write transaction
+    pub batch_blocks: usize,
+    pub progress: bool,
+    pub metrics: IngestMetrics,
+    /// told of every commit (for lag measurements)
+    pub on_commit: Option<mpsc::UnboundedSender<Commit>>,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            from: None,
+            to: None,
+            follow: false,
+            concurrency: 16,
+            batch_blocks: 2000,
+            progress: false,
+            metrics: IngestMetrics::default(),
+            on_commit: None,
+        }
+    }
+}
+
+/// One committed batch.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    pub from: u64,
+    pub to: u64,
+    /// the time in the header of block `to`
+    pub block_time: Option<SystemTime>,
+    pub committed_at: SystemTime,
+}
+
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    pub blocks: u64,
+    pub rows: u64,
+    pub events: u64,
+    pub quarantined: u64,
+    pub last_height: u64,
+    pub elapsed: Duration,
+}
+
+/// Decoded blocks `from..=to`, ready to commit.
+struct Batch {
+    from: u64,
+    to: u64,
+    rows: Rows,
+    block_time: Option<SystemTime>,
+}
+
+fn parse_time(rfc3339: &str) -> Option<SystemTime> {
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    Some(t.into())
+}
+
+/// Where this run starts, after checking it leaves no gap in what the database holds.
+async fn start_height(
+    pool: &PgPool,
+    chain: &Chain,
+    d: &Deployment,
+    cfg: &IngestConfig,
+) -> Result<u64, IngestError> {
+    let checkpoint = write::checkpoint(pool).await?;
+    if let Some(cp) = &checkpoint {
+        if cp.chain_id != chain.chain_id {
+            return Err(IngestError::ChainMismatch {
+                indexed: cp.chain_id.clone(),
+                served: chain.chain_id.clone(),
+            });
+        }
+    }
+    Ok(match (cfg.from, &checkpoint) {
+        (Some(from), Some(cp)) => {
+            if from > cp.height + 1 {
+                return Err(IngestError::Gap {
+                    from,
+                    next: cp.height + 1,
+                    checkpoint: cp.height,
+                });
+            }
+            if from < cp.start_height && cfg.to.is_some_and(|t| t + 1 < cp.start_height) {
+                return Err(IngestError::Gap {
+                    from: cp.start_height,
+                    next: cfg.to.unwrap_or_default() + 1,
+                    checkpoint: cp.height,
+                });
+            }
+            from
+        }
+        (Some(from), None) => from,
+        (None, Some(cp)) => cp.height + 1,
+        (None, None) => d.first_height(),
+    })
+}
+
+/// What the fetcher reads and how.
+struct FetchPlan {
+    chain: Chain,
+    contracts: Contracts,
+    next: u64,
+    to: Option<u64>,
+    follow: bool,
+    concurrency: usize,
+    batch_blocks: usize,
+    metrics: IngestMetrics,
+}
+
+/// Fetches `next..` in height order and sends decoded batches to `out`; follows the head when
+/// asked. Ends when the range is done, the receiver is gone, or on an error it cannot retry.
+async fn fetcher(plan: FetchPlan, out: mpsc::Sender<Result<Batch, IngestError>>) {
+    let FetchPlan {
+        chain,
+        contracts,
+        mut next,
+        to,
+        follow,
+        concurrency,
+        batch_blocks,
+        metrics,
+    } = plan;
+    let mut head = None;
+    loop {
+        let known_head = match head {
+            Some(h) => h,
+            None => match source::node_range(&chain).await {
+                Ok((_, h)) => {
+                    metrics.chain_head.set(h as i64);
+                    h
+                }
+                Err(e) => {
+                    metrics.error("status");
+                    tracing::warn!("{e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        head = None;
+        let end = to.map_or(known_head, |t| t.min(known_head));
+        if next > end {
+            if to.is_some_and(|t| next > t) || !follow {
+                return;
+            }
+            // caught up: poll the head well within a block time
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        let mut blocks = futures::stream::iter(next..=end)
+            .map(|h| {
+                let chain = &chain;
+                let metrics = &metrics;
+                async move { source::fetch(chain, h, metrics).await }
+            })
+            .buffered(concurrency.max(1));
+        let mut batch: Option<Batch> = None;
+        while let Some(fetched) = blocks.next().await {
+            let b = match fetched {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = out.send(Err(e)).await;
+                    return;
+                }
+            };
+            let rows = decode_block(&b, &contracts);
+            let current = batch.get_or_insert_with(|| Batch {
+                from: b.height,
+                to: b.height,
+                rows: Rows::default(),
+                block_time: None,
+            });
+            current.to = b.height;
+            current.block_time = parse_time(&b.time);
+            current.rows.extend(rows);
+            let full = (current.to - current.from + 1) as usize >= batch_blocks.max(1)
+                || current.rows.count() >= write::BATCH_ROWS;
+            if full || b.height == end {
+                if let Some(ready) = batch.take() {
+                    if out.send(Ok(ready)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        next = end + 1;
+    }
+}
+
+/// Ingests per `cfg`; returns when the range is done (never, with `follow` and no `to`, unless
+/// an error retrying cannot mend stops it).
+pub async fn run(
+    pool: &PgPool,
+    chain: &Chain,
+    d: &Deployment,
+    cfg: &IngestConfig,
+) -> Result<IngestStats, IngestError> {
+    let started = Instant::now();
+    let contracts = Contracts::from_deployment(d)?;
+    let next = start_height(pool, chain, d, cfg).await?;
+    let (earliest, head) = source::node_range(chain).await?;
+    if next < earliest {
+        return Err(IngestError::Pruned {
+            height: next,
+            earliest,
+        });
+    }
+    let m = &cfg.metrics;
+    m.chain_head.set(head as i64);
+    let backfill_end = cfg.to.map_or(head, |t| t.min(head));
+    let bar = (cfg.progress && backfill_end >= next).then(|| {
+        let bar = indicatif::ProgressBar::new(backfill_end - next + 1);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} backfill [{elapsed_precise}] {bar:30} {pos}/{len} blocks {per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    // two batches in flight: one being written, one being filled
+    let (tx, mut rx) = mpsc::channel(2);
+    let fetch = tokio::spawn(fetcher(
+        FetchPlan {
+            chain: chain.clone(),
+            contracts,
+            next,
+            to: cfg.to,
+            follow: cfg.follow,
+            concurrency: cfg.concurrency,
+            batch_blocks: cfg.batch_blocks,
+            metrics: m.clone(),
+        },
+        tx,
+    ));
+    let mut stats = IngestStats::default();
+    let result = loop {
+        let Some(batch) = rx.recv().await else {
+            break Ok(());
+        };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => break Err(e),
+        };
+        let t0 = Instant::now();
+        if let Err(e) = write_with_retry(pool, &chain.chain_id, &batch, m).await {
+            break Err(e);
+        }
+        m.batch_seconds.observe(t0.elapsed().as_secs_f64());
+        let committed_at = SystemTime::now();
+        let blocks = batch.to - batch.from + 1;
+        let events = batch.rows.events.len() as u64;
+        let quarantined = batch.rows.quarantine.len() as u64;
+        if quarantined > 0 {
+            tracing::warn!(
+                "{quarantined} events in blocks {}..={} did not decode: kept in the quarantine table",
+                batch.from,
+                batch.to
+            );
+        }
+        stats.blocks += blocks;
+        stats.rows += batch.rows.count() as u64;
+        stats.events += events;
+        stats.quarantined += quarantined;
+        stats.last_height = batch.to;
+        m.height.set(batch.to as i64);
+        m.blocks.inc_by(blocks);
+        m.events.inc_by(events);
+        m.rows.inc_by(batch.rows.count() as u64);
+        m.quarantined.inc_by(quarantined);
+        let head = m.chain_head.get().max(batch.to as i64);
+        m.lag_blocks.set(head - batch.to as i64);
+        if let Some(t) = batch.block_time {
+            let lag = committed_at.duration_since(t).unwrap_or_default();
+            m.lag_seconds.set(lag.as_secs_f64());
+        }
+        if let Some(tx) = &cfg.on_commit {
+            let _ = tx.send(Commit {
+                from: batch.from,
+                to: batch.to,
+                block_time: batch.block_time,
+                committed_at,
+            });
+        }
+        match &bar {
+            Some(b) if !b.is_finished() => {
+                b.inc(blocks);
+                if batch.to >= backfill_end {
+                    b.finish_and_clear();
+                    if cfg.follow {
+                        tracing::info!("backfill done at height {}; following the head", batch.to);
+                    }
+                }
+            }
+            _ => tracing::debug!("committed blocks {}..={}", batch.from, batch.to),
+        }
+    };
+    fetch.abort();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    stats.elapsed = started.elapsed();
+    result.map(|()| stats)
+}
+
+async fn write_with_retry(
+    pool: &PgPool,
+    chain_id: &str,
+    batch: &Batch,
+    m: &IngestMetrics,
+) -> Result<(), IngestError> {
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 0u32;
+    loop {
+        match write::write_batch(pool, chain_id, batch.from, batch.to, &batch.rows).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_retryable() => {
+                m.error("db");
+                attempt += 1;
+                if attempt == 1 || attempt % 10 == 0 {
+                    tracing::warn!(
+                        "writing blocks {}..={}: {e} (attempt {attempt}); retrying in {delay:?}",
+                        batch.from,
+                        batch.to
+                    );
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The node's latest height.
+pub async fn head(chain: &Chain) -> Result<u64, IngestError> {
+    source::node_range(chain).await.map(|(_, h)| h)
+}

@@ -1,0 +1,252 @@
+//! `datapact-sim`: the simulator's commands. `simulate` drives a deployed suite on a chain,
+//! `synth` writes a labelled history into a scratch database, `eval` measures the analytics on
+//! such histories.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use datapact_chain::{Chain, Deployment, FeePolicy};
+use datapact_index::db;
+
+use crate::workload::{self, WorkloadConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "datapact-sim",
+    version,
+    about = "Traffic for a datapact chain and labelled histories for its analytics: the world \
+             datapact is tested and measured against (never run it against real users' data).",
+    after_help = "Examples:\n  \
+        datapact-sim simulate --seed 7             # a workload on the local chain (labels in .data/labels.jsonl)\n  \
+        datapact-sim synth --seed 3 --database-url postgres://…/scratch   # a history into a scratch database\n  \
+        datapact-sim eval --seeds 1,2,3            # what `make eval` runs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Drive the deployed suite with a seeded, realistic workload and injected misbehaviour;
+    /// write ground-truth labels.
+    Simulate(SimulateArgs),
+    /// Write a synthetic chain history with labelled misbehaviour straight into the typed
+    /// tables (for evaluating and benchmarking the analytics at scale).
+    Synth(SynthArgs),
+    /// The labelled evaluation: synthetic histories with injected misbehaviour, per seed;
+    /// prints precision, recall, F1 and PR-AUC per kind.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct ChainArgs {
+    /// CometBFT RPC endpoint of the chain.
+    #[arg(long, env = "RPC_URL", default_value = "http://127.0.0.1:26657")]
+    rpc: String,
+    /// Gas price with its denom, e.g. 0.025udpt.
+    #[arg(long, env = "GAS_PRICE", default_value = "0.025udpt")]
+    gas_price: String,
+    /// Where the deployment file is read.
+    #[arg(
+        long,
+        env = "DATAPACT_DEPLOYMENT",
+        default_value = ".data/deployment.json"
+    )]
+    deployment: PathBuf,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Seed: the same seed on a fresh deployment gives the same workload.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Workload size: number of access rounds in the steady phase.
+    #[arg(long, default_value_t = 20)]
+    rounds: u32,
+    /// Accesses per consumer per round (batched in one tx where they cannot fail).
+    #[arg(long, default_value_t = 8)]
+    batch: u32,
+    /// Ground-truth labels of the injected misbehaviour (JSON lines).
+    #[arg(long, default_value = ".data/labels.jsonl")]
+    labels: PathBuf,
+    /// Skip the injected misbehaviour.
+    #[arg(long)]
+    no_inject: bool,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact-sim synth --seed 3                          # 300k accesses over 14 days, 8 injections per kind\n  \
+    datapact-sim synth --accesses 10000000 --consumers 2000 --days 30   # the scale benchmark's data")]
+struct SynthArgs {
+    /// Postgres to write to; unset: the private cluster (database `datapact`).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// About this many accesses in all.
+    #[arg(long, default_value_t = 300_000)]
+    accesses: u64,
+    #[arg(long, default_value_t = 300)]
+    consumers: usize,
+    #[arg(long, default_value_t = 40)]
+    providers: usize,
+    #[arg(long, default_value_t = 3000)]
+    subjects: usize,
+    #[arg(long, default_value_t = 12)]
+    attestors: usize,
+    #[arg(long, default_value_t = 14)]
+    days: u32,
+    /// Seconds between blocks (a divisor of 3600).
+    #[arg(long, default_value_t = 6)]
+    block_seconds: u64,
+    /// Instances of each misbehaviour kind.
+    #[arg(long, default_value_t = 8)]
+    injections: usize,
+    /// Ground-truth labels (JSON lines, the workload's format).
+    #[arg(long, default_value = ".data/synth-labels.jsonl")]
+    labels: PathBuf,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  datapact-sim eval --seeds 1,2,3   # what `make eval` runs\n\n\
+It uses its own database (datapact_eval on the private cluster, or --database-url) and replaces\n\
+its content for each seed."
+)]
+struct EvalArgs {
+    /// Postgres to use (its content is replaced); unset: database datapact_eval on the private cluster.
+    #[arg(long, env = "EVAL_DATABASE_URL")]
+    database_url: Option<String>,
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    seeds: Vec<u64>,
+    /// Accesses per synthetic history.
+    #[arg(long, default_value_t = 300_000)]
+    accesses: u64,
+    #[arg(long, default_value_t = 300)]
+    consumers: usize,
+    #[arg(long, default_value_t = 14)]
+    days: u32,
+    /// Window length in seconds.
+    #[arg(long, default_value_t = 3600)]
+    window: i64,
+    /// Write the per-seed figures as JSON here too.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Print the highest-scored windows of each role with their views (for tuning).
+    #[arg(long)]
+    debug: bool,
+}
+
+/// Logs (at `default` unless `RUST_LOG` says) and pipes, as every datapact process sets them
+/// up.
+pub fn init_logging(default: &str) {
+    datapact_chain::process::restore_sigpipe();
+    datapact_chain::process::init_logging(default);
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Simulate(args) => simulate(args).await,
+        Command::Synth(args) => synth(args).await,
+        Command::Eval(args) => eval(args).await,
+    }
+}
+
+async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let fees = FeePolicy::parse(&args.chain.gas_price, 1.4)?;
+    let chain = Chain::connect(&args.chain.rpc, fees).await?;
+    let deployment = Deployment::load(&args.chain.deployment)?;
+    anyhow::ensure!(
+        deployment.chain_id == chain.chain_id,
+        "the deployment file is for chain {} but {} serves {}",
+        deployment.chain_id,
+        chain.url,
+        chain.chain_id
+    );
+    let cfg = WorkloadConfig {
+        seed: args.seed,
+        rounds: args.rounds,
+        batch: args.batch,
+        inject: !args.no_inject,
+        labels: args.labels,
+    };
+    let summary = workload::run(&chain, &deployment, &cfg).await?;
+    println!("{summary}");
+    Ok(())
+}
+
+async fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    let url = db::database_url(args.database_url.as_deref()).await?;
+    let pool = db::connect(&url, 4).await?;
+    db::truncate_all(&pool).await?;
+    let cfg = crate::synth::SynthConfig {
+        seed: args.seed,
+        consumers: args.consumers,
+        providers: args.providers,
+        subjects: args.subjects,
+        attestors: args.attestors,
+        days: args.days,
+        block_seconds: args.block_seconds,
+        accesses: args.accesses,
+        injections: args.injections,
+        labels: args.labels,
+        chain_id: format!("datapact-synth-{}", args.seed),
+        progress: true,
+    };
+    let t = std::time::Instant::now();
+    let s = crate::synth::run(&pool, &cfg).await?;
+    println!(
+        "synthetic history in {:.1} s: {} blocks, {} accesses, {} refused attempts, {} rows; {} labels in {}",
+        t.elapsed().as_secs_f64(),
+        s.blocks,
+        s.accesses,
+        s.denied,
+        s.rows,
+        s.labels.len(),
+        cfg.labels.display()
+    );
+    Ok(())
+}
+
+async fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let url = match args.database_url {
+        Some(u) => u,
+        None => {
+            db::PgCluster::from_env()
+                .fresh_database("datapact_eval")
+                .await?
+        }
+    };
+    let pool = db::connect(&url, 4).await?;
+    let synth = crate::synth::SynthConfig {
+        accesses: args.accesses,
+        consumers: args.consumers,
+        days: args.days,
+        progress: false,
+        labels: std::env::temp_dir().join("datapact-eval-labels.jsonl"),
+        ..Default::default()
+    };
+    let cfg = datapact_analytics::AnalyzeConfig {
+        window: Some(args.window),
+        full: true,
+        ..Default::default()
+    };
+    let results = crate::eval::run(&pool, &args.seeds, &synth, &cfg, args.debug).await?;
+    for r in &results {
+        println!(
+            "seed {}: {} accesses, {} actor windows, analyzed in {:.1} s",
+            r.seed, r.accesses, r.units, r.analyze_seconds
+        );
+    }
+    print!("{}", crate::eval::summary(&results));
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
+    }
+    Ok(())
+}

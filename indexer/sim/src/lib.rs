@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod eval;
+pub mod labels;
+pub mod synth;
+pub mod workload;
+
+pub use labels::{Label, KINDS};

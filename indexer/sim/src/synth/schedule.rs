@@ -1,0 +1,361 @@
+//! What happens when: the honest events planned in advance (withdrawals, suspensions by
+//! providers, publications) and the injected misbehaviour, six kinds, each instance by a
+//! distinct actor, away from the first day (every actor needs a baseline first). Honest access
+//! traffic is drawn hour by hour as the history is played ([`super::play`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use datapact_types::agreements::DenyReason;
+
+use super::world::World;
+use crate::labels::kind;
+use crate::workload::PURPOSES;
+
+/// Events scheduled at a second offset from the start.
+pub(super) enum Ev {
+    Access {
+        agreement: usize,
+        subject: Option<usize>,
+        label: Option<usize>,
+    },
+    Denied {
+        consumer: usize,
+        agreement: Option<usize>,
+        purpose: String,
+        subject: Option<String>,
+        reason: DenyReason,
+        label: Option<usize>,
+    },
+    Withdraw {
+        consent: usize,
+        label: Option<usize>,
+    },
+    Suspend {
+        agreement: usize,
+        label: Option<usize>,
+    },
+    Launder {
+        provider: usize,
+        label: usize,
+        step: u8,
+    },
+    Publish {
+        provider: usize,
+        over_unattested: bool,
+    },
+}
+
+/// Events by the second (from the start of the history) they happen at.
+pub(super) type Plan = BTreeMap<u64, Vec<Ev>>;
+
+/// The history's clock: block length, length in hours, and the first hour injections may use.
+pub(super) struct Clock {
+    pub block_seconds: u64,
+    pub hours: u64,
+    pub first: u64,
+}
+
+impl Clock {
+    pub fn new(block_seconds: u64, hours: u64) -> Self {
+        Clock {
+            block_seconds,
+            hours,
+            first: 24.min(hours.saturating_sub(2)),
+        }
+    }
+
+    /// The block holding second `second` of the history (block 1 is the setup).
+    pub fn height_of(&self, second: u64) -> u64 {
+        1 + second / self.block_seconds
+    }
+}
+
+/// Hands out consumers for injections, each at most once.
+#[derive(Default)]
+struct Picker {
+    used: BTreeSet<usize>,
+}
+
+impl Picker {
+    fn consumer(&mut self, w: &mut World, need: &dyn Fn(&World, usize) -> bool) -> Option<usize> {
+        let mut cands: Vec<usize> = (0..w.cfg.consumers)
+            .filter(|c| !self.used.contains(c) && need(w, *c))
+            .collect();
+        cands.shuffle(&mut w.rng);
+        let c = cands.first().copied()?;
+        self.used.insert(c);
+        Some(c)
+    }
+}
+
+/// Honest events planned in advance: withdrawals, suspensions by providers, publications.
+pub(super) fn honest(w: &mut World, hours: u64, planned: &mut Plan) {
+    // a random second after the first hour
+    let at =
+        |rng: &mut ChaCha8Rng| rng.random_range(1..hours.max(2)) * 3600 + rng.random_range(0..3600);
+    // honest withdrawals: a tenth of the consents, at random times
+    for c in 0..w.consents.len() {
+        if w.rng.random_bool(0.1) {
+            let t = at(&mut w.rng);
+            planned.entry(t).or_default().push(Ev::Withdraw {
+                consent: c,
+                label: None,
+            });
+        }
+    }
+    // honest suspensions by providers, now and then
+    for a in 0..w.agreements.len() {
+        if w.rng.random_bool(0.02) {
+            let t = at(&mut w.rng);
+            planned.entry(t).or_default().push(Ev::Suspend {
+                agreement: a,
+                label: None,
+            });
+        }
+    }
+    // honest publications over time, a few over unattested parents
+    for p in 0..w.cfg.providers {
+        for _ in 0..w.rng.random_range(1..=4) {
+            let t = at(&mut w.rng);
+            let over_unattested = w.rng.random_bool(0.1);
+            planned.entry(t).or_default().push(Ev::Publish {
+                provider: p,
+                over_unattested,
+            });
+        }
+    }
+}
+
+/// The injected misbehaviour: `injections` instances of every kind.
+pub(super) fn inject(w: &mut World, clock: &Clock, injections: usize, planned: &mut Plan) {
+    let mut pick = Picker::default();
+    for _ in 0..injections {
+        burst(w, &mut pick, clock, planned);
+        purpose_hopping(w, &mut pick, clock, planned);
+        after_withdrawal(w, &mut pick, clock, planned);
+        after_suspension(w, &mut pick, clock, planned);
+        denied_flood(w, &mut pick, clock, planned);
+        laundering(w, &mut pick, clock, planned);
+    }
+}
+
+/// An exfiltration burst: eight to fifteen times the consumer's usual hourly volume, at least 60.
+fn burst(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = w
+        .rng
+        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
+        let l = w.label(
+            kind::ACCESS_BURST,
+            w.consumers[c].clone(),
+            vec![],
+            "an exfiltration-like burst: many times its usual access volume",
+        );
+        let n = ((w.rate[c] * w.rng.random_range(8.0..15.0)) as u64).max(60);
+        let span = w.rng.random_range(1..=2u64);
+        for _ in 0..n {
+            let ag = *w.by_consumer[c].choose(&mut w.rng).unwrap_or(&0);
+            let t = hour * 3600 + w.rng.random_range(0..3600 * span);
+            planned.entry(t).or_default().push(Ev::Access {
+                agreement: ag,
+                subject: None,
+                label: Some(l),
+            });
+        }
+    }
+}
+
+/// Purpose hopping: purposes its agreements do not permit, one after another.
+fn purpose_hopping(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = w
+        .rng
+        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
+        let l = w.label(
+            kind::PURPOSE_HOPPING,
+            w.consumers[c].clone(),
+            vec![],
+            "tries purposes its agreements do not permit, one after another",
+        );
+        let start = hour * 3600 + w.rng.random_range(0..1800);
+        for k in 0..w.rng.random_range(6..=12u64) {
+            let ag = w.by_consumer[c][k as usize % w.by_consumer[c].len()];
+            let others: Vec<&str> = PURPOSES
+                .iter()
+                .copied()
+                .filter(|p| *p != w.agreements[ag].purpose)
+                .collect();
+            let purpose = others[k as usize % others.len()].to_string();
+            planned.entry(start + k * 60).or_default().push(Ev::Denied {
+                consumer: c,
+                agreement: Some(ag),
+                purpose,
+                subject: None,
+                reason: DenyReason::PurposeNotPermitted,
+                label: Some(l),
+            });
+        }
+    }
+}
+
+/// Attempts after a withdrawal: the subject withdraws, the consumer keeps going.
+fn after_withdrawal(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = w
+        .rng
+        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    let consented = pick
+        .consumer(w, &|w, c| {
+            w.by_consumer[c]
+                .iter()
+                .any(|&a| w.agreements[a].consent_required)
+        })
+        .and_then(|c| {
+            Some((
+                c,
+                *w.by_consumer[c]
+                    .iter()
+                    .find(|&&a| w.agreements[a].consent_required)?,
+            ))
+        });
+    if let Some((c, ag)) = consented {
+        let t = hour * 3600 + w.rng.random_range(0..1200);
+        let covering = w.covering(&w.agreements[ag], clock.height_of(t));
+        if let Some(&consent) = covering.choose(&mut w.rng) {
+            let subj = w.consents[consent].subject;
+            let l = w.label(
+                kind::ACCESS_AFTER_WITHDRAWAL,
+                w.consumers[c].clone(),
+                vec![
+                    format!("agreement:{}", w.agreements[ag].id),
+                    format!("subject:{}", w.subjects[subj]),
+                ],
+                "keeps recording accesses for a data subject after the subject withdrew consent",
+            );
+            // every record of that subject covering the use is withdrawn
+            for other in covering.iter().filter(|&&o| w.consents[o].subject == subj) {
+                planned.entry(t).or_default().push(Ev::Withdraw {
+                    consent: *other,
+                    label: Some(l),
+                });
+            }
+            for k in 0..w.rng.random_range(3..=8u64) {
+                let purpose = w.agreements[ag].purpose.to_string();
+                let subject = Some(w.subjects[subj].clone());
+                planned
+                    .entry(t + 120 + k * w.rng.random_range(30..400))
+                    .or_default()
+                    .push(Ev::Denied {
+                        consumer: c,
+                        agreement: Some(ag),
+                        purpose,
+                        subject,
+                        reason: DenyReason::ConsentNotGranted,
+                        label: Some(l),
+                    });
+            }
+        }
+    }
+}
+
+/// Attempts after a suspension: the provider suspends, the consumer keeps trying.
+fn after_suspension(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = w
+        .rng
+        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
+        let ag = *w.by_consumer[c].choose(&mut w.rng).unwrap_or(&0);
+        let l = w.label(
+            kind::ACCESS_AFTER_SUSPENSION,
+            w.consumers[c].clone(),
+            vec![format!("agreement:{}", w.agreements[ag].id)],
+            "keeps attempting accesses on an agreement its provider suspended",
+        );
+        let t = hour * 3600 + w.rng.random_range(0..1200);
+        planned.entry(t).or_default().push(Ev::Suspend {
+            agreement: ag,
+            label: Some(l),
+        });
+        for k in 0..w.rng.random_range(3..=8u64) {
+            let purpose = w.agreements[ag].purpose.to_string();
+            planned
+                .entry(t + 120 + k * w.rng.random_range(30..400))
+                .or_default()
+                .push(Ev::Denied {
+                    consumer: c,
+                    agreement: Some(ag),
+                    purpose,
+                    subject: None,
+                    reason: DenyReason::AgreementSuspended,
+                    label: Some(l),
+                });
+        }
+    }
+}
+
+/// A flood of refused attempts: others' agreements, probe subjects.
+fn denied_flood(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = w
+        .rng
+        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    if let Some(c) = pick.consumer(w, &|_, _| true) {
+        let l = w.label(
+            kind::DENIED_FLOOD,
+            w.consumers[c].clone(),
+            vec![],
+            "a flood of access attempts that are all refused",
+        );
+        let start = hour * 3600 + w.rng.random_range(0..1800);
+        for k in 0..w.rng.random_range(25..=60u64) {
+            let ag = w.rng.random_range(0..w.agreements.len());
+            let (purpose, reason) = (
+                w.agreements[ag].purpose.to_string(),
+                if w.rng.random_bool(0.7) {
+                    DenyReason::NoAgreement
+                } else {
+                    DenyReason::ConsentNotGranted
+                },
+            );
+            let probe = Some(format!("psn:probe-{}", w.rng.random_range(0..10_000)));
+            planned
+                .entry(start + k * w.rng.random_range(5..40))
+                .or_default()
+                .push(Ev::Denied {
+                    consumer: c,
+                    agreement: Some(ag),
+                    purpose,
+                    subject: probe,
+                    reason,
+                    label: Some(l),
+                });
+        }
+    }
+}
+
+/// Provenance laundering: an unattested scrape, derivatives, an attested final product.
+fn laundering(w: &mut World, _pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = w
+        .rng
+        .random_range(clock.first..clock.hours.saturating_sub(2).max(clock.first + 1));
+    let p = w.rng.random_range(0..w.cfg.providers);
+    let l = w.label(
+        kind::PROVENANCE_LAUNDERING,
+        w.providers[p].clone(),
+        vec![],
+        "derived versions published over unattested parents, then attested themselves",
+    );
+    let t = hour * 3600 + w.rng.random_range(0..1800);
+    for step in 0..3u8 {
+        planned
+            .entry(t + step as u64 * 300)
+            .or_default()
+            .push(Ev::Launder {
+                provider: p,
+                label: l,
+                step,
+            });
+    }
+}
