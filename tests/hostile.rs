@@ -72,7 +72,10 @@ fn events(text: &str, base: u64) -> Vec<TxEvent> {
         .filter(|s| !matches!(s.action, a::INSTANTIATE | a::MIGRATE | a::UPDATE_CONFIG))
         .map(|spec| {
             let mut attrs = vec![
-                ("_contract_address".to_string(), address(spec.contract).to_string()),
+                (
+                    "_contract_address".to_string(),
+                    address(spec.contract).to_string(),
+                ),
                 (k::ACTION.to_string(), spec.action.to_string()),
                 (k::SENDER.to_string(), text.to_string()),
             ];

@@ -384,6 +384,11 @@ fn tombstone_erases_uris_and_text_keeps_hashes_and_freezes_the_asset() {
     assert_eq!(after.version.content_hash, before.version.content_hash);
     let asset: AssetResponse = s.query(Which::Registry, &Q::Asset { asset_id: a }).unwrap();
     assert!(asset.asset.description.is_empty() && asset.asset.tags.is_empty());
+    assert!(
+        asset.asset.name.is_empty(),
+        "the name is free text and goes with the erasure: {:?}",
+        asset.asset.name
+    );
     assert_fails_with(
         s.publish(&p, a, vec![]),
         ContractError::AssetTombstoned { id: a },

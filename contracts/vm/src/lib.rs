@@ -35,6 +35,21 @@ pub fn artifact(name: &str) -> Result<Vec<u8>> {
         .with_context(|| format!("reading {} (run `make artifacts`)", path.display()))
 }
 
+/// The bytes of a released artifact kept as a fixture: `fixtures/<release>/datapact_<name>.wasm`.
+pub fn released_artifact(release: &str, name: &str) -> Result<Vec<u8>> {
+    let path = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("fixtures")
+        .join(release)
+        .join(format!("datapact_{name}.wasm"));
+    std::fs::read(&path)
+        .with_context(|| format!("reading the released artifact {}", path.display()))
+}
+
+/// The releases whose artifacts are kept as fixtures, oldest first: every one of them must
+/// migrate to the current code.
+pub const RELEASES: [&str; 2] = ["0.1.0-single-record", "0.1.0-split-record"];
+
 /// An address the VM's mock API accepts.
 pub fn addr(name: &str) -> Addr {
     Addr::unchecked(MockApi::default().addr_make(name))
@@ -59,6 +74,22 @@ impl Vm {
             instance,
             env: mock_env(),
         }
+    }
+
+    /// The same contract, its storage kept, now running `wasm`: what a chain does between a
+    /// `MsgMigrateContract` and the call to the new code's `migrate`.
+    pub fn upgrade(self, wasm: &[u8]) -> Result<Self> {
+        let env = self.env;
+        let backend = self
+            .instance
+            .recycle()
+            .ok_or_else(|| anyhow!("the old instance gave no storage back"))?;
+        let options = cosmwasm_vm::InstanceOptions {
+            gas_limit: GAS_LIMIT,
+        };
+        let instance = Instance::from_code(wasm, backend, options, None)
+            .map_err(|e| anyhow!("loading the new code: {e}"))?;
+        Ok(Vm { instance, env })
     }
 
     /// The address this instance runs at.
@@ -149,6 +180,15 @@ impl Vm {
                 });
                 Ok(())
             })
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Writes `value` under `key` in this instance's storage (to plant a record a test needs).
+    pub fn set_raw(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        let (key, value) = (key.to_vec(), value.to_vec());
+        self.instance
+            .with_storage(|store| Ok(store.set(&key, &value).0))
+            .map_err(|e| anyhow!("{e}"))?
             .map_err(|e| anyhow!("{e}"))
     }
 

@@ -271,7 +271,10 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&j.0).unwrap();
         assert_eq!(back["k\u{FFFD}"][0], "x\u{FFFD}");
         assert_eq!(back["k\u{FFFD}"][1]["y"], "\u{FFFD}");
-        assert_eq!(back["lit"], "\\u0000", "a literal backslash-u stays as it was");
+        assert_eq!(
+            back["lit"], "\\u0000",
+            "a literal backslash-u stays as it was"
+        );
     }
 
     #[test]
