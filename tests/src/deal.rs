@@ -81,6 +81,7 @@ pub async fn deal(ctx: &Ctx, provider: &str, consumer: &str, t: DealTerms) -> an
             amount: Uint256::from(t.price),
         },
         consent_required: t.sensitivity.is_personal(),
+        delivery_share_bps: 2_500,
     };
     let out = ctx
         .ok(

@@ -23,6 +23,7 @@ pub fn decode(
             consent_required: e.flag(k::CONSENT_REQUIRED)?,
             purposes: PgArray(e.list(k::PURPOSES)?),
             access_cap: e.optional_number(k::ACCESS_CAP)?,
+            delivery_share_bps: e.optional_number(k::DELIVERY_SHARE_BPS)?,
         }),
         a::SIGN => out.agreements.push(Agreement {
             at,

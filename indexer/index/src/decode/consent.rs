@@ -32,6 +32,8 @@ pub fn decode(
             controller: e.text(k::CONTROLLER)?.into(),
             signed: action == a::WITHDRAW_SIGNED,
         }),
+        // which wallet acts for a pseudonym: kept in `events`, no table reads it
+        a::BIND_PSEUDONYM => {}
         other => return Err(Undecodable(format!("no table for consent action {other}"))),
     }
     Ok(())

@@ -15,6 +15,8 @@ table! {
         consent_required: bool,
         purposes: PgArray,
         access_cap: Option<i64>,
+        /// basis points of the price vesting at the key's delivery (offers from 0.2.0 on)
+        delivery_share_bps: Option<i64>,
     }
 }
 

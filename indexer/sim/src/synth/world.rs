@@ -331,6 +331,7 @@ impl World {
                     consent_required: personal,
                     purposes: PgArray(vec![purpose.to_string()]),
                     access_cap: cap.map(|c| c as i64),
+                    delivery_share_bps: Some(2_500),
                 });
                 let id = self.agreements.len() as u64 + 1;
                 let consumer = self.consumers[c].clone();

@@ -449,6 +449,7 @@ impl World {
                         amount: Uint256::from(self.rng.random_range(5u128..50) * 1_000_000),
                     },
                     consent_required: a.sensitivity.is_personal(),
+                    delivery_share_bps: 2_500,
                 };
                 let msg = self.exec_agreements(
                     &a.provider,
