@@ -71,7 +71,9 @@ wasmd: ## build wasmd v0.61.14 from its Go module into ~/.cache/datapact (skippe
 
 .PHONY: test
 test: test-deps wasmd bin ## every test: unit, multi-test, properties, real-VM artifacts, end to end (wasmd, Postgres, Chromium)
+	@rm -f $(BUILD)/property-outcomes.txt
 	cargo test --workspace --locked
+	@cat $(BUILD)/property-outcomes.txt
 
 .PHONY: test-chain-stop
 test-chain-stop: bin ## stop the chain the end-to-end tests start (.data/e2e, RPC 36657)

@@ -10,7 +10,7 @@ use datapact_types::{AgreementId, AssetId};
 use crate::error::ContractError;
 use crate::state::{
     AccessTerms, AgreementStatus, Config, ACCESS_COUNTS, ACCESS_TERMS, BY_CONSUMER_ASSET, CONFIG,
-    MAX_ACCESS_SCAN, SUSPENDED_CONSUMERS,
+    MAX_ACCESS_SCAN, SUSPENSION_COUNTS,
 };
 
 /// Checks one access under the agreement whose access terms are `a` and which has recorded
@@ -66,7 +66,8 @@ pub fn check_access(
 }
 
 pub fn is_suspended(deps: Deps, consumer: &Addr) -> StdResult<bool> {
-    Ok(SUSPENDED_CONSUMERS.has(deps.storage, consumer))
+    // suspended while any alert's suspension stands: one key read
+    Ok(SUSPENSION_COUNTS.has(deps.storage, consumer))
 }
 
 pub fn execute_record_access(

@@ -1,7 +1,7 @@
 #[cfg(not(feature = "library"))]
 use cosmwasm_std::entry_point;
 use cosmwasm_std::{
-    coin, to_json_binary, Binary, Coin, Deps, DepsMut, Env, MessageInfo, Response, StdResult,
+    to_json_binary, Binary, Coin, Deps, DepsMut, Env, MessageInfo, Response, StdResult,
 };
 use datapact_types::events::{action, instantiate_response};
 
@@ -44,12 +44,9 @@ pub fn execute(
     info: MessageInfo,
     msg: ExecuteMsg,
 ) -> Result<Response, ContractError> {
-    // only Sign carries funds; anything sent elsewhere would be stuck
-    if !matches!(msg, ExecuteMsg::Sign { .. }) && !info.funds.is_empty() {
-        return Err(ContractError::WrongPayment {
-            expected: coin(0, "any"),
-            got: coins_str(&info.funds),
-        });
+    // only Sign takes a payment; funds sent with anything else would be stuck here
+    if !matches!(msg, ExecuteMsg::Sign { .. }) {
+        datapact_types::funds::no_funds(&info)?;
     }
     match msg {
         ExecuteMsg::UpdateConfig { audit, admin } => {
@@ -77,6 +74,7 @@ pub fn execute(
         } => access::execute_record_access(deps, env, info, agreement_id, purpose, subject),
         ExecuteMsg::Suspend { agreement_id } => suspension::execute_set_status(
             deps,
+            env,
             info,
             agreement_id,
             AgreementStatus::Active,
@@ -85,6 +83,7 @@ pub fn execute(
         ),
         ExecuteMsg::Resume { agreement_id } => suspension::execute_set_status(
             deps,
+            env,
             info,
             agreement_id,
             AgreementStatus::Suspended,
@@ -167,10 +166,6 @@ pub fn query(deps: Deps, env: Env, msg: QueryMsg) -> StdResult<Binary> {
 }
 
 #[cfg_attr(not(feature = "library"), entry_point)]
-pub fn migrate(deps: DepsMut, _env: Env, _msg: MigrateMsg) -> Result<Response, ContractError> {
-    Ok(datapact_types::migrate::migrate(
-        deps.storage,
-        CONTRACT_NAME,
-        CONTRACT_VERSION,
-    )?)
+pub fn migrate(deps: DepsMut, env: Env, msg: MigrateMsg) -> Result<Response, ContractError> {
+    crate::migration::migrate(deps, env, msg)
 }

@@ -11,6 +11,9 @@ pub enum ContractError {
     Std(#[from] StdError),
 
     #[error(transparent)]
+    Funds(#[from] datapact_types::funds::FundsNotAccepted),
+
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
 
     #[error(transparent)]
@@ -30,6 +33,13 @@ pub enum ContractError {
 
     #[error("{sender} neither owns nor stewards asset {asset_id}")]
     NotAssetManager { sender: String, asset_id: AssetId },
+
+    #[error("{provider}, who made offer {offer_id}, no longer owns or stewards asset {asset_id}")]
+    ProviderNoLongerManages {
+        offer_id: OfferId,
+        provider: String,
+        asset_id: AssetId,
+    },
 
     #[error("offer {id} not found")]
     OfferNotFound { id: OfferId },
@@ -51,6 +61,9 @@ pub enum ContractError {
 
     #[error("access cap must be at least 1 when set")]
     InvalidCap {},
+
+    #[error("delivery_share_bps must be {least} to {most} (basis points of the price that vest when the key is delivered), got {got}")]
+    InvalidDeliveryShare { least: u16, most: u16, got: u16 },
 
     #[error("denom {denom:?} is not a valid coin denomination")]
     InvalidDenom { denom: String },
@@ -120,5 +133,32 @@ impl ContractError {
             status: status.as_str().to_string(),
             action: action.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datapact_types::agreements::{DenyReason, Refusal};
+
+    #[test]
+    fn the_indexer_reads_every_refusal_back_from_this_contracts_error_text() {
+        for reason in DenyReason::ALL {
+            let text = ContractError::AccessDenied {
+                agreement_id: 7,
+                reason,
+            }
+            .to_string();
+            let log = format!(
+                "failed to execute message; message index: 0: {text}: execute wasm contract failed"
+            );
+            assert_eq!(Refusal::from_log(&log), Refusal::Denied(reason), "{log}");
+        }
+        let text = ContractError::Unauthorized {
+            sender: "wasm1x".into(),
+            required_role: "consumer of agreement 3".into(),
+        }
+        .to_string();
+        assert_eq!(Refusal::from_log(&text), Refusal::Unauthorized, "{text}");
     }
 }

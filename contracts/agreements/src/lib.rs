@@ -6,6 +6,7 @@ pub mod access;
 pub mod admin;
 pub mod contract;
 mod error;
+pub mod migration;
 pub mod msg;
 pub mod offers;
 pub mod payment;
@@ -14,5 +15,6 @@ pub mod settlement;
 pub mod signing;
 pub mod state;
 pub mod suspension;
+pub mod v1_state;
 
 pub use crate::error::ContractError;

@@ -149,5 +149,8 @@ pub struct AgreementsResponse {
 #[cw_serde]
 pub struct ConsumerSuspensionResponse {
     pub consumer: Addr,
+    /// The oldest standing suspension, if any: the consumer is suspended while one stands.
     pub suspension: Option<ConsumerSuspension>,
+    /// Every standing suspension, one per alert (at most 30 listed).
+    pub standing: Vec<ConsumerSuspension>,
 }

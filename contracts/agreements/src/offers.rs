@@ -4,14 +4,14 @@
 use cosmwasm_std::{Deps, DepsMut, Env, MessageInfo, Order, Response, StdResult};
 use cw_storage_plus::Bound;
 use datapact_types::events::{action, key, response};
-use datapact_types::registry::RegistryContract;
+use datapact_types::registry::{AssetRole, RegistryContract};
 use datapact_types::{next_id, page_limit, validate, AssetId, OfferId};
 
 use crate::error::ContractError;
 use crate::msg::{OfferResponse, OffersResponse};
 use crate::state::{
-    Offer, OfferStatus, OfferTerms, CONFIG, LAST_OFFER_ID, MAX_DURATION_SECONDS, OFFERS,
-    OFFERS_BY_ASSET,
+    Offer, OfferStatus, OfferTerms, BPS, CONFIG, LAST_OFFER_ID, MAX_DURATION_SECONDS,
+    MIN_DELIVERY_SHARE_BPS, OFFERS, OFFERS_BY_ASSET,
 };
 
 fn validate_terms(terms: &OfferTerms) -> Result<(), ContractError> {
@@ -32,6 +32,20 @@ fn validate_terms(terms: &OfferTerms) -> Result<(), ContractError> {
     }
     if terms.access_cap == Some(0) {
         return Err(ContractError::InvalidCap {});
+    }
+    // a priced offer names what the key's delivery is worth: it cannot be taken back
+    let share = terms.delivery_share_bps;
+    let least = if terms.price.amount.is_zero() {
+        0
+    } else {
+        MIN_DELIVERY_SHARE_BPS
+    };
+    if !(least..=BPS).contains(&share) {
+        return Err(ContractError::InvalidDeliveryShare {
+            least,
+            most: BPS,
+            got: share,
+        });
     }
     let d = &terms.price.denom;
     let denom_ok = (3..=128).contains(&d.len())
@@ -92,6 +106,10 @@ pub fn execute_create_offer(
     if let Some(cap) = offer.terms.access_cap {
         res = res.add_attribute(key::ACCESS_CAP, cap.to_string());
     }
+    res = res.add_attribute(
+        key::DELIVERY_SHARE_BPS,
+        offer.terms.delivery_share_bps.to_string(),
+    );
     Ok(res)
 }
 
@@ -103,11 +121,20 @@ pub fn execute_withdraw_offer(
     let mut offer = OFFERS
         .may_load(deps.storage, offer_id)?
         .ok_or(ContractError::OfferNotFound { id: offer_id })?;
+    // the offer's provider, or the asset's owner now: an owner can always stop the sale of
+    // what it owns (by a steward it removed, or made before it took the asset over)
     if offer.provider != info.sender {
-        return Err(ContractError::unauthorized(
-            &info.sender,
-            &format!("provider of offer {offer_id}"),
-        ));
+        let registry = RegistryContract(CONFIG.load(deps.storage)?.registry);
+        let role = registry.asset_role(&deps.querier, offer.asset_id, &info.sender)?;
+        if role.role != AssetRole::Owner {
+            return Err(ContractError::unauthorized(
+                &info.sender,
+                &format!(
+                    "provider of offer {offer_id} or the owner of asset {}",
+                    offer.asset_id
+                ),
+            ));
+        }
     }
     if offer.status == OfferStatus::Withdrawn {
         return Err(ContractError::OfferWithdrawn { id: offer_id });
@@ -146,4 +173,30 @@ pub fn list_offers(
             .collect::<StdResult<_>>()?,
     };
     Ok(OffersResponse { offers })
+}
+
+/// Checks that `provider` may still sell `asset_id` (owner or steward now) and that the asset
+/// is not erased: a removed steward or a previous owner can no longer sign agreements or deliver.
+pub fn ensure_still_manages(
+    deps: Deps,
+    offer_id: OfferId,
+    provider: &cosmwasm_std::Addr,
+    asset_id: AssetId,
+) -> Result<(), ContractError> {
+    let registry = RegistryContract(CONFIG.load(deps.storage)?.registry);
+    let role = registry.asset_role(&deps.querier, asset_id, provider)?;
+    if !role.exists {
+        return Err(ContractError::AssetNotFound { id: asset_id });
+    }
+    if role.tombstoned {
+        return Err(ContractError::AssetTombstoned { id: asset_id });
+    }
+    if !role.role.can_manage() {
+        return Err(ContractError::ProviderNoLongerManages {
+            offer_id,
+            provider: provider.to_string(),
+            asset_id,
+        });
+    }
+    Ok(())
 }

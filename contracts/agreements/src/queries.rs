@@ -9,7 +9,9 @@ use crate::msg::{
     AgreementResponse, AgreementsResponse, ConsumerSuspensionResponse, EffectiveStatus,
 };
 use crate::payment::{held, vested};
-use crate::state::{load_agreement_for_query, AgreementStatus, SUSPENDED_CONSUMERS};
+use crate::state::{
+    load_agreement_for_query, standing_suspensions, AgreementStatus, MAX_SUSPENSIONS_LISTED,
+};
 
 /// One page of the agreements an index lists for one party (consumer or provider).
 pub fn list_agreements(
@@ -44,7 +46,11 @@ pub fn query_agreement(deps: Deps, env: &Env, id: AgreementId) -> StdResult<Agre
     };
     Ok(AgreementResponse {
         effective_status,
-        vested: vested(&agreement, env.block.time),
+        vested: vested(
+            &agreement,
+            env.block.time,
+            crate::settlement::erased_at(deps, &agreement)?,
+        ),
         held: held(&agreement),
         consumer_suspended: is_suspended(deps, &agreement.consumer)?,
         agreement,
@@ -56,9 +62,10 @@ pub fn query_consumer_suspension(
     consumer: String,
 ) -> StdResult<ConsumerSuspensionResponse> {
     let consumer = deps.api.addr_validate(&consumer)?;
-    let suspension = SUSPENDED_CONSUMERS.may_load(deps.storage, &consumer)?;
+    let standing = standing_suspensions(deps.storage, &consumer, MAX_SUSPENSIONS_LISTED)?;
     Ok(ConsumerSuspensionResponse {
         consumer,
-        suspension,
+        suspension: standing.first().cloned(),
+        standing,
     })
 }

@@ -1,13 +1,16 @@
 //! Settling the escrow: the provider claims what has vested; either party terminates, which
 //! pays the vested part to the provider and refunds the rest.
 
-use cosmwasm_std::{Addr, BankMsg, Coin, DepsMut, Env, MessageInfo, Response, Uint256};
+use cosmwasm_std::{
+    Addr, BankMsg, Coin, Deps, DepsMut, Env, MessageInfo, Response, StdResult, Timestamp, Uint256,
+};
 use datapact_types::events::{action, key, response};
+use datapact_types::registry::RegistryContract;
 use datapact_types::AgreementId;
 
 use crate::error::ContractError;
 use crate::payment::{settle, vested};
-use crate::state::{load_agreement, save_agreement, AgreementStatus};
+use crate::state::{load_agreement, save_agreement, Agreement, AgreementStatus, CONFIG};
 
 /// A bank transfer, or nothing for a zero amount (a zero-coin send fails on chain).
 fn pay(to: &Addr, denom: &str, amount: Uint256) -> Option<BankMsg> {
@@ -15,6 +18,11 @@ fn pay(to: &Addr, denom: &str, amount: Uint256) -> Option<BankMsg> {
         to_address: to.to_string(),
         amount: vec![Coin::new(amount, denom)],
     })
+}
+
+/// When the agreement's asset was erased, if it was: the registry's record, read raw.
+pub fn erased_at(deps: Deps, a: &Agreement) -> StdResult<Option<Timestamp>> {
+    RegistryContract(CONFIG.load(deps.storage)?.registry).tombstoned_at(&deps.querier, a.asset_id)
 }
 
 pub fn execute_terminate(
@@ -33,7 +41,12 @@ pub fn execute_terminate(
     if a.status == AgreementStatus::Terminated {
         return Err(ContractError::invalid_status(a.id, a.status, "terminated"));
     }
-    let (to_provider, to_consumer) = settle(&a, env.block.time);
+    let erased = erased_at(deps.as_ref(), &a)?;
+    let (to_provider, to_consumer) = settle(&a, env.block.time, erased);
+    // a suspension still running ends with the agreement: its time is withheld
+    if let Some(since) = a.suspended_since.take() {
+        a.paused_seconds += crate::payment::withheld_seconds(&a, since, env.block.time);
+    }
     a.status = AgreementStatus::Terminated;
     a.terminated_at = Some(env.block.time);
     a.paid_to_provider += to_provider;
@@ -61,7 +74,8 @@ pub fn execute_claim(
             &format!("provider of agreement {agreement_id}"),
         ));
     }
-    let amount = vested(&a, env.block.time) - a.paid_to_provider;
+    let erased = erased_at(deps.as_ref(), &a)?;
+    let amount = vested(&a, env.block.time, erased).saturating_sub(a.paid_to_provider);
     if amount.is_zero() {
         return Err(ContractError::NothingToClaim { id: agreement_id });
     }

@@ -3,14 +3,14 @@
 
 use cosmwasm_std::{Binary, DepsMut, Env, MessageInfo, Response, Uint256};
 use datapact_types::events::{action, key, response};
-use datapact_types::registry::RegistryContract;
 use datapact_types::{next_id, AgreementId, OfferId};
 
 use crate::error::ContractError;
+use crate::offers::ensure_still_manages;
 use crate::state::{
-    load_agreement, save_agreement, Agreement, AgreementStatus, OfferStatus, BY_CONSUMER,
-    BY_CONSUMER_ASSET, BY_PROVIDER, CONFIG, LAST_AGREEMENT_ID, MAX_PUBLIC_KEY_LEN,
-    MAX_WRAPPED_KEY_LEN, OFFERS, SUSPENDED_CONSUMERS,
+    load_agreement, save_agreement, standing_suspensions, Agreement, AgreementStatus, OfferStatus,
+    BY_CONSUMER, BY_CONSUMER_ASSET, BY_PROVIDER, LAST_AGREEMENT_ID, MAX_PUBLIC_KEY_LEN,
+    MAX_WRAPPED_KEY_LEN, OFFERS,
 };
 
 fn check_key(field: &'static str, key: &Binary, max: usize) -> Result<(), ContractError> {
@@ -41,7 +41,7 @@ pub fn execute_sign(
     if offer.provider == info.sender {
         return Err(ContractError::SelfDealing {});
     }
-    if let Some(s) = SUSPENDED_CONSUMERS.may_load(deps.storage, &info.sender)? {
+    if let Some(s) = standing_suspensions(deps.storage, &info.sender, 1)?.pop() {
         return Err(ContractError::ConsumerSuspended {
             consumer: info.sender.into_string(),
             alert_seq: s.alert_seq,
@@ -69,11 +69,9 @@ pub fn execute_sign(
             got: crate::contract::coins_str(&info.funds),
         });
     }
-    let config = CONFIG.load(deps.storage)?;
-    // the offer proves the asset existed; only a tombstone can have ended it since
-    if RegistryContract(config.registry).is_tombstoned(&deps.querier, offer.asset_id)? {
-        return Err(ContractError::AssetTombstoned { id: offer.asset_id });
-    }
+    // the registry's answer now, not when the offer was made: the provider must still own or
+    // steward the asset, and the asset must not be erased
+    ensure_still_manages(deps.as_ref(), offer_id, &offer.provider, offer.asset_id)?;
 
     let id = next_id(deps.storage, &LAST_AGREEMENT_ID)?;
     let expires_at = env.block.time.plus_seconds(offer.terms.duration_seconds);
@@ -96,6 +94,9 @@ pub fn execute_sign(
         terminated_at: None,
         paid_to_provider: Uint256::zero(),
         refunded_to_consumer: Uint256::zero(),
+        paused_seconds: 0,
+        suspended_since: None,
+        term_vesting: true,
     };
     save_agreement(deps.storage, &agreement)?;
     BY_CONSUMER.save(deps.storage, (&info.sender, id), &())?;
@@ -136,6 +137,9 @@ pub fn execute_deposit_key(
         return Err(ContractError::KeyAlreadyDeposited { id: agreement_id });
     }
     check_key("wrapped_key", &wrapped_key, MAX_WRAPPED_KEY_LEN)?;
+    // a provider the owner removed (or an asset since erased) delivers nothing more: the
+    // consumer terminates for a full refund
+    ensure_still_manages(deps.as_ref(), a.offer_id, &a.provider, a.asset_id)?;
     a.wrapped_key = Some(wrapped_key);
     a.key_deposited_at = Some(env.block.time);
     save_agreement(deps.storage, &a)?;

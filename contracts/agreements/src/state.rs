@@ -10,6 +10,10 @@ pub const CONTRACT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const MAX_DURATION_SECONDS: u64 = 10 * 365 * 24 * 3600;
 /// Longest consumer public key.
 pub const MAX_PUBLIC_KEY_LEN: usize = 128;
+/// The least share of a priced offer that vests when the key is delivered (10%).
+pub const MIN_DELIVERY_SHARE_BPS: u16 = 1_000;
+/// Basis points in a whole.
+pub const BPS: u16 = 10_000;
 /// Longest wrapped data key.
 pub const MAX_WRAPPED_KEY_LEN: usize = 1024;
 /// Most agreements of one consumer on one asset that `CanAccess` looks at, newest first.
@@ -35,6 +39,11 @@ pub struct OfferTerms {
     pub price: Coin,
     /// Whether each access must name a subject whose consent is in force.
     pub consent_required: bool,
+    /// The share of the price (in basis points) that vests when the key is delivered: a key
+    /// once delivered cannot be taken back. 1,000 to 10,000 for a priced offer. (0 in offers
+    /// made before 0.2.0.)
+    #[serde(default)]
+    pub delivery_share_bps: u16,
 }
 
 #[cw_serde]
@@ -95,6 +104,13 @@ pub struct Agreement {
     pub terminated_at: Option<Timestamp>,
     pub paid_to_provider: Uint256,
     pub refunded_to_consumer: Uint256,
+    /// Seconds the provider kept the agreement suspended after delivering (ended suspensions).
+    pub paused_seconds: u64,
+    /// Since when the provider suspends it, if it does now.
+    pub suspended_since: Option<Timestamp>,
+    /// The price vests over the agreement's whole term (from 0.2.0); false: from the key's
+    /// delivery to expiry, as agreements signed before 0.2.0 said.
+    pub term_vesting: bool,
 }
 
 /// What every access check reads: small on purpose. `access_cap` and `consent_required` are
@@ -124,6 +140,14 @@ pub struct AgreementDetails {
     pub terminated_at: Option<Timestamp>,
     pub paid_to_provider: Uint256,
     pub refunded_to_consumer: Uint256,
+    /// See [`Agreement::paused_seconds`] (absent before 0.2.0: 0).
+    #[serde(default)]
+    pub paused_seconds: u64,
+    #[serde(default)]
+    pub suspended_since: Option<Timestamp>,
+    /// See [`Agreement::term_vesting`] (absent before 0.2.0: false).
+    #[serde(default)]
+    pub term_vesting: bool,
 }
 
 impl Agreement {
@@ -148,6 +172,9 @@ impl Agreement {
             terminated_at: d.terminated_at,
             paid_to_provider: d.paid_to_provider,
             refunded_to_consumer: d.refunded_to_consumer,
+            paused_seconds: d.paused_seconds,
+            suspended_since: d.suspended_since,
+            term_vesting: d.term_vesting,
         }
     }
 
@@ -175,6 +202,9 @@ impl Agreement {
                 terminated_at: self.terminated_at,
                 paid_to_provider: self.paid_to_provider,
                 refunded_to_consumer: self.refunded_to_consumer,
+                paused_seconds: self.paused_seconds,
+                suspended_since: self.suspended_since,
+                term_vesting: self.term_vesting,
             },
         )
     }
@@ -210,8 +240,58 @@ pub const BY_CONSUMER: Map<(&Addr, AgreementId), ()> = Map::new("by_consumer");
 pub const BY_PROVIDER: Map<(&Addr, AgreementId), ()> = Map::new("by_provider");
 /// Index: agreements of a consumer on an asset, for `CanAccess`.
 pub const BY_CONSUMER_ASSET: Map<(&Addr, AssetId, AgreementId), ()> = Map::new("by_consumer_asset");
-/// Consumers suspended by the audit contract.
-pub const SUSPENDED_CONSUMERS: Map<&Addr, ConsumerSuspension> = Map::new("suspended_consumers");
+/// Suspensions by the audit contract, one per (consumer, alert): a consumer is suspended while
+/// any of its alerts' suspensions stands.
+pub const SUSPENSIONS: Map<(&Addr, EntrySeq), ConsumerSuspension> = Map::new("suspensions");
+/// How many of a consumer's suspensions stand (absent at zero): the access check's one read.
+pub const SUSPENSION_COUNTS: Map<&Addr, u32> = Map::new("suspension_counts");
+/// Most standing suspensions of one consumer a query lists.
+pub const MAX_SUSPENSIONS_LISTED: usize = 30;
+
+/// Records the suspension of `consumer` for `s.alert_seq` (no change if it stands already).
+pub fn add_suspension(
+    store: &mut dyn Storage,
+    consumer: &Addr,
+    s: &ConsumerSuspension,
+) -> StdResult<()> {
+    if SUSPENSIONS.has(store, (consumer, s.alert_seq)) {
+        return Ok(());
+    }
+    SUSPENSIONS.save(store, (consumer, s.alert_seq), s)?;
+    let n = SUSPENSION_COUNTS.may_load(store, consumer)?.unwrap_or(0);
+    SUSPENSION_COUNTS.save(store, consumer, &(n + 1))
+}
+
+/// Lifts the suspension of `consumer` for `alert_seq` (no change if none stands).
+pub fn remove_suspension(
+    store: &mut dyn Storage,
+    consumer: &Addr,
+    alert_seq: EntrySeq,
+) -> StdResult<()> {
+    if !SUSPENSIONS.has(store, (consumer, alert_seq)) {
+        return Ok(());
+    }
+    SUSPENSIONS.remove(store, (consumer, alert_seq));
+    match SUSPENSION_COUNTS.may_load(store, consumer)?.unwrap_or(0) {
+        0 | 1 => SUSPENSION_COUNTS.remove(store, consumer),
+        n => SUSPENSION_COUNTS.save(store, consumer, &(n - 1))?,
+    }
+    Ok(())
+}
+
+/// The consumer's standing suspensions, oldest alert first (at most `limit`).
+pub fn standing_suspensions(
+    store: &dyn Storage,
+    consumer: &Addr,
+    limit: usize,
+) -> StdResult<Vec<ConsumerSuspension>> {
+    SUSPENSIONS
+        .prefix(consumer)
+        .range(store, None, None, cosmwasm_std::Order::Ascending)
+        .take(limit)
+        .map(|r| r.map(|(_, s)| s))
+        .collect()
+}
 
 /// Loads a whole agreement, or None.
 pub fn may_load_agreement(store: &dyn Storage, id: AgreementId) -> StdResult<Option<Agreement>> {

@@ -6,20 +6,24 @@ use datapact_types::events::{key, response};
 use datapact_types::{AgreementId, EntrySeq};
 
 use crate::error::ContractError;
+use crate::payment::withheld_seconds;
 use crate::state::{
-    AgreementStatus, ConsumerSuspension, ACCESS_TERMS, CONFIG, SUSPENDED_CONSUMERS,
+    add_suspension, load_agreement, remove_suspension, save_agreement, AgreementStatus,
+    ConsumerSuspension, ACCESS_TERMS, CONFIG,
 };
 use datapact_types::events::action;
 
+/// The provider suspends (`to` = Suspended) or resumes an agreement. The time it stays
+/// suspended after delivering the key is withheld from the consumer, so it does not vest.
 pub fn execute_set_status(
     deps: DepsMut,
+    env: Env,
     info: MessageInfo,
     agreement_id: AgreementId,
     from: AgreementStatus,
     to: AgreementStatus,
     act: &str,
 ) -> Result<Response, ContractError> {
-    // status lives in the access terms alone: the details record is not rewritten
     let mut a = ACCESS_TERMS
         .may_load(deps.storage, agreement_id)?
         .ok_or(ContractError::AgreementNotFound { id: agreement_id })?;
@@ -34,6 +38,17 @@ pub fn execute_set_status(
     }
     a.status = to;
     ACCESS_TERMS.save(deps.storage, agreement_id, &a)?;
+    // the escrow clock: a suspension's start, or its withheld seconds at the resume
+    let mut whole = load_agreement(deps.storage, agreement_id)?;
+    match to {
+        AgreementStatus::Suspended => whole.suspended_since = Some(env.block.time),
+        _ => {
+            if let Some(since) = whole.suspended_since.take() {
+                whole.paused_seconds += withheld_seconds(&whole, since, env.block.time);
+            }
+        }
+    }
+    save_agreement(deps.storage, &whole)?;
     Ok(response(act, &info.sender).add_attribute(key::AGREEMENT_ID, agreement_id.to_string()))
 }
 
@@ -54,18 +69,16 @@ pub fn execute_suspend_consumer(
 ) -> Result<Response, ContractError> {
     ensure_audit(deps.as_ref(), &info.sender)?;
     let consumer = deps.api.addr_validate(&consumer)?;
-    // a second alert keeps the first suspension's record: one lift clears it
-    if !SUSPENDED_CONSUMERS.has(deps.storage, &consumer) {
-        SUSPENDED_CONSUMERS.save(
-            deps.storage,
-            &consumer,
-            &ConsumerSuspension {
-                alert_seq,
-                height: env.block.height,
-                time: env.block.time,
-            },
-        )?;
-    }
+    // one record per alert: the consumer stays suspended until every one of them is lifted
+    add_suspension(
+        deps.storage,
+        &consumer,
+        &ConsumerSuspension {
+            alert_seq,
+            height: env.block.height,
+            time: env.block.time,
+        },
+    )?;
     Ok(response(action::SUSPEND_CONSUMER, &info.sender)
         .add_attribute(key::CONSUMER, consumer)
         .add_attribute(key::ALERT_SEQ, alert_seq.to_string()))
@@ -79,9 +92,8 @@ pub fn execute_lift_suspension(
 ) -> Result<Response, ContractError> {
     ensure_audit(deps.as_ref(), &info.sender)?;
     let consumer = deps.api.addr_validate(&consumer)?;
-    // idempotent: two alerts may have suspended the same consumer, and lifting either one
-    // must not leave the other's lift failing forever
-    SUSPENDED_CONSUMERS.remove(deps.storage, &consumer);
+    // lifts this alert's suspension only (idempotent): another alert's still stands
+    remove_suspension(deps.storage, &consumer, alert_seq)?;
     Ok(response(action::LIFT_SUSPENSION, &info.sender)
         .add_attribute(key::CONSUMER, consumer)
         .add_attribute(key::ALERT_SEQ, alert_seq.to_string()))

@@ -46,6 +46,8 @@ pub fn execute(
     info: MessageInfo,
     msg: ExecuteMsg,
 ) -> Result<Response, ContractError> {
+    // no message of this contract takes a payment: funds sent along would be stuck here
+    datapact_types::funds::no_funds(&info)?;
     match msg {
         ExecuteMsg::UpdateRoles {
             add_sentinels,
@@ -119,6 +121,9 @@ pub fn query(deps: Deps, _env: Env, msg: QueryMsg) -> StdResult<Binary> {
         )?),
         QueryMsg::Entries { start_after, limit } => {
             to_json_binary(&queries::list_entries(deps, start_after, limit)?)
+        }
+        QueryMsg::Suspension { subject } => {
+            to_json_binary(&queries::query_suspension(deps, subject)?)
         }
         QueryMsg::Head {} => to_json_binary(&queries::query_head(deps)?),
         QueryMsg::Verify { from, to } => to_json_binary(&queries::verify(deps, from, to)?),

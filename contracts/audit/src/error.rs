@@ -10,6 +10,9 @@ pub enum ContractError {
     Std(#[from] StdError),
 
     #[error(transparent)]
+    Funds(#[from] datapact_types::funds::FundsNotAccepted),
+
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
 
     #[error(transparent)]
@@ -43,4 +46,20 @@ pub enum ContractError {
         to: EntrySeq,
         max: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datapact_types::agreements::Refusal;
+
+    #[test]
+    fn the_indexer_reads_an_unauthorized_sender_from_this_contracts_error_text() {
+        let text = ContractError::Unauthorized {
+            sender: "wasm1x".into(),
+            required_role: "owner".into(),
+        }
+        .to_string();
+        assert_eq!(Refusal::from_log(&text), Refusal::Unauthorized, "{text}");
+    }
 }

@@ -68,6 +68,10 @@ pub enum QueryMsg {
         start_after: Option<EntrySeq>,
         limit: Option<u32>,
     },
+    /// The alerts whose suspension of `subject` stands (suspended and not lifted): the subject
+    /// is suspended while one does, here and in the agreements contract alike.
+    #[returns(SuspensionResponse)]
+    Suspension { subject: String },
     #[returns(EntriesResponse)]
     Entries {
         start_after: Option<EntrySeq>,
@@ -84,6 +88,14 @@ pub enum QueryMsg {
 pub struct RolesResponse {
     pub sentinels: Vec<Addr>,
     pub responders: Vec<Addr>,
+}
+
+#[cw_serde]
+pub struct SuspensionResponse {
+    pub subject: Addr,
+    pub suspended: bool,
+    /// The standing alerts (the first 500 alerts of the subject are scanned).
+    pub alerts: Vec<Alert>,
 }
 
 #[cw_serde]

@@ -8,7 +8,8 @@ use datapact_types::{page_limit, EntrySeq, Severity};
 use crate::chain::{entry_is_valid, head, GENESIS_HASH};
 use crate::error::ContractError;
 use crate::msg::{
-    AlertResponse, AlertsResponse, EntriesResponse, HeadResponse, RolesResponse, VerifyResponse,
+    AlertResponse, AlertsResponse, EntriesResponse, HeadResponse, RolesResponse,
+    SuspensionResponse, VerifyResponse,
 };
 use crate::state::{
     AlertState, ALERTS, ALERTS_BY_SUBJECT, ENTRIES, MAX_SCAN, MAX_VERIFY, RESPONDERS, SENTINELS,
@@ -27,6 +28,25 @@ pub fn query_roles(deps: Deps) -> StdResult<RolesResponse> {
 pub fn query_alert(deps: Deps, alert_seq: EntrySeq) -> StdResult<AlertResponse> {
     Ok(AlertResponse {
         alert: ALERTS.load(deps.storage, alert_seq)?,
+    })
+}
+
+pub fn query_suspension(deps: Deps, subject: String) -> StdResult<SuspensionResponse> {
+    let subject = deps.api.addr_validate(&subject)?;
+    let alerts: Vec<_> = ALERTS_BY_SUBJECT
+        .prefix(&subject)
+        .keys(deps.storage, None, None, Order::Ascending)
+        .take(MAX_SCAN)
+        .map(|seq| seq.and_then(|seq| ALERTS.load(deps.storage, seq)))
+        .filter(|a| {
+            a.as_ref()
+                .map_or(true, |a| a.suspended && !a.suspension_lifted)
+        })
+        .collect::<StdResult<_>>()?;
+    Ok(SuspensionResponse {
+        subject,
+        suspended: !alerts.is_empty(),
+        alerts,
     })
 }
 

@@ -6,7 +6,7 @@ use datapact_types::events::instantiate_response;
 use crate::error::ContractError;
 use crate::msg::{ExecuteMsg, InstantiateMsg, MigrateMsg, QueryMsg};
 use crate::state::{CONTRACT_NAME, CONTRACT_VERSION};
-use crate::{grants, queries, withdrawals};
+use crate::{grants, pseudonyms, queries, withdrawals};
 
 #[cfg_attr(not(feature = "library"), entry_point)]
 pub fn instantiate(
@@ -30,6 +30,8 @@ pub fn execute(
     info: MessageInfo,
     msg: ExecuteMsg,
 ) -> Result<Response, ContractError> {
+    // no message of this contract takes a payment: funds sent along would be stuck here
+    datapact_types::funds::no_funds(&info)?;
     match msg {
         ExecuteMsg::Grant { subject, terms } => {
             grants::execute_grant(deps, env, info, subject, terms)
@@ -51,12 +53,28 @@ pub fn execute(
         } => withdrawals::execute_withdraw_signed(
             deps, env, info, consent_id, nonce, public_key, signature,
         ),
+        ExecuteMsg::BindPseudonym {
+            nonce,
+            public_key,
+            signature,
+        } => pseudonyms::execute_bind_pseudonym(deps, env, info, nonce, public_key, signature),
     }
 }
 
 #[cfg_attr(not(feature = "library"), entry_point)]
 pub fn query(deps: Deps, env: Env, msg: QueryMsg) -> StdResult<Binary> {
     match msg {
+        QueryMsg::ConsentsInForce {
+            controller,
+            asset_id,
+            purpose,
+            subjects,
+        } => to_json_binary(&queries::consents_in_force(
+            deps, &env, controller, asset_id, purpose, subjects,
+        )?),
+        QueryMsg::Pseudonym { subject } => {
+            to_json_binary(&queries::query_pseudonym(deps, subject)?)
+        }
         QueryMsg::ConsentStatus {
             subject,
             controller,
@@ -104,10 +122,6 @@ pub fn query(deps: Deps, env: Env, msg: QueryMsg) -> StdResult<Binary> {
 }
 
 #[cfg_attr(not(feature = "library"), entry_point)]
-pub fn migrate(deps: DepsMut, _env: Env, _msg: MigrateMsg) -> Result<Response, ContractError> {
-    Ok(datapact_types::migrate::migrate(
-        deps.storage,
-        CONTRACT_NAME,
-        CONTRACT_VERSION,
-    )?)
+pub fn migrate(deps: DepsMut, env: Env, msg: MigrateMsg) -> Result<Response, ContractError> {
+    crate::migration::migrate(deps, env, msg)
 }

@@ -10,6 +10,9 @@ pub enum ContractError {
     Std(#[from] StdError),
 
     #[error(transparent)]
+    Funds(#[from] datapact_types::funds::FundsNotAccepted),
+
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
 
     #[error(transparent)]
@@ -39,8 +42,14 @@ pub enum ContractError {
     #[error("subject {subject} must be the sender ({sender}) or a psn: pseudonym")]
     SubjectNotSender { subject: String, sender: String },
 
-    #[error("pseudonym {subject} belongs to another wallet")]
-    PseudonymTaken { subject: String },
+    #[error("{sender} may not act for {subject}: the pseudonym's key must first bind this wallet (BindPseudonym)")]
+    PseudonymNotBound { subject: String, sender: String },
+
+    #[error("pseudonym {subject} was bound to {wallet} without proof before 0.2.0: it may withdraw, but gives new consent only once the pseudonym's key binds it (BindPseudonym)")]
+    PseudonymUnproven { subject: String, wallet: String },
+
+    #[error("{got} subjects asked at once: at most {max}")]
+    TooManySubjects { max: usize, got: usize },
 
     #[error("wrong nonce for {subject}: expected {expected}, got {got}")]
     NonceMismatch {
@@ -61,4 +70,20 @@ pub enum ContractError {
         controller: String,
         max: usize,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datapact_types::agreements::Refusal;
+
+    #[test]
+    fn the_indexer_reads_an_unauthorized_sender_from_this_contracts_error_text() {
+        let text = ContractError::Unauthorized {
+            sender: "wasm1x".into(),
+            required_role: "owner".into(),
+        }
+        .to_string();
+        assert_eq!(Refusal::from_log(&text), Refusal::Unauthorized, "{text}");
+    }
 }

@@ -8,10 +8,10 @@ use datapact_types::validate::{self, is_key_subject, is_pseudonym};
 use datapact_types::{next_id, ConsentId};
 
 use crate::error::ContractError;
-use crate::signed::verify_and_consume;
+use crate::signed::{verify_and_consume, SignedAs};
 use crate::state::{
     ConsentState, StateChange, ACTIVE, BY_CONTROLLER, BY_PAIR, BY_SUBJECT, CONSENTS, HISTORY,
-    LAST_CONSENT_ID, MAX_ACTIVE_PER_PAIR, PSEUDONYMS,
+    LAST_CONSENT_ID, MAX_ACTIVE_PER_PAIR, PSEUDONYM_BINDINGS,
 };
 
 pub fn execute_grant(
@@ -51,6 +51,7 @@ pub fn execute_grant_signed(
         nonce,
         &public_key,
         &signature,
+        SignedAs::Key,
     )?;
     let (id, record) = store_grant(
         deps,
@@ -66,7 +67,7 @@ pub fn execute_grant_signed(
     )
 }
 
-/// The subject a wallet grants for: itself, or a `psn:` pseudonym bound to it on first use.
+/// The subject a wallet grants for: itself, or a `psn:` pseudonym whose key has bound it.
 fn wallet_subject(
     deps: &DepsMut,
     sender: &Addr,
@@ -88,9 +89,16 @@ fn wallet_subject(
         });
     }
     validate::pseudonym("subject", &subject)?;
-    match PSEUDONYMS.may_load(deps.storage, &subject)? {
-        Some(owner) if owner != *sender => Err(ContractError::PseudonymTaken { subject }),
-        _ => Ok(subject),
+    match PSEUDONYM_BINDINGS.may_load(deps.storage, &subject)? {
+        Some(b) if b.wallet == *sender && b.proven => Ok(subject),
+        Some(b) if b.wallet == *sender => Err(ContractError::PseudonymUnproven {
+            subject,
+            wallet: b.wallet.into_string(),
+        }),
+        _ => Err(ContractError::PseudonymNotBound {
+            subject,
+            sender: sender.to_string(),
+        }),
     }
 }
 
@@ -109,9 +117,6 @@ fn store_grant(
         if e <= now {
             return Err(ContractError::ExpiryInPast { expires_at: e, now });
         }
-    }
-    if is_pseudonym(&subject) {
-        PSEUDONYMS.save(deps.storage, &subject, sender)?;
     }
     prune_expired(deps.storage, &subject, &controller, now)?;
     let active = ACTIVE

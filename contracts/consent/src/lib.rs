@@ -4,10 +4,13 @@
 pub mod contract;
 mod error;
 pub mod grants;
+pub mod migration;
 pub mod msg;
+pub mod pseudonyms;
 pub mod queries;
 pub mod signed;
 pub mod state;
+pub mod v1_state;
 pub mod withdrawals;
 
 pub use crate::error::ContractError;

@@ -11,7 +11,7 @@ pub struct InstantiateMsg {}
 #[cw_serde]
 pub enum ExecuteMsg {
     /// The sender consents. `subject`: None for the sender's own address, or a `psn:`
-    /// pseudonym bound to the sender (bound on first use).
+    /// pseudonym whose key has bound the sender (see `BindPseudonym`).
     Grant {
         subject: Option<String>,
         terms: ConsentTerms,
@@ -26,9 +26,19 @@ pub enum ExecuteMsg {
     },
     /// The subject (or the wallet its pseudonym is bound to) withdraws.
     Withdraw { consent_id: ConsentId },
-    /// Anyone relays a withdrawal signed off chain by the subject's key.
+    /// Anyone relays a withdrawal signed off chain by the subject's key (for a `psn:`
+    /// subject: the pseudonym's key, whichever wallet it is bound to).
     WithdrawSigned {
         consent_id: ConsentId,
+        nonce: u64,
+        public_key: Binary,
+        signature: Binary,
+    },
+    /// The sender becomes the wallet of the pseudonym `psn:` + hex(sha256(public_key)), by a
+    /// signature of that key over
+    /// `ConsentSignDoc { chain_id, contract, nonce, action: BindWallet { wallet: sender } }`.
+    /// Replaces any earlier binding: the key's holder decides.
+    BindPseudonym {
         nonce: u64,
         public_key: Binary,
         signature: Binary,
@@ -41,6 +51,18 @@ pub struct MigrateMsg {}
 #[cw_serde]
 #[derive(QueryResponses)]
 pub enum QueryMsg {
+    /// Which of `subjects` (at most 100) consent now to `controller` using `asset_id` for
+    /// `purpose`: what a gateway asks before it serves a table's rows.
+    #[returns(ConsentsInForceResponse)]
+    ConsentsInForce {
+        controller: String,
+        asset_id: AssetId,
+        purpose: String,
+        subjects: Vec<String>,
+    },
+    /// The wallet a pseudonym is bound to, if any.
+    #[returns(PseudonymResponse)]
+    Pseudonym { subject: String },
     /// The cross-contract question (see `datapact_types::consent::ConsentQuery`).
     #[returns(datapact_types::consent::ConsentStatusResponse)]
     ConsentStatus {
@@ -95,4 +117,16 @@ pub struct HistoryResponse {
 pub struct NonceResponse {
     pub subject: String,
     pub next_nonce: u64,
+}
+
+#[cw_serde]
+pub struct ConsentsInForceResponse {
+    /// The subjects asked about whose consent is in force, in the order asked.
+    pub in_force: Vec<String>,
+}
+
+#[cw_serde]
+pub struct PseudonymResponse {
+    pub subject: String,
+    pub binding: Option<crate::state::PseudonymBinding>,
 }

@@ -5,11 +5,55 @@ use cw_storage_plus::Bound;
 use datapact_types::consent::{ConsentRecord, ConsentStatusResponse};
 use datapact_types::{page_limit, AssetId, ConsentId};
 
-use crate::msg::{ConsentResponse, ConsentsResponse, HistoryResponse, NonceResponse};
+use crate::error::ContractError;
+use crate::msg::{
+    ConsentResponse, ConsentsInForceResponse, ConsentsResponse, HistoryResponse, NonceResponse,
+    PseudonymResponse,
+};
 use crate::state::{
     ACTIVE, BY_CONTROLLER, BY_PAIR, BY_SUBJECT, CONSENTS, HISTORY, MAX_ACTIVE_PER_PAIR,
-    MAX_HISTORY_SCAN, NONCES,
+    MAX_HISTORY_SCAN, MAX_SUBJECTS_PER_QUERY, NONCES, PSEUDONYM_BINDINGS,
 };
+
+pub fn consents_in_force(
+    deps: Deps,
+    env: &Env,
+    controller: String,
+    asset_id: AssetId,
+    purpose: String,
+    subjects: Vec<String>,
+) -> StdResult<ConsentsInForceResponse> {
+    if subjects.len() > MAX_SUBJECTS_PER_QUERY {
+        return Err(cosmwasm_std::StdError::msg(
+            ContractError::TooManySubjects {
+                max: MAX_SUBJECTS_PER_QUERY,
+                got: subjects.len(),
+            }
+            .to_string(),
+        ));
+    }
+    let mut in_force = Vec::new();
+    for subject in subjects {
+        let status = query_consent_status(
+            deps,
+            env,
+            subject.clone(),
+            controller.clone(),
+            asset_id,
+            purpose.clone(),
+            None,
+        )?;
+        if status.granted {
+            in_force.push(subject);
+        }
+    }
+    Ok(ConsentsInForceResponse { in_force })
+}
+
+pub fn query_pseudonym(deps: Deps, subject: String) -> StdResult<PseudonymResponse> {
+    let binding = PSEUDONYM_BINDINGS.may_load(deps.storage, &subject)?;
+    Ok(PseudonymResponse { subject, binding })
+}
 
 pub fn query_consent(deps: Deps, consent_id: ConsentId) -> StdResult<ConsentResponse> {
     let consent = CONSENTS.load(deps.storage, consent_id)?;

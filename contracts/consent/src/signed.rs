@@ -3,13 +3,32 @@
 //! good twice, on another chain, or on another deployment.
 
 use cosmwasm_std::{Binary, DepsMut, Env};
-use datapact_types::consent::{key_subject_id, ConsentSignDoc, SignedAction};
+use datapact_types::consent::{key_subject_id, pseudonym_id, ConsentSignDoc, SignedAction};
 
 use crate::error::ContractError;
 use crate::state::NONCES;
 
-/// Verifies the signature over the sign doc of `action`, consumes the nonce and returns the
-/// subject id of the key.
+/// Which subject id of its key a signature speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignedAs {
+    /// `key:` — a subject who signs every message itself.
+    Key,
+    /// `psn:` — a pseudonym, whose key binds the wallet that acts for it.
+    Pseudonym,
+}
+
+impl SignedAs {
+    /// The subject id this key has in this role.
+    pub fn subject(self, public_key: &[u8]) -> String {
+        match self {
+            SignedAs::Key => key_subject_id(public_key),
+            SignedAs::Pseudonym => pseudonym_id(public_key),
+        }
+    }
+}
+
+/// Verifies the signature over the sign doc of `action`, consumes the nonce of the key's
+/// subject id in role `role`, and returns that id.
 pub fn verify_and_consume(
     deps: &mut DepsMut,
     env: &Env,
@@ -17,13 +36,14 @@ pub fn verify_and_consume(
     nonce: u64,
     public_key: &Binary,
     signature: &Binary,
+    role: SignedAs,
 ) -> Result<String, ContractError> {
     if public_key.len() != 33 || !matches!(public_key[0], 2 | 3) {
         return Err(ContractError::InvalidPublicKey {
             len: public_key.len(),
         });
     }
-    let subject = key_subject_id(public_key);
+    let subject = role.subject(public_key);
     let expected = NONCES.may_load(deps.storage, &subject)?.unwrap_or_default();
     if nonce != expected {
         return Err(ContractError::NonceMismatch {

@@ -11,6 +11,8 @@ pub const CONTRACT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const MAX_ACTIVE_PER_PAIR: usize = 32;
 /// Most records a status query at a past instant scans, newest first.
 pub const MAX_HISTORY_SCAN: usize = 256;
+/// Most subjects one `ConsentsInForce` query asks about.
+pub const MAX_SUBJECTS_PER_QUERY: usize = 100;
 
 /// A record's state as history keeps it.
 #[cw_serde]
@@ -46,7 +48,18 @@ pub const BY_CONTROLLER: Map<(&Addr, ConsentId), ()> = Map::new("by_controller")
 pub const BY_PAIR: Map<(&str, &Addr, ConsentId), ()> = Map::new("by_pair");
 /// Index: records of a pair not yet withdrawn, for status now (pruned of expired ones on grant).
 pub const ACTIVE: Map<(&str, &Addr, ConsentId), ()> = Map::new("active");
+/// How a wallet came to act for a pseudonym.
+#[cw_serde]
+pub struct PseudonymBinding {
+    pub wallet: Addr,
+    /// The pseudonym's key signed the binding. False only for bindings made before 0.2.0,
+    /// when the first wallet to use a pseudonym got it: such a wallet may still withdraw the
+    /// consents it gave, but gives no new ones until the key binds a wallet.
+    pub proven: bool,
+    pub height: u64,
+}
+
 /// Wallet each `psn:` pseudonym is bound to.
-pub const PSEUDONYMS: Map<&str, Addr> = Map::new("pseudonyms");
-/// Next nonce of each `key:` subject.
+pub const PSEUDONYM_BINDINGS: Map<&str, PseudonymBinding> = Map::new("pseudonym_bindings");
+/// Next nonce of each subject that signs (`key:` subjects, and `psn:` pseudonyms' keys).
 pub const NONCES: Map<&str, u64> = Map::new("nonces");

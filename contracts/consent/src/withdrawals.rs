@@ -7,8 +7,8 @@ use datapact_types::validate::is_pseudonym;
 use datapact_types::ConsentId;
 
 use crate::error::ContractError;
-use crate::signed::verify_and_consume;
-use crate::state::{ConsentState, StateChange, ACTIVE, CONSENTS, HISTORY, PSEUDONYMS};
+use crate::signed::{verify_and_consume, SignedAs};
+use crate::state::{ConsentState, StateChange, ACTIVE, CONSENTS, HISTORY, PSEUDONYM_BINDINGS};
 
 pub fn execute_withdraw(
     deps: DepsMut,
@@ -37,6 +37,12 @@ pub fn execute_withdraw_signed(
     signature: cosmwasm_std::Binary,
 ) -> Result<Response, ContractError> {
     let record = load(deps.as_ref(), consent_id)?;
+    // a pseudonym's key withdraws its consents whichever wallet gave them
+    let role = if is_pseudonym(&record.subject) {
+        SignedAs::Pseudonym
+    } else {
+        SignedAs::Key
+    };
     let subject = verify_and_consume(
         &mut deps,
         &env,
@@ -44,6 +50,7 @@ pub fn execute_withdraw_signed(
         nonce,
         &public_key,
         &signature,
+        role,
     )?;
     if subject != record.subject {
         return Err(ContractError::Unauthorized {
@@ -70,7 +77,10 @@ fn wallet_may_act_for(deps: Deps, sender: &Addr, subject: &str) -> StdResult<boo
         return Ok(true);
     }
     if is_pseudonym(subject) {
-        return Ok(PSEUDONYMS.may_load(deps.storage, subject)?.as_ref() == Some(sender));
+        // a binding without proof (from before 0.2.0) may still withdraw what it gave
+        return Ok(PSEUDONYM_BINDINGS
+            .may_load(deps.storage, subject)?
+            .is_some_and(|b| b.wallet == *sender));
     }
     Ok(false)
 }

@@ -3,7 +3,7 @@
 use cosmwasm_std::{Addr, Deps, DepsMut, Env, MessageInfo, Order, Response, StdError, StdResult};
 use cw_storage_plus::Bound;
 use datapact_types::events::{action, key, response};
-use datapact_types::registry::{AssetRole, AssetRoleResponse, TOMBSTONES};
+use datapact_types::registry::{AssetRole, AssetRoleResponse, TOMBSTONES, TOMBSTONE_TIMES};
 use datapact_types::validate::{self, MAX_TEXT_LEN};
 use datapact_types::{next_id, page_limit, AssetId, Sensitivity};
 
@@ -206,6 +206,10 @@ pub fn execute_tombstone(
     asset.tombstoned_height = Some(env.block.height);
     // the public index other contracts read raw on every access
     TOMBSTONES.save(deps.storage, asset_id, &env.block.height)?;
+    // and when: agreements on the asset stop vesting from this moment
+    TOMBSTONE_TIMES.save(deps.storage, asset_id, &env.block.time)?;
+    // erasure: every free-text field goes (a name can identify people as well as a description)
+    asset.name.clear();
     asset.description.clear();
     asset.tags.clear();
     asset.pending_owner = None;

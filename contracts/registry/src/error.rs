@@ -10,6 +10,9 @@ pub enum ContractError {
     Std(#[from] StdError),
 
     #[error(transparent)]
+    Funds(#[from] datapact_types::funds::FundsNotAccepted),
+
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
 
     #[error(transparent)]
@@ -85,4 +88,21 @@ pub enum ContractError {
 
     #[error("max_depth must be between 1 and {max}, got {got}")]
     InvalidDepth { max: u32, got: u32 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datapact_types::agreements::Refusal;
+
+    #[test]
+    fn the_indexer_reads_an_unauthorized_sender_from_this_contracts_error_text() {
+        let text = ContractError::Unauthorized {
+            sender: "wasm1x".into(),
+            required_role: "owner".into(),
+            asset_id: 1,
+        }
+        .to_string();
+        assert_eq!(Refusal::from_log(&text), Refusal::Unauthorized, "{text}");
+    }
 }

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod attestations;
 pub mod contract;
 mod error;
+pub mod migration;
 pub mod msg;
 pub mod state;
 pub mod versions;

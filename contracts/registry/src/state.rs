@@ -84,6 +84,6 @@ pub const CHILDREN: Map<(u128, u128), ()> = Map::new("children");
 /// Attestations by (version key, attestor, claim).
 pub const ATTESTATIONS: Map<(u128, &Addr, &str), Attestation> = Map::new("attestations");
 
-/// Tombstoned assets (asset -> height), defined in the shared package because other
-/// contracts read it raw.
-pub use datapact_types::registry::TOMBSTONES;
+/// Tombstoned assets (asset -> height, asset -> time), defined in the shared package because
+/// other contracts read them raw.
+pub use datapact_types::registry::{TOMBSTONES, TOMBSTONE_TIMES};

@@ -155,18 +155,26 @@ pub fn list_versions(
 }
 
 /// The versions one step away from `v` in `direction`.
+/// At most `at_most` neighbours of `v`: anyone may attach children to a version, so the walk
+/// never loads more than it can still return.
 fn neighbours(
     deps: Deps,
     v: VersionRef,
     direction: LineageDirection,
+    at_most: usize,
 ) -> StdResult<Vec<VersionRef>> {
     match direction {
-        LineageDirection::Ancestors => Ok(VERSIONS
-            .load(deps.storage, (v.asset_id, v.version))?
-            .parents),
+        LineageDirection::Ancestors => {
+            let mut parents = VERSIONS
+                .load(deps.storage, (v.asset_id, v.version))?
+                .parents;
+            parents.truncate(at_most);
+            Ok(parents)
+        }
         LineageDirection::Descendants => CHILDREN
             .prefix(v.key())
             .keys(deps.storage, None, None, Order::Ascending)
+            .take(at_most)
             .map(|k| k.map(VersionRef::from_key))
             .collect(),
     }
@@ -201,7 +209,9 @@ pub fn query_lineage(
     let mut edges = vec![];
     let mut truncated = false;
     while let Some((v, depth)) = queue.pop_front() {
-        let next = neighbours(deps, v, direction)?;
+        // one more than still fits tells whether the walk was cut short
+        let room = MAX_LINEAGE_NODES.saturating_sub(nodes.len()) + 1;
+        let next = neighbours(deps, v, direction, room)?;
         if depth == max_depth {
             truncated |= !next.is_empty();
             continue;

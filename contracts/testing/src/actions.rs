@@ -127,7 +127,8 @@ impl Suite {
 
     // ---- agreements ----
 
-    /// Terms: purpose `research` permitted, `marketing` prohibited, 100 days, `price` udpt.
+    /// Terms: purpose `research` permitted, `marketing` prohibited, 100 days, `price` udpt,
+    /// a quarter of it vesting when the key is delivered.
     pub fn offer_terms(price: u128, cap: Option<u64>, consent_required: bool) -> OfferTerms {
         OfferTerms {
             permitted_purposes: vec!["research".into(), "analytics".into()],
@@ -136,6 +137,7 @@ impl Suite {
             access_cap: cap,
             price: coin(price, DENOM),
             consent_required,
+            delivery_share_bps: 2_500,
         }
     }
 

@@ -150,6 +150,35 @@ impl Suite {
             &[],
         )?;
 
+        // a pseudonym's key binds the subject's wallet, which then grants in its name
+        let psn_key = SigningKey::from_slice(&[6u8; 32])?;
+        let (pk, sig) = self.sign_doc(
+            &psn_key,
+            0,
+            SignedAction::BindWallet {
+                wallet: subj.to_string(),
+            },
+        );
+        self.exec(
+            &subj,
+            Which::Consent,
+            &consent_msg::ExecuteMsg::BindPseudonym {
+                nonce: 0,
+                public_key: pk.clone(),
+                signature: sig,
+            },
+            &[],
+        )?;
+        self.exec(
+            &subj,
+            Which::Consent,
+            &consent_msg::ExecuteMsg::Grant {
+                subject: Some(datapact_types::consent::pseudonym_id(&pk)),
+                terms: Self::terms(&p, a, "research"),
+            },
+            &[],
+        )?;
+
         use agreements_msg::ExecuteMsg as A;
         let o = self.create_offer(&p, a, Self::offer_terms(1000, Some(10), false))?;
         let o2 = self.create_offer(&p, a, Self::offer_terms(0, None, false))?;

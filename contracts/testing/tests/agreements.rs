@@ -404,7 +404,7 @@ fn escrow_vests_from_key_deposit_and_settles_on_termination() {
         "is terminated, so it cannot be terminated",
     );
 
-    // delivered, claimed at 25%, terminated at 60%
+    // delivered (a quarter vests at once), claimed at 25% of the term, terminated at 60%
     let id = w.s.sign(&c, o, "research", &[coin(1000, DENOM)]).unwrap();
     let x = w.s.addr("stranger");
     assert_fails_with(w.s.deposit_key(&x, id), "needs the provider of agreement 2");
@@ -413,12 +413,14 @@ fn escrow_vests_from_key_deposit_and_settles_on_termination() {
         w.s.deposit_key(&p, id),
         ContractError::KeyAlreadyDeposited { id },
     );
+    assert_eq!(w.s.agreement(id).unwrap().vested, Uint256::from(250u128));
     w.s.advance(1, 250);
     w.s.exec(&p, Which::Agreements, &A::Claim { agreement_id: id }, &[])
         .unwrap();
-    assert_eq!(w.s.balance(&p), START_BALANCE + 250);
+    // 250 + 750 * 250/1000, rounded down
+    assert_eq!(w.s.balance(&p), START_BALANCE + 437);
     w.s.advance(1, 350);
-    assert_eq!(w.s.agreement(id).unwrap().vested, Uint256::from(600u128));
+    assert_eq!(w.s.agreement(id).unwrap().vested, Uint256::from(700u128));
     w.s.exec(
         &c,
         Which::Agreements,
@@ -426,8 +428,8 @@ fn escrow_vests_from_key_deposit_and_settles_on_termination() {
         &[],
     )
     .unwrap();
-    assert_eq!(w.s.balance(&p), START_BALANCE + 600);
-    assert_eq!(w.s.balance(&c), START_BALANCE - 600);
+    assert_eq!(w.s.balance(&p), START_BALANCE + 700);
+    assert_eq!(w.s.balance(&c), START_BALANCE - 700);
     assert_eq!(w.s.balance(&contract), 0);
     let a = w.s.agreement(id).unwrap();
     assert_eq!(
@@ -437,8 +439,8 @@ fn escrow_vests_from_key_deposit_and_settles_on_termination() {
             a.held
         ),
         (
-            Uint256::from(600u128),
-            Uint256::from(400u128),
+            Uint256::from(700u128),
+            Uint256::from(300u128),
             Uint256::zero()
         )
     );
@@ -453,7 +455,7 @@ fn escrow_vests_from_key_deposit_and_settles_on_termination() {
     );
     w.s.exec(&p, Which::Agreements, &A::Claim { agreement_id: id }, &[])
         .unwrap();
-    assert_eq!(w.s.balance(&p), START_BALANCE + 1600);
+    assert_eq!(w.s.balance(&p), START_BALANCE + 1700);
     assert_eq!(w.s.balance(&contract), 0);
 }
 
@@ -470,7 +472,7 @@ fn funds_sent_to_a_message_that_takes_none_are_refused() {
         },
         &[coin(5, DENOM)],
     );
-    assert_fails_with(res, "wrong payment");
+    assert_fails_with(res, "takes no payment");
 }
 
 #[test]

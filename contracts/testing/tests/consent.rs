@@ -136,25 +136,21 @@ fn controller_wide_scope_covers_every_asset() {
 }
 
 #[test]
-fn a_pseudonym_is_bound_to_the_first_wallet_that_uses_it() {
+fn a_wallet_grants_for_itself_or_a_bound_pseudonym_and_nothing_else() {
     let mut s = Suite::new();
     let (w1, w2, p) = (s.addr("subject1"), s.addr("subject2"), s.addr("provider1"));
-    let psn = format!("psn:{}", "ab".repeat(32));
     let grant = |subject: &str| C::Grant {
         subject: Some(subject.to_string()),
         terms: Suite::terms(&p, 7, "research"),
     };
-    let res = s.exec(&w1, Which::Consent, &grant(&psn), &[]).unwrap();
-    let id = attr_u64(&res, key::CONSENT_ID).unwrap();
-    assert!(s.consent_status(&psn, &p, 7, "research").unwrap().granted);
+    let unbound = format!("psn:{}", "ab".repeat(32));
     assert_fails_with(
-        s.exec(&w2, Which::Consent, &grant(&psn), &[]),
-        ContractError::PseudonymTaken {
-            subject: psn.clone(),
+        s.exec(&w1, Which::Consent, &grant(&unbound), &[]),
+        ContractError::PseudonymNotBound {
+            subject: unbound.clone(),
+            sender: w1.to_string(),
         },
     );
-    assert_fails_with(s.withdraw(&w2, id), "needs the subject of consent");
-    s.withdraw(&w1, id).unwrap();
     assert_fails_with(
         s.exec(&w1, Which::Consent, &grant("psn:short"), &[]),
         "must be \"psn:\" or \"key:\"",

@@ -171,8 +171,16 @@ impl ConsentContract {
 /// What an off-chain signature authorizes.
 #[cw_serde]
 pub enum SignedAction {
-    Grant { terms: ConsentTerms },
-    Withdraw { consent_id: ConsentId },
+    Grant {
+        terms: ConsentTerms,
+    },
+    Withdraw {
+        consent_id: ConsentId,
+    },
+    /// The key's pseudonym (`psn:` + the key's hash) may be used by `wallet`.
+    BindWallet {
+        wallet: String,
+    },
 }
 
 /// The canonical document a subject signs: bound to the chain, the contract and a nonce, so
@@ -195,6 +203,16 @@ impl ConsentSignDoc {
     pub fn digest(&self) -> StdResult<[u8; 32]> {
         Ok(Sha256::digest(self.canonical_bytes()?).into())
     }
+}
+
+/// The pseudonym of a signing key: `psn:` + hex(sha256(compressed public key)). A pseudonym
+/// names a subject without naming the person; only the key's holder can bind it to a wallet.
+pub fn pseudonym_id(public_key: &[u8]) -> String {
+    format!(
+        "{}{}",
+        crate::validate::PSEUDONYM_PREFIX,
+        hex::encode(Sha256::digest(public_key))
+    )
 }
 
 /// The subject id of a signing key: `key:` + hex(sha256(compressed public key)).

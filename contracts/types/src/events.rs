@@ -35,6 +35,7 @@ pub mod action {
     pub const GRANT_SIGNED: &str = "grant_signed";
     pub const WITHDRAW: &str = "withdraw";
     pub const WITHDRAW_SIGNED: &str = "withdraw_signed";
+    pub const BIND_PSEUDONYM: &str = "bind_pseudonym";
     // agreements
     pub const UPDATE_CONFIG: &str = "update_config";
     pub const CREATE_OFFER: &str = "create_offer";
@@ -86,12 +87,14 @@ pub mod key {
     pub const EXPIRES_AT: &str = "expires_at";
     pub const METHOD: &str = "method";
     pub const NONCE: &str = "nonce";
+    pub const WALLET: &str = "wallet";
     pub const OFFER_ID: &str = "offer_id";
     pub const AGREEMENT_ID: &str = "agreement_id";
     pub const PROVIDER: &str = "provider";
     pub const CONSUMER: &str = "consumer";
     pub const PRICE: &str = "price";
     pub const ACCESS_CAP: &str = "access_cap";
+    pub const DELIVERY_SHARE_BPS: &str = "delivery_share_bps";
     pub const CONSENT_REQUIRED: &str = "consent_required";
     pub const ACCESS_COUNT: &str = "access_count";
     pub const PAID_TO_PROVIDER: &str = "paid_to_provider";
@@ -224,11 +227,13 @@ pub const CATALOGUE: &[EventSpec] = &[
         "A subject withdrew consent from its wallet."),
     spec(c::CONSENT, a::WITHDRAW_SIGNED, &[k::CONSENT_ID, k::SUBJECT, k::CONTROLLER, k::NONCE], &[],
         "A relayer submitted a withdrawal signed off chain by the subject's key."),
+    spec(c::CONSENT, a::BIND_PSEUDONYM, &[k::SUBJECT, k::WALLET, k::NONCE], &[],
+        "A pseudonym's key named the wallet that may act for it (replacing any earlier binding)."),
     AGREEMENTS_LIFECYCLE[0],
     AGREEMENTS_LIFECYCLE[1],
     spec(c::AGREEMENTS, a::UPDATE_CONFIG, &[], &[], "The admin rewired the contract's peers."),
-    spec(c::AGREEMENTS, a::CREATE_OFFER, &[k::OFFER_ID, k::ASSET_ID, k::PROVIDER, k::PRICE, k::CONSENT_REQUIRED, k::PURPOSES], &[k::ACCESS_CAP],
-        "An owner or steward offered an asset under terms."),
+    spec(c::AGREEMENTS, a::CREATE_OFFER, &[k::OFFER_ID, k::ASSET_ID, k::PROVIDER, k::PRICE, k::CONSENT_REQUIRED, k::PURPOSES], &[k::ACCESS_CAP, k::DELIVERY_SHARE_BPS],
+        "An owner or steward offered an asset under terms (`delivery_share_bps`: since 0.2.0)."),
     spec(c::AGREEMENTS, a::WITHDRAW_OFFER, &[k::OFFER_ID], &[], "The provider withdrew an offer."),
     spec(c::AGREEMENTS, a::SIGN, &[k::AGREEMENT_ID, k::OFFER_ID, k::ASSET_ID, k::PROVIDER, k::CONSUMER, k::PURPOSE, k::PRICE, k::EXPIRES_AT], &[],
         "A consumer signed an offer, paying the price into escrow."),

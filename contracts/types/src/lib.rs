@@ -3,6 +3,7 @@
 pub mod agreements;
 pub mod consent;
 pub mod events;
+pub mod funds;
 pub mod migrate;
 pub mod registry;
 pub mod validate;

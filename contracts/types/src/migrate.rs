@@ -16,6 +16,8 @@ pub enum MigrationError {
     BadVersion { version: String },
     #[error("cannot migrate: no cw2 version info stored")]
     NoVersionInfo,
+    #[error("cannot migrate: {what} does not read as the layout it should have ({error}); nothing was changed")]
+    UnreadableRecord { what: String, error: String },
 }
 
 /// Checks the stored cw2 info names this contract at an older or equal version, then stores
@@ -47,18 +49,24 @@ pub fn migrate_version(
     Ok(stored.version)
 }
 
-/// The whole of every contract's `migrate`: [`migrate_version`], then the `migrate` event.
+/// The `migrate` event: which contract, from which version, to which.
+pub fn migrate_response(name: &str, from: &str, version: &str) -> Response {
+    Response::new()
+        .add_attribute(key::ACTION, action::MIGRATE)
+        .add_attribute(key::CONTRACT_NAME, name)
+        .add_attribute(key::FROM_VERSION, from)
+        .add_attribute(key::CONTRACT_VERSION, version)
+}
+
+/// The whole `migrate` of a contract whose stored layout did not change: [`migrate_version`],
+/// then the `migrate` event.
 pub fn migrate(
     storage: &mut dyn Storage,
     name: &str,
     version: &str,
 ) -> Result<Response, MigrationError> {
     let from = migrate_version(storage, name, version)?;
-    Ok(Response::new()
-        .add_attribute(key::ACTION, action::MIGRATE)
-        .add_attribute(key::CONTRACT_NAME, name)
-        .add_attribute(key::FROM_VERSION, from)
-        .add_attribute(key::CONTRACT_VERSION, version))
+    Ok(migrate_response(name, &from, version))
 }
 
 #[cfg(test)]

@@ -49,6 +49,10 @@ pub struct AssetRoleResponse {
 /// which costs a storage read instead of a second contract execution.
 pub const TOMBSTONES: Map<AssetId, u64> = Map::new("tombstones");
 
+/// When each tombstoned asset was erased (block time). Read raw by the agreements contract:
+/// escrow stops vesting when the data is gone.
+pub const TOMBSTONE_TIMES: Map<AssetId, cosmwasm_std::Timestamp> = Map::new("tombstone_times");
+
 /// A registry contract, as another contract sees it.
 #[cw_serde]
 pub struct RegistryContract(pub Addr);
@@ -68,6 +72,15 @@ impl RegistryContract {
                 address: address.to_string(),
             },
         )
+    }
+
+    /// When the asset was erased, by a raw read of the registry's [`TOMBSTONE_TIMES`] map.
+    pub fn tombstoned_at(
+        &self,
+        querier: &QuerierWrapper,
+        asset_id: AssetId,
+    ) -> StdResult<Option<cosmwasm_std::Timestamp>> {
+        TOMBSTONE_TIMES.query(querier, self.0.clone(), asset_id)
     }
 
     /// Whether the asset is tombstoned, by a raw read of the registry's [`TOMBSTONES`] map.

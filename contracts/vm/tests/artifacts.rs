@@ -13,7 +13,7 @@ use datapact_types::agreements::{CanAccessResponse, DenyReason};
 use datapact_types::consent::{
     key_subject_id, ConsentQuery, ConsentSignDoc, ConsentStatusResponse, SignedAction,
 };
-use datapact_types::registry::{AssetRoleResponse, RegistryQuery, TOMBSTONES};
+use datapact_types::registry::{AssetRoleResponse, RegistryQuery, TOMBSTONES, TOMBSTONE_TIMES};
 use datapact_types::{Sensitivity, Severity};
 use datapact_vm::{addr, artifact, attr, Vm};
 use k256::ecdsa::SigningKey;
@@ -172,9 +172,11 @@ fn agreements_artifact_enforces_terms_with_answers_from_the_real_registry_and_co
     let granted = consent.query_raw(&status_q).unwrap().0;
     let (registry_addr, consent_addr) = (addr("registry"), addr("consent"));
 
-    // the tombstone flag is read raw from the registry's storage, as wasmd would
+    // the tombstone flag and time are read raw from the registry's storage, as wasmd would
     let tomb_key = TOMBSTONES.key(1).to_vec();
+    let tomb_time_key = TOMBSTONE_TIMES.key(1).to_vec();
     assert_eq!(registry.raw(&tomb_key).unwrap(), None);
+    assert_eq!(registry.raw(&tomb_time_key).unwrap(), None);
     registry
         .execute(&provider, &R::Tombstone { asset_id: 2 }, &[])
         .unwrap_err();
@@ -189,7 +191,9 @@ fn agreements_artifact_enforces_terms_with_answers_from_the_real_registry_and_co
             Some(granted.clone())
         }
         WasmQuery::Raw { contract_addr, key }
-            if *contract_addr == ra && key.as_slice() == tomb_key.as_slice() =>
+            if *contract_addr == ra
+                && (key.as_slice() == tomb_key.as_slice()
+                    || key.as_slice() == tomb_time_key.as_slice()) =>
         {
             None
         }
@@ -283,12 +287,9 @@ fn agreements_artifact_enforces_terms_with_answers_from_the_real_registry_and_co
         .unwrap();
     let paid: u128 = attr(&res, "paid_to_provider").unwrap().parse().unwrap();
     let refunded: u128 = attr(&res, "refunded_to_consumer").unwrap().parse().unwrap();
-    assert_eq!(
-        paid + refunded,
-        1000,
-        "half the term vested, the rest refunded: {paid} + {refunded}"
-    );
-    assert!((499..=501).contains(&paid));
+    assert_eq!(paid + refunded, 1000, "{paid} + {refunded}");
+    // the key was delivered at signing: the 25% delivery share, then half of the rest
+    assert!((624..=626).contains(&paid), "paid {paid}");
     assert_eq!(res.messages.len(), 2, "one payment to each party");
 }
 

@@ -1,6 +1,6 @@
 //! One random sequence run against the wired contracts and the model, step by step.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use cosmwasm_std::{coin, Addr, Coin};
 use datapact_agreements::msg::ExecuteMsg as A;
@@ -33,6 +33,7 @@ pub(crate) fn setup() -> Run {
     actors.push(s.sentinel.clone());
     actors.push(s.responder.clone());
     actors.push(s.addr("stranger"));
+    actors.push(s.addr("steward1"));
     let asset_owner = [0, 0, 1];
     let mut asset_ids = [0; 3];
     let mut offers = vec![];
@@ -42,38 +43,50 @@ pub(crate) fn setup() -> Run {
             .register_asset(&owner_addr, Sensitivity::Personal)
             .unwrap();
         s.publish(&owner_addr, asset_ids[i], vec![]).unwrap();
-        for (price, cap, consent_required, duration) in [
-            (1000u128, Some(2u64), false, 1500u64),
-            (0, Some(3), true, 3000),
-            (250, None, true, 2000),
-        ] {
-            let mut t = Suite::offer_terms(price, cap, consent_required);
-            t.duration_seconds = duration;
-            s.create_offer(&owner_addr, asset_ids[i], t).unwrap();
-            offers.push(MOffer {
-                asset: i,
-                provider: *owner,
-                price,
-                cap,
-                consent_required,
-                duration,
-            });
+        for kind in 0..OFFER_KINDS.len() {
+            let (t, mut o) = offer_of_kind(kind, i, *owner);
+            o.id = s.create_offer(&owner_addr, asset_ids[i], t).unwrap();
+            offers.push(o);
         }
     }
     let balances = (0..ACTORS).map(|i| (i, START_BALANCE)).collect();
     let m = Model {
         offers,
         asset_owner,
+        stewards: Default::default(),
         asset_ids,
-        tombstoned: BTreeSet::new(),
+        tombstoned: BTreeMap::new(),
         agreements: vec![],
         consents: vec![],
         alerts: vec![],
-        suspended: BTreeSet::new(),
         balances,
         held: 0,
     };
     Run { s, m, actors }
+}
+
+/// The terms of offer kind `kind` on `asset` by `provider`, and its model (id 0 until made).
+pub(crate) fn offer_of_kind(
+    kind: usize,
+    asset: usize,
+    provider: usize,
+) -> (datapact_agreements::state::OfferTerms, MOffer) {
+    let (price, cap, consent_required, duration, share_bps) = OFFER_KINDS[kind];
+    let mut t = Suite::offer_terms(price, cap, consent_required);
+    t.duration_seconds = duration;
+    t.delivery_share_bps = share_bps as u16;
+    let o = MOffer {
+        id: 0,
+        asset,
+        provider,
+        price,
+        cap,
+        consent_required,
+        duration,
+        share_bps,
+        withdrawn: false,
+    };
+    (t, o)
 }
 
 /// The entry `*i` points at, taken modulo the list's length (so random picks always land),
@@ -119,7 +132,10 @@ impl Run {
                 purpose,
                 pay,
             } => {
-                let o = self.m.offers[offer].clone();
+                let mut offer = offer;
+                let Some(o) = pick(&self.m.offers, &mut offer) else {
+                    return Ok(());
+                };
                 let purpose = PURPOSES[purpose];
                 let funds = match (pay, o.price) {
                     (0, 0) => vec![],
@@ -133,16 +149,22 @@ impl Run {
                     .sum::<u128>()
                     == o.price
                     && (o.price > 0 || funds.is_empty());
-                let expect = sender != o.provider
-                    && !self.m.suspended.contains(&sender)
+                let still_manages = self.m.manages(o.provider, o.asset);
+                let expect = !o.withdrawn
+                    && sender != o.provider
+                    && !self.m.is_suspended(sender)
                     && purpose != "marketing"
                     && paid_right
-                    && !self.m.tombstoned.contains(&o.asset);
+                    && still_manages;
+                if !o.withdrawn && !still_manages && !self.m.tombstoned.contains_key(&o.asset) {
+                    // a removed steward's offer, or one from before an ownership transfer
+                    *seen.entry("sign_by_former_manager".into()).or_default() += 1;
+                }
                 let res = self.exec(
                     sender,
                     Which::Agreements,
                     &A::Sign {
-                        offer_id: offer as u64 + 1,
+                        offer_id: o.id,
                         purpose: purpose.into(),
                         consumer_public_key: vec![1u8; 32].into(),
                     },
@@ -166,6 +188,9 @@ impl Run {
                         terminated_at: None,
                         paid: 0,
                         refunded: 0,
+                        signed_at: now,
+                        suspensions: vec![],
+                        vested_seen: 0,
                     });
                 }
             }
@@ -176,10 +201,16 @@ impl Run {
                 let Some(a) = pick(&self.m.agreements, &mut agreement) else {
                     return Ok(());
                 };
-                let expect = sender == self.m.offers[a.offer].provider
+                let o = &self.m.offers[a.offer];
+                let expect = sender == o.provider
                     && a.status != Status::Terminated
                     && now < a.expires
-                    && a.key_at.is_none();
+                    && a.key_at.is_none()
+                    && self.m.manages(o.provider, o.asset);
+                // in the second half of the term: a late delivery earns less
+                if expect && now >= a.signed_at + (a.expires - a.signed_at) / 2 {
+                    *seen.entry("late_delivery".into()).or_default() += 1;
+                }
                 let res = self.exec(
                     sender,
                     Which::Agreements,
@@ -275,7 +306,16 @@ impl Run {
                 let res = self.exec(sender, Which::Agreements, &msg, &[]);
                 prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
                 if expect {
-                    self.m.agreements[agreement].status = to;
+                    let m = &mut self.m.agreements[agreement];
+                    m.status = to;
+                    if suspend {
+                        m.suspensions.push((now, None));
+                        if m.key_at.is_some() {
+                            *seen.entry("suspension_after_delivery".into()).or_default() += 1;
+                        }
+                    } else if let Some(last) = m.suspensions.last_mut() {
+                        last.1 = Some(now);
+                    }
                 }
             }
             Step::Terminate {
@@ -296,6 +336,11 @@ impl Run {
                 );
                 prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
                 if expect {
+                    if a.key_at.is_some_and(|k| now.saturating_sub(k) < 300) {
+                        *seen
+                            .entry("termination_right_after_delivery".into())
+                            .or_default() += 1;
+                    }
                     let price = self.m.offers[a.offer].price;
                     let v = self.m.vested(&a, now);
                     let (to_p, to_c) = (v - a.paid, price - v - a.refunded);
@@ -305,6 +350,11 @@ impl Run {
                     let m = &mut self.m.agreements[agreement];
                     m.status = Status::Terminated;
                     m.terminated_at = Some(now);
+                    if let Some(last) = m.suspensions.last_mut() {
+                        if last.1.is_none() {
+                            last.1 = Some(now);
+                        }
+                    }
                     m.paid += to_p;
                     m.refunded += to_c;
                 }
@@ -409,11 +459,9 @@ impl Run {
                     let seq =
                         datapact_testing::attr_u64(res.as_ref().unwrap(), "entry_seq").unwrap();
                     let suspended = severity >= Severity::High;
-                    if suspended {
-                        self.m.suspended.insert(2 + consumer);
-                    }
                     self.m.alerts.push(MAlert {
                         seq,
+                        consumer: 2 + consumer,
                         suspended,
                         lifted: false,
                     });
@@ -433,24 +481,27 @@ impl Run {
                 prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
                 if expect {
                     self.m.alerts[alert].lifted = true;
-                    let subject: datapact_audit::msg::AlertResponse = self
-                        .s
-                        .query(
-                            Which::Audit,
-                            &datapact_audit::msg::QueryMsg::Alert { alert_seq: al.seq },
-                        )
-                        .unwrap();
-                    let idx = self
-                        .actors
-                        .iter()
-                        .position(|a| *a == subject.alert.subject)
-                        .unwrap();
-                    self.m.suspended.remove(&idx);
+                    if self.m.is_suspended(al.consumer) {
+                        // another alert still suspends this consumer: the lift must not free it
+                        *seen
+                            .entry("lift_with_another_alert_standing".into())
+                            .or_default() += 1;
+                        let standing: datapact_agreements::msg::ConsumerSuspensionResponse = self
+                            .s
+                            .query(
+                                Which::Agreements,
+                                &datapact_agreements::msg::QueryMsg::ConsumerSuspension {
+                                    consumer: self.actors[al.consumer].to_string(),
+                                },
+                            )
+                            .unwrap();
+                        prop_assert!(standing.suspension.is_some(), "{:?}: freed too early", step);
+                    }
                 }
             }
             Step::Tombstone { sender, asset } => {
                 let expect =
-                    sender == self.m.asset_owner[asset] && !self.m.tombstoned.contains(&asset);
+                    sender == self.m.asset_owner[asset] && !self.m.tombstoned.contains_key(&asset);
                 let res = self.exec(
                     sender,
                     Which::Registry,
@@ -461,7 +512,131 @@ impl Run {
                 );
                 prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
                 if expect {
-                    self.m.tombstoned.insert(asset);
+                    self.m.tombstoned.insert(asset, now);
+                    if self.m.agreements.iter().any(|a| {
+                        a.key_at.is_some()
+                            && self.m.offers[a.offer].asset == asset
+                            && now < a.expires
+                    }) {
+                        *seen.entry("erasure_after_delivery".into()).or_default() += 1;
+                    }
+                }
+            }
+            Step::AddSteward {
+                sender,
+                asset,
+                steward,
+            } => {
+                let owner = self.m.asset_owner[asset];
+                let expect = sender == owner
+                    && !self.m.tombstoned.contains_key(&asset)
+                    && steward != owner
+                    && !self.m.stewards[asset].contains(&steward);
+                let res = self.exec(
+                    sender,
+                    Which::Registry,
+                    &R::AddSteward {
+                        asset_id: self.m.asset_ids[asset],
+                        steward: self.actors[steward].to_string(),
+                    },
+                    &[],
+                );
+                prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
+                if expect {
+                    self.m.stewards[asset].insert(steward);
+                }
+            }
+            Step::RemoveSteward {
+                sender,
+                asset,
+                steward,
+            } => {
+                let expect = sender == self.m.asset_owner[asset]
+                    && !self.m.tombstoned.contains_key(&asset)
+                    && self.m.stewards[asset].contains(&steward);
+                let res = self.exec(
+                    sender,
+                    Which::Registry,
+                    &R::RemoveSteward {
+                        asset_id: self.m.asset_ids[asset],
+                        steward: self.actors[steward].to_string(),
+                    },
+                    &[],
+                );
+                prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
+                if expect {
+                    self.m.stewards[asset].remove(&steward);
+                }
+            }
+            Step::TransferOwnership { sender, asset, to } => {
+                let expect = sender == self.m.asset_owner[asset]
+                    && !self.m.tombstoned.contains_key(&asset)
+                    && to != sender;
+                let asset_id = self.m.asset_ids[asset];
+                let res = self.exec(
+                    sender,
+                    Which::Registry,
+                    &R::TransferOwnership {
+                        asset_id,
+                        new_owner: self.actors[to].to_string(),
+                    },
+                    &[],
+                );
+                let proposed = res.is_ok();
+                prop_assert!(
+                    proposed
+                        == (sender == self.m.asset_owner[asset]
+                            && !self.m.tombstoned.contains_key(&asset)),
+                    "{:?}: {:?}",
+                    step,
+                    outcome(&res)
+                );
+                if proposed {
+                    let res = self.exec(to, Which::Registry, &R::AcceptOwnership { asset_id }, &[]);
+                    prop_assert!(res.is_ok(), "{:?}: accepting: {:?}", step, outcome(&res));
+                    // the new owner cannot stay a steward of its own asset
+                    self.m.stewards[asset].remove(&to);
+                    self.m.asset_owner[asset] = to;
+                }
+                let _ = expect;
+            }
+            Step::CreateOffer {
+                sender,
+                asset,
+                kind,
+            } => {
+                let expect = self.m.manages(sender, asset);
+                let (t, mut o) = offer_of_kind(kind, asset, sender);
+                let res = self.exec(
+                    sender,
+                    Which::Agreements,
+                    &A::CreateOffer {
+                        asset_id: self.m.asset_ids[asset],
+                        terms: t,
+                    },
+                    &[],
+                );
+                prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
+                if expect {
+                    o.id = datapact_testing::attr_u64(res.as_ref().unwrap(), "offer_id").unwrap();
+                    self.m.offers.push(o);
+                }
+            }
+            Step::WithdrawOffer { sender, mut offer } => {
+                let Some(o) = pick(&self.m.offers, &mut offer) else {
+                    return Ok(());
+                };
+                let expect =
+                    !o.withdrawn && (sender == o.provider || sender == self.m.asset_owner[o.asset]);
+                let res = self.exec(
+                    sender,
+                    Which::Agreements,
+                    &A::WithdrawOffer { offer_id: o.id },
+                    &[],
+                );
+                prop_assert_eq!(res.is_ok(), expect, "{:?}: {:?}", step, outcome(&res));
+                if expect {
+                    self.m.offers[offer].withdrawn = true;
                 }
             }
             Step::Advance { seconds } => self.s.advance(1, seconds),
@@ -504,6 +679,47 @@ impl Run {
             }
         }
         Ok(checked)
+    }
+
+    /// The escrow invariants of `payment.rs`, on every agreement, against the chain's answer:
+    /// no delivery no pay, the delivery share paid at delivery, nothing for withheld time (the
+    /// model's `vested` exactly), never decreasing, never above the price.
+    pub(crate) fn check_escrow(&mut self) -> Result<(), TestCaseError> {
+        let now = self.now();
+        for i in 0..self.m.agreements.len() {
+            let a = self.m.agreements[i].clone();
+            let o = &self.m.offers[a.offer];
+            let on_chain: u128 = self
+                .s
+                .agreement(a.id)
+                .map_err(|e| TestCaseError::fail(format!("{e:#}")))?
+                .vested
+                .to_string()
+                .parse()
+                .unwrap_or(u128::MAX);
+            match a.key_at {
+                None => prop_assert_eq!(on_chain, 0, "agreement {}: no delivery, no pay", a.id),
+                Some(_) => prop_assert!(
+                    on_chain >= o.price * o.share_bps / 10_000,
+                    "agreement {}: the delivery share is paid",
+                    a.id
+                ),
+            }
+            prop_assert_eq!(
+                on_chain,
+                self.m.vested(&a, now),
+                "agreement {}: vested for live seconds only",
+                a.id
+            );
+            prop_assert!(on_chain <= o.price, "agreement {}: above the price", a.id);
+            prop_assert!(
+                on_chain >= a.vested_seen,
+                "agreement {}: vested went down",
+                a.id
+            );
+            self.m.agreements[i].vested_seen = on_chain;
+        }
+        Ok(())
     }
 
     pub(crate) fn check_invariants(&self) -> Result<(), TestCaseError> {

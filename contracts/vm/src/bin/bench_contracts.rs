@@ -257,6 +257,7 @@ fn main() -> Result<()> {
             access_cap: Some(1_000),
             price: coin(price, "udpt"),
             consent_required,
+            delivery_share_bps: 2_500,
         },
     };
     push(
