@@ -92,15 +92,25 @@ pub fn settle(a: &Agreement, now: Timestamp, erased_at: Option<Timestamp>) -> (U
     (to_provider, to_consumer)
 }
 
-/// The seconds a provider suspension from `since` to `until` withheld, counted from the
-/// delivery (a suspension before it withholds nothing) up to expiry.
-pub fn withheld_seconds(a: &Agreement, since: Timestamp, until: Timestamp) -> u64 {
+/// The seconds a provider suspension from `since` to `until` withheld from the live window:
+/// counted from the delivery (a suspension before it withholds nothing) up to expiry or the
+/// asset's erasure, whichever comes first (time after either is not live anyway, so counting
+/// it would withhold it twice).
+pub fn withheld_seconds(
+    a: &Agreement,
+    since: Timestamp,
+    until: Timestamp,
+    erased_at: Option<Timestamp>,
+) -> u64 {
     let Some(delivered) = a.key_deposited_at else {
         return 0;
     };
     let from = since.max(delivered).seconds();
-    let to = until.min(a.expires_at).seconds();
-    to.saturating_sub(from)
+    let mut to = until.min(a.expires_at);
+    if let Some(t) = erased_at {
+        to = to.min(t);
+    }
+    to.seconds().saturating_sub(from)
 }
 
 #[cfg(test)]
@@ -213,8 +223,27 @@ mod tests {
     #[test]
     fn a_suspension_before_delivery_withholds_nothing() {
         let a = agreement(1000, 0, Some(50), 100);
-        assert_eq!(withheld_seconds(&a, t(10), t(40)), 0);
-        assert_eq!(withheld_seconds(&a, t(40), t(70)), 20);
-        assert_eq!(withheld_seconds(&a, t(90), t(200)), 10);
+        assert_eq!(withheld_seconds(&a, t(10), t(40), None), 0);
+        assert_eq!(withheld_seconds(&a, t(40), t(70), None), 20);
+        assert_eq!(withheld_seconds(&a, t(90), t(200), None), 10);
+        assert_eq!(
+            withheld_seconds(&a, t(40), t(70), Some(t(60))),
+            10,
+            "not past the erasure"
+        );
+    }
+
+    #[test]
+    fn a_suspension_that_outlives_the_erasure_does_not_lower_what_vested() {
+        // found by the property test (seed 761927708): delivered at 0, suspended and erased
+        // at 2, terminated at 3; the suspension's last second was after the erasure
+        let erased = Some(t(2));
+        let mut a = agreement(1000, 2500, Some(0), 100);
+        a.suspended_since = Some(t(2));
+        let at_termination = vested(&a, t(3), erased);
+        a.paused_seconds += withheld_seconds(&a, t(2), t(3), erased);
+        a.suspended_since = None;
+        a.terminated_at = Some(t(3));
+        assert_eq!(vested(&a, t(10), erased), at_termination);
     }
 }

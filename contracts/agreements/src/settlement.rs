@@ -45,7 +45,7 @@ pub fn execute_terminate(
     let (to_provider, to_consumer) = settle(&a, env.block.time, erased);
     // a suspension still running ends with the agreement: its time is withheld
     if let Some(since) = a.suspended_since.take() {
-        a.paused_seconds += crate::payment::withheld_seconds(&a, since, env.block.time);
+        a.paused_seconds += crate::payment::withheld_seconds(&a, since, env.block.time, erased);
     }
     a.status = AgreementStatus::Terminated;
     a.terminated_at = Some(env.block.time);

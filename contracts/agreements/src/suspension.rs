@@ -44,7 +44,8 @@ pub fn execute_set_status(
         AgreementStatus::Suspended => whole.suspended_since = Some(env.block.time),
         _ => {
             if let Some(since) = whole.suspended_since.take() {
-                whole.paused_seconds += withheld_seconds(&whole, since, env.block.time);
+                let erased = crate::settlement::erased_at(deps.as_ref(), &whole)?;
+                whole.paused_seconds += withheld_seconds(&whole, since, env.block.time, erased);
             }
         }
     }
