@@ -2,106 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use cosmwasm_std::{coin, Addr, Coin};
+use cosmwasm_std::{coin, Coin};
 use datapact_agreements::msg::ExecuteMsg as A;
 use datapact_audit::msg::ExecuteMsg as U;
 use datapact_registry::msg::ExecuteMsg as R;
-use datapact_testing::{Suite, Which, DENOM, START_BALANCE};
-use datapact_types::{Sensitivity, Severity};
+use datapact_testing::{Suite, Which, DENOM};
+use datapact_types::Severity;
 use proptest::prelude::*;
 
 use super::model::*;
-
-pub(crate) struct Run {
-    pub(crate) s: Suite,
-    pub(crate) m: Model,
-    pub(crate) actors: Vec<Addr>,
-}
-
-pub(crate) fn setup() -> Run {
-    let mut s = Suite::new();
-    let names = [
-        "provider1",
-        "provider2",
-        "consumer1",
-        "consumer2",
-        "consumer3",
-        "subject1",
-        "subject2",
-    ];
-    let mut actors: Vec<Addr> = names.iter().map(|n| s.addr(n)).collect();
-    actors.push(s.sentinel.clone());
-    actors.push(s.responder.clone());
-    actors.push(s.addr("stranger"));
-    actors.push(s.addr("steward1"));
-    let asset_owner = [0, 0, 1];
-    let mut asset_ids = [0; 3];
-    let mut offers = vec![];
-    for (i, owner) in asset_owner.iter().enumerate() {
-        let owner_addr = actors[*owner].clone();
-        asset_ids[i] = s
-            .register_asset(&owner_addr, Sensitivity::Personal)
-            .unwrap();
-        s.publish(&owner_addr, asset_ids[i], vec![]).unwrap();
-        for kind in 0..OFFER_KINDS.len() {
-            let (t, mut o) = offer_of_kind(kind, i, *owner);
-            o.id = s.create_offer(&owner_addr, asset_ids[i], t).unwrap();
-            offers.push(o);
-        }
-    }
-    let balances = (0..ACTORS).map(|i| (i, START_BALANCE)).collect();
-    let m = Model {
-        offers,
-        asset_owner,
-        stewards: Default::default(),
-        asset_ids,
-        tombstoned: BTreeMap::new(),
-        agreements: vec![],
-        consents: vec![],
-        alerts: vec![],
-        balances,
-        held: 0,
-    };
-    Run { s, m, actors }
-}
-
-/// The terms of offer kind `kind` on `asset` by `provider`, and its model (id 0 until made).
-pub(crate) fn offer_of_kind(
-    kind: usize,
-    asset: usize,
-    provider: usize,
-) -> (datapact_agreements::state::OfferTerms, MOffer) {
-    let (price, cap, consent_required, duration, share_bps) = OFFER_KINDS[kind];
-    let mut t = Suite::offer_terms(price, cap, consent_required);
-    t.duration_seconds = duration;
-    t.delivery_share_bps = share_bps as u16;
-    let o = MOffer {
-        id: 0,
-        asset,
-        provider,
-        price,
-        cap,
-        consent_required,
-        duration,
-        share_bps,
-        withdrawn: false,
-    };
-    (t, o)
-}
-
-/// The entry `*i` points at, taken modulo the list's length (so random picks always land),
-/// with `*i` updated to the index used.
-pub(crate) fn pick<T: Clone>(list: &[T], i: &mut usize) -> Option<T> {
-    if list.is_empty() {
-        return None;
-    }
-    *i %= list.len();
-    Some(list[*i].clone())
-}
-
-pub(crate) fn outcome(res: &anyhow::Result<cw_multi_test::AppResponse>) -> Result<(), String> {
-    res.as_ref().map(|_| ()).map_err(|e| format!("{e:#}"))
-}
+use super::setup::*;
 
 impl Run {
     pub(crate) fn now(&self) -> u64 {
@@ -641,114 +551,6 @@ impl Run {
             }
             Step::Advance { seconds } => self.s.advance(1, seconds),
         }
-        Ok(())
-    }
-
-    /// Right after a withdrawal, in the same block, every consent-bound access for that
-    /// subject, controller, asset and purpose is refused, unless another consent covers it.
-    pub(crate) fn withdrawal_denies_in_the_same_block(
-        &mut self,
-        c: &MConsent,
-    ) -> Result<u32, TestCaseError> {
-        let mut checked = 0;
-        if self
-            .m
-            .consent_in_force(c.subject, c.provider, c.asset, c.purpose)
-        {
-            return Ok(checked);
-        }
-        let subject = self.actors[c.subject].to_string();
-        for a in self.m.agreements.clone() {
-            let o = &self.m.offers[a.offer];
-            if o.consent_required
-                && o.asset == c.asset
-                && o.provider == c.provider
-                && a.purpose == c.purpose
-            {
-                let consumer = self.actors[a.consumer].clone();
-                let res = self
-                    .s
-                    .record_access(&consumer, a.id, a.purpose, Some(&subject));
-                prop_assert!(
-                    res.is_err(),
-                    "access under agreement {} after withdrawal of consent {}",
-                    a.id,
-                    c.id
-                );
-                checked += 1;
-            }
-        }
-        Ok(checked)
-    }
-
-    /// The escrow invariants of `payment.rs`, on every agreement, against the chain's answer:
-    /// no delivery no pay, the delivery share paid at delivery, nothing for withheld time (the
-    /// model's `vested` exactly), never decreasing, never above the price.
-    pub(crate) fn check_escrow(&mut self) -> Result<(), TestCaseError> {
-        let now = self.now();
-        for i in 0..self.m.agreements.len() {
-            let a = self.m.agreements[i].clone();
-            let o = &self.m.offers[a.offer];
-            let on_chain: u128 = self
-                .s
-                .agreement(a.id)
-                .map_err(|e| TestCaseError::fail(format!("{e:#}")))?
-                .vested
-                .to_string()
-                .parse()
-                .unwrap_or(u128::MAX);
-            match a.key_at {
-                None => prop_assert_eq!(on_chain, 0, "agreement {}: no delivery, no pay", a.id),
-                Some(_) => prop_assert!(
-                    on_chain >= o.price * o.share_bps / 10_000,
-                    "agreement {}: the delivery share is paid",
-                    a.id
-                ),
-            }
-            prop_assert_eq!(
-                on_chain,
-                self.m.vested(&a, now),
-                "agreement {}: vested for live seconds only",
-                a.id
-            );
-            prop_assert!(on_chain <= o.price, "agreement {}: above the price", a.id);
-            prop_assert!(
-                on_chain >= a.vested_seen,
-                "agreement {}: vested went down",
-                a.id
-            );
-            self.m.agreements[i].vested_seen = on_chain;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn check_invariants(&self) -> Result<(), TestCaseError> {
-        let contract_balance = self.s.balance(&self.s.agreements);
-        prop_assert_eq!(
-            contract_balance,
-            self.m.held,
-            "contract holds exactly the escrow"
-        );
-        let escrowed: u128 = self
-            .m
-            .agreements
-            .iter()
-            .map(|a| self.m.offers[a.offer].price - a.paid - a.refunded)
-            .sum();
-        prop_assert_eq!(escrowed, self.m.held);
-        for (i, want) in &self.m.balances {
-            prop_assert_eq!(
-                self.s.balance(&self.actors[*i]),
-                *want,
-                "balance of actor {}",
-                i
-            );
-        }
-        let v = self
-            .s
-            .verify_audit()
-            .map_err(|e| TestCaseError::fail(format!("{e:#}")))?;
-        prop_assert!(v.valid, "audit chain broken at {:?}", v.first_invalid);
         Ok(())
     }
 }
