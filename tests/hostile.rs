@@ -42,7 +42,7 @@ fn hostile() -> Vec<String> {
     ]
 }
 
-fn number_keys() -> [&'static str; 11] {
+fn number_keys() -> [&'static str; 12] {
     [
         k::ASSET_ID,
         k::VERSION,
@@ -55,6 +55,7 @@ fn number_keys() -> [&'static str; 11] {
         k::EXPIRES_AT,
         k::ACCESS_CAP,
         k::NONCE,
+        k::DELIVERY_SHARE_BPS,
     ]
 }
 
@@ -84,6 +85,11 @@ fn events(text: &str, base: u64) -> Vec<TxEvent> {
                     match *key {
                         k::VERSION => "1".to_string(),
                         k::EXPIRES_AT => "2000000000".to_string(),
+                        k::DELIVERY_SHARE_BPS => "2500".to_string(),
+                        // both grants create a consent: each its own id
+                        k::CONSENT_ID if spec.action == a::GRANT_SIGNED => {
+                            (base + 100_000).to_string()
+                        }
                         _ => base.to_string(),
                     }
                 } else if matches!(*key, k::CONSENT_REQUIRED | k::SUSPENDED) {
