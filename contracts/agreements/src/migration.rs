@@ -80,11 +80,7 @@ pub fn migrate(deps: DepsMut, env: Env, _msg: MigrateMsg) -> Result<Response, Co
 }
 
 fn unreadable(what: &str, e: cosmwasm_std::StdError) -> ContractError {
-    MigrationError::UnreadableRecord {
-        what: what.to_string(),
-        error: e.to_string(),
-    }
-    .into()
+    MigrationError::unreadable(what, e).into()
 }
 
 /// Reads the single-record agreements one at a time, to name the first that does not read.

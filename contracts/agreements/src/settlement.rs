@@ -10,7 +10,9 @@ use datapact_types::AgreementId;
 
 use crate::error::ContractError;
 use crate::payment::{settle, vested};
-use crate::state::{load_agreement, save_agreement, Agreement, AgreementStatus, CONFIG};
+use crate::state::{
+    load_agreement, load_agreement_as_provider, save_agreement, Agreement, AgreementStatus, CONFIG,
+};
 
 /// A bank transfer, or nothing for a zero amount (a zero-coin send fails on chain).
 fn pay(to: &Addr, denom: &str, amount: Uint256) -> Option<BankMsg> {
@@ -67,13 +69,7 @@ pub fn execute_claim(
     info: MessageInfo,
     agreement_id: AgreementId,
 ) -> Result<Response, ContractError> {
-    let mut a = load_agreement(deps.storage, agreement_id)?;
-    if a.provider != info.sender {
-        return Err(ContractError::unauthorized(
-            &info.sender,
-            &format!("provider of agreement {agreement_id}"),
-        ));
-    }
+    let mut a = load_agreement_as_provider(deps.storage, agreement_id, &info.sender)?;
     let erased = erased_at(deps.as_ref(), &a)?;
     let amount = vested(&a, env.block.time, erased).saturating_sub(a.paid_to_provider);
     if amount.is_zero() {

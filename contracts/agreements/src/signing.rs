@@ -8,9 +8,9 @@ use datapact_types::{next_id, AgreementId, OfferId};
 use crate::error::ContractError;
 use crate::offers::ensure_still_manages;
 use crate::state::{
-    load_agreement, save_agreement, standing_suspensions, Agreement, AgreementStatus, OfferStatus,
-    BY_CONSUMER, BY_CONSUMER_ASSET, BY_PROVIDER, LAST_AGREEMENT_ID, MAX_PUBLIC_KEY_LEN,
-    MAX_WRAPPED_KEY_LEN, OFFERS,
+    load_agreement_as_provider, save_agreement, standing_suspensions, Agreement, AgreementStatus,
+    OfferStatus, BY_CONSUMER, BY_CONSUMER_ASSET, BY_PROVIDER, LAST_AGREEMENT_ID,
+    MAX_PUBLIC_KEY_LEN, MAX_WRAPPED_KEY_LEN, OFFERS,
 };
 
 fn check_key(field: &'static str, key: &Binary, max: usize) -> Result<(), ContractError> {
@@ -120,13 +120,7 @@ pub fn execute_deposit_key(
     agreement_id: AgreementId,
     wrapped_key: Binary,
 ) -> Result<Response, ContractError> {
-    let mut a = load_agreement(deps.storage, agreement_id)?;
-    if a.provider != info.sender {
-        return Err(ContractError::unauthorized(
-            &info.sender,
-            &format!("provider of agreement {agreement_id}"),
-        ));
-    }
+    let mut a = load_agreement_as_provider(deps.storage, agreement_id, &info.sender)?;
     if a.status == AgreementStatus::Terminated {
         return Err(ContractError::invalid_status(a.id, a.status, "given a key"));
     }

@@ -311,6 +311,22 @@ pub fn load_agreement(
     may_load_agreement(store, id)?.ok_or(crate::ContractError::AgreementNotFound { id })
 }
 
+/// Loads a whole agreement for its provider: any other sender is refused.
+pub fn load_agreement_as_provider(
+    store: &dyn Storage,
+    id: AgreementId,
+    sender: &Addr,
+) -> Result<Agreement, crate::ContractError> {
+    let a = load_agreement(store, id)?;
+    if a.provider != *sender {
+        return Err(crate::ContractError::unauthorized(
+            sender,
+            &format!("provider of agreement {id}"),
+        ));
+    }
+    Ok(a)
+}
+
 /// Loads a whole agreement for a query, naming the id when it is missing.
 pub fn load_agreement_for_query(store: &dyn Storage, id: AgreementId) -> StdResult<Agreement> {
     may_load_agreement(store, id)?

@@ -19,10 +19,7 @@ pub fn migrate(deps: DepsMut, env: Env, _msg: MigrateMsg) -> Result<Response, Co
     let old: Vec<(String, Addr)> = PSEUDONYMS
         .range(deps.storage, None, None, Order::Ascending)
         .collect::<StdResult<_>>()
-        .map_err(|e| MigrationError::UnreadableRecord {
-            what: "a pseudonym binding (0.1.0)".into(),
-            error: e.to_string(),
-        })?;
+        .map_err(|e| MigrationError::unreadable("a pseudonym binding (0.1.0)", e))?;
     for (subject, wallet) in old {
         if !PSEUDONYM_BINDINGS.has(deps.storage, &subject) {
             PSEUDONYM_BINDINGS.save(

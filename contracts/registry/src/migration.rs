@@ -20,10 +20,7 @@ pub fn migrate(deps: DepsMut, env: Env, _msg: MigrateMsg) -> Result<Response, Co
         .range(deps.storage, None, None, Order::Ascending)
         .filter(|r| r.as_ref().map_or(true, |(_, a)| a.is_tombstoned()))
         .collect::<StdResult<_>>()
-        .map_err(|e| MigrationError::UnreadableRecord {
-            what: "an asset".into(),
-            error: e.to_string(),
-        })?;
+        .map_err(|e| MigrationError::unreadable("an asset", e))?;
     for (id, mut asset) in erased {
         let height = asset.tombstoned_height.unwrap_or(env.block.height);
         if !TOMBSTONES.has(deps.storage, id) {

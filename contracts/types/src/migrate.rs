@@ -20,6 +20,16 @@ pub enum MigrationError {
     UnreadableRecord { what: String, error: String },
 }
 
+impl MigrationError {
+    /// An old record, described by `what`, that does not read as its layout.
+    pub fn unreadable(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
+        MigrationError::UnreadableRecord {
+            what: what.into(),
+            error: error.to_string(),
+        }
+    }
+}
+
 /// Checks the stored cw2 info names this contract at an older or equal version, then stores
 /// the new version. Returns the version migrated from.
 pub fn migrate_version(
