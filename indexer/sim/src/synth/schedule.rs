@@ -68,6 +68,11 @@ impl Clock {
         }
     }
 
+    /// A random hour for an injected misbehaviour: after the first day, before the end.
+    pub fn injection_hour(&self, rng: &mut ChaCha8Rng) -> u64 {
+        rng.random_range(self.first..self.hours.max(self.first + 1))
+    }
+
     /// The block holding second `second` of the history (block 1 is the setup).
     pub fn height_of(&self, second: u64) -> u64 {
         1 + second / self.block_seconds
@@ -145,9 +150,7 @@ pub(super) fn inject(w: &mut World, clock: &Clock, injections: usize, planned: &
 
 /// An exfiltration burst: eight to fifteen times the consumer's usual hourly volume, at least 60.
 fn burst(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let hour = w
-        .rng
-        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    let hour = clock.injection_hour(&mut w.rng);
     if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
         let l = w.label(
             kind::ACCESS_BURST,
@@ -171,9 +174,7 @@ fn burst(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
 
 /// Purpose hopping: purposes its agreements do not permit, one after another.
 fn purpose_hopping(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let hour = w
-        .rng
-        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    let hour = clock.injection_hour(&mut w.rng);
     if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
         let l = w.label(
             kind::PURPOSE_HOPPING,
@@ -202,11 +203,36 @@ fn purpose_hopping(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
     }
 }
 
+/// Three to eight refused attempts of consumer `c` on agreement `ag` for its own purpose, spread
+/// over the minutes after `t`: what a misbehaving consumer does after it was cut off.
+fn keeps_trying(
+    w: &mut World,
+    planned: &mut Plan,
+    t: u64,
+    (c, ag): (usize, usize),
+    subject: Option<String>,
+    reason: DenyReason,
+    label: usize,
+) {
+    for k in 0..w.rng.random_range(3..=8u64) {
+        let purpose = w.agreements[ag].purpose.to_string();
+        planned
+            .entry(t + 120 + k * w.rng.random_range(30..400))
+            .or_default()
+            .push(Ev::Denied {
+                consumer: c,
+                agreement: Some(ag),
+                purpose,
+                subject: subject.clone(),
+                reason,
+                label: Some(label),
+            });
+    }
+}
+
 /// Attempts after a withdrawal: the subject withdraws, the consumer keeps going.
 fn after_withdrawal(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let hour = w
-        .rng
-        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    let hour = clock.injection_hour(&mut w.rng);
     let consented = pick
         .consumer(w, &|w, c| {
             w.by_consumer[c]
@@ -242,30 +268,23 @@ fn after_withdrawal(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &m
                     label: Some(l),
                 });
             }
-            for k in 0..w.rng.random_range(3..=8u64) {
-                let purpose = w.agreements[ag].purpose.to_string();
-                let subject = Some(w.subjects[subj].clone());
-                planned
-                    .entry(t + 120 + k * w.rng.random_range(30..400))
-                    .or_default()
-                    .push(Ev::Denied {
-                        consumer: c,
-                        agreement: Some(ag),
-                        purpose,
-                        subject,
-                        reason: DenyReason::ConsentNotGranted,
-                        label: Some(l),
-                    });
-            }
+            let subject = Some(w.subjects[subj].clone());
+            keeps_trying(
+                w,
+                planned,
+                t,
+                (c, ag),
+                subject,
+                DenyReason::ConsentNotGranted,
+                l,
+            );
         }
     }
 }
 
 /// Attempts after a suspension: the provider suspends, the consumer keeps trying.
 fn after_suspension(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let hour = w
-        .rng
-        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    let hour = clock.injection_hour(&mut w.rng);
     if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
         let ag = *w.by_consumer[c].choose(&mut w.rng).unwrap_or(&0);
         let l = w.label(
@@ -279,28 +298,21 @@ fn after_suspension(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &m
             agreement: ag,
             label: Some(l),
         });
-        for k in 0..w.rng.random_range(3..=8u64) {
-            let purpose = w.agreements[ag].purpose.to_string();
-            planned
-                .entry(t + 120 + k * w.rng.random_range(30..400))
-                .or_default()
-                .push(Ev::Denied {
-                    consumer: c,
-                    agreement: Some(ag),
-                    purpose,
-                    subject: None,
-                    reason: DenyReason::AgreementSuspended,
-                    label: Some(l),
-                });
-        }
+        keeps_trying(
+            w,
+            planned,
+            t,
+            (c, ag),
+            None,
+            DenyReason::AgreementSuspended,
+            l,
+        );
     }
 }
 
 /// A flood of refused attempts: others' agreements, probe subjects.
 fn denied_flood(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let hour = w
-        .rng
-        .random_range(clock.first..clock.hours.max(clock.first + 1));
+    let hour = clock.injection_hour(&mut w.rng);
     if let Some(c) = pick.consumer(w, &|_, _| true) {
         let l = w.label(
             kind::DENIED_FLOOD,
