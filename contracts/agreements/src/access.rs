@@ -14,14 +14,15 @@ use crate::state::{
 };
 
 /// Checks one access under the agreement whose access terms are `a` and which has recorded
-/// `access_count` accesses, at the current block. The outer error is a failed query to a peer
-/// contract; the inner one the first rule the access breaks.
+/// `access_count` accesses, at the current block; `None` for an access already recorded
+/// (counted against the cap when it was recorded), which the cap no longer refuses. The outer
+/// error is a failed query to a peer contract; the inner one the first rule the access breaks.
 pub fn check_access(
     deps: Deps,
     env: &Env,
     config: &Config,
     a: &AccessTerms,
-    access_count: u64,
+    access_count: Option<u64>,
     purpose: &str,
     subject: Option<&str>,
 ) -> StdResult<Result<(), DenyReason>> {
@@ -36,7 +37,7 @@ pub fn check_access(
     if env.block.time >= a.expires_at {
         return Ok(Err(DenyReason::AgreementExpired));
     }
-    if a.access_cap.is_some_and(|cap| access_count >= cap) {
+    if matches!((a.access_cap, access_count), (Some(cap), Some(count)) if count >= cap) {
         return Ok(Err(DenyReason::CapReached));
     }
     if a.purpose != purpose {
@@ -97,7 +98,7 @@ pub fn execute_record_access(
         &env,
         &config,
         &a,
-        count,
+        Some(count),
         &purpose,
         subject.as_deref(),
     )? {
@@ -140,7 +141,15 @@ pub fn query_can_access(
         let count = ACCESS_COUNTS
             .may_load(deps.storage, id)?
             .unwrap_or_default();
-        match check_access(deps, env, &config, &a, count, &purpose, subject.as_deref())? {
+        match check_access(
+            deps,
+            env,
+            &config,
+            &a,
+            Some(count),
+            &purpose,
+            subject.as_deref(),
+        )? {
             Ok(()) => {
                 return Ok(CanAccessResponse {
                     allowed: true,
@@ -164,5 +173,32 @@ pub fn query_can_access(
             agreement_id: None,
             reason: Some(datapact_types::agreements::DenyReason::NoAgreement),
         },
+    })
+}
+
+/// The gateway's question for an access already recorded on `agreement_id`: the access rule
+/// at this block for the agreement's own purpose, except the cap (the recorded access was
+/// counted against it). A delivery after a suspension, a withdrawal of consent, the expiry or
+/// a tombstone is refused even though its access was recorded before.
+pub fn query_can_deliver(
+    deps: Deps,
+    env: &Env,
+    agreement_id: AgreementId,
+    subject: Option<String>,
+) -> StdResult<CanAccessResponse> {
+    let config = CONFIG.load(deps.storage)?;
+    let Some(a) = ACCESS_TERMS.may_load(deps.storage, agreement_id)? else {
+        return Ok(CanAccessResponse {
+            allowed: false,
+            agreement_id: None,
+            reason: Some(DenyReason::NoAgreement),
+        });
+    };
+    let purpose = a.purpose.clone();
+    let verdict = check_access(deps, env, &config, &a, None, &purpose, subject.as_deref())?;
+    Ok(CanAccessResponse {
+        allowed: verdict.is_ok(),
+        agreement_id: Some(agreement_id),
+        reason: verdict.err(),
     })
 }

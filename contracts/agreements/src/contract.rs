@@ -159,6 +159,15 @@ pub fn query(deps: Deps, env: Env, msg: QueryMsg) -> StdResult<Binary> {
         } => to_json_binary(&access::query_can_access(
             deps, &env, consumer, asset_id, purpose, subject,
         )?),
+        QueryMsg::CanDeliver {
+            agreement_id,
+            subject,
+        } => to_json_binary(&access::query_can_deliver(
+            deps,
+            &env,
+            agreement_id,
+            subject,
+        )?),
         QueryMsg::ConsumerSuspension { consumer } => {
             to_json_binary(&queries::query_consumer_suspension(deps, consumer)?)
         }

@@ -106,6 +106,14 @@ pub enum QueryMsg {
         purpose: String,
         subject: Option<String>,
     },
+    /// The gateway's question before it delivers an access already recorded on
+    /// `agreement_id`: the access rule now, for the agreement's purpose, without the cap (the
+    /// recorded access counted against it). `subject` as the recorded access named it.
+    #[returns(datapact_types::agreements::CanAccessResponse)]
+    CanDeliver {
+        agreement_id: AgreementId,
+        subject: Option<String>,
+    },
     #[returns(ConsumerSuspensionResponse)]
     ConsumerSuspension { consumer: String },
 }

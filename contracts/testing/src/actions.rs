@@ -229,6 +229,20 @@ impl Suite {
         )
     }
 
+    pub fn can_deliver(
+        &self,
+        agreement_id: AgreementId,
+        subject: Option<&str>,
+    ) -> AnyResult<CanAccessResponse> {
+        self.query(
+            Which::Agreements,
+            &agreements_msg::QueryMsg::CanDeliver {
+                agreement_id,
+                subject: subject.map(str::to_string),
+            },
+        )
+    }
+
     pub fn agreement(
         &self,
         agreement_id: AgreementId,

@@ -509,3 +509,76 @@ fn suspend_consumer_is_accepted_only_from_the_audit_contract() {
     );
     assert!(w.s.agreement(id).unwrap().consumer_suspended);
 }
+
+#[test]
+fn a_recorded_access_stays_deliverable_past_the_cap_and_not_past_a_suspension_the_expiry_or_a_tombstone(
+) {
+    let mut w = world();
+    let (p, c) = (w.provider.clone(), w.consumer.clone());
+    let a = w.asset;
+    let o =
+        w.s.create_offer(&p, a, Suite::offer_terms(0, Some(1), false))
+            .unwrap();
+    let id = w.s.sign(&c, o, "research", &[]).unwrap();
+    w.s.record_access(&c, id, "research", None).unwrap();
+    assert_eq!(
+        w.s.can_access(&c, a, "research", None).unwrap().reason,
+        Some(DenyReason::CapReached),
+        "no further access may be recorded"
+    );
+    let ok = w.s.can_deliver(id, None).unwrap();
+    assert!(
+        ok.allowed && ok.agreement_id == Some(id) && ok.reason.is_none(),
+        "the access that used the last unit of the cap is still delivered: {ok:?}"
+    );
+    assert_eq!(
+        w.s.can_deliver(id + 100, None).unwrap().reason,
+        Some(DenyReason::NoAgreement),
+        "an unknown agreement is refused, not an error"
+    );
+
+    let sentinel = w.s.sentinel.clone();
+    let alert = w.s.report_alert(&sentinel, &c, Severity::High).unwrap();
+    assert_eq!(
+        w.s.can_deliver(id, None).unwrap().reason,
+        Some(DenyReason::ConsumerSuspended),
+        "a suspension after the access was recorded stops its delivery"
+    );
+    let responder = w.s.responder.clone();
+    w.s.exec(
+        &responder,
+        Which::Audit,
+        &datapact_audit::msg::ExecuteMsg::LiftSuspension { alert_seq: alert },
+        &[],
+    )
+    .unwrap();
+    assert!(w.s.can_deliver(id, None).unwrap().allowed, "lifted");
+
+    w.s.exec(
+        &p,
+        Which::Registry,
+        &datapact_registry::msg::ExecuteMsg::Tombstone { asset_id: a },
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        w.s.can_deliver(id, None).unwrap().reason,
+        Some(DenyReason::AssetTombstoned)
+    );
+}
+
+#[test]
+fn an_access_recorded_before_the_expiry_is_not_delivered_after_it() {
+    let mut w = world();
+    let (p, c) = (w.provider.clone(), w.consumer.clone());
+    let o =
+        w.s.create_offer(&p, w.asset, Suite::offer_terms(0, None, false))
+            .unwrap();
+    let id = w.s.sign(&c, o, "research", &[]).unwrap();
+    w.s.record_access(&c, id, "research", None).unwrap();
+    w.s.advance(10, 100 * 86_400);
+    assert_eq!(
+        w.s.can_deliver(id, None).unwrap().reason,
+        Some(DenyReason::AgreementExpired)
+    );
+}
