@@ -369,6 +369,36 @@ impl Chain {
         Ok(res.hash)
     }
 
+    /// A transaction from the node's tx index by its hash (hex), or `None` when the node does
+    /// not know it (never sent, not yet in a block, or pruned).
+    pub async fn find_tx(&self, hash_hex: &str) -> anyhow::Result<Option<TxOutcome>> {
+        let hash: Hash = hash_hex.parse().map_err(|_| {
+            anyhow::anyhow!("{hash_hex:?} is not a transaction hash (64 hex digits)")
+        })?;
+        match self.rpc.tx(hash, false).await {
+            Ok(r) => Ok(Some(TxOutcome::from_result(
+                hash,
+                r.height.value(),
+                r.tx_result,
+            ))),
+            Err(e) if rpc_message(&e).contains("not found") => Ok(None),
+            Err(e) => Err(rpc_error(e).context(format!("looking up transaction {hash_hex}"))),
+        }
+    }
+
+    /// The time (unix seconds) of the block at `height`.
+    pub async fn block_time(&self, height: u64) -> anyhow::Result<u64> {
+        let h = cosmrs::tendermint::block::Height::try_from(height)
+            .map_err(|e| anyhow::anyhow!("height {height}: {e}"))?;
+        let header = self
+            .rpc
+            .header(h)
+            .await
+            .map_err(|e| rpc_error(e).context(format!("reading the header at {height}")))?;
+        let t = header.header.time.unix_timestamp();
+        u64::try_from(t).map_err(|_| anyhow::anyhow!("block {height} has time {t} before 1970"))
+    }
+
     /// Polls the node's tx index until the transaction is in a block.
     pub async fn wait_tx(&self, hash: Hash, timeout: Duration) -> anyhow::Result<TxOutcome> {
         let deadline = Instant::now() + timeout;

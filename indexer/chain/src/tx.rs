@@ -137,6 +137,14 @@ impl Sender {
         self.wallet.addr()
     }
 
+    /// Reads the account number and sequence from the chain again.
+    pub async fn reload(&mut self, chain: &Chain) -> anyhow::Result<()> {
+        let (n, seq) = chain.account(&self.addr()).await?;
+        self.account_number = n;
+        self.sequence = seq;
+        Ok(())
+    }
+
     /// Signs `msgs` at the current sequence (does not advance it).
     pub fn sign(
         &self,
@@ -192,9 +200,7 @@ impl Sender {
                 Err(e) => match e.downcast_ref::<ChainError>() {
                     // 32 = ErrWrongSequence
                     Some(ChainError::CheckTx { code: 32, .. }) if attempt == 0 => {
-                        let (n, seq) = chain.account(&self.addr()).await?;
-                        self.account_number = n;
-                        self.sequence = seq;
+                        self.reload(chain).await?;
                     }
                     _ => return Err(e),
                 },
@@ -206,10 +212,19 @@ impl Sender {
     /// Simulates to size the gas (times the fee policy's adjustment), then sends and waits.
     pub async fn exec_auto(&mut self, chain: &Chain, msgs: Vec<Any>) -> anyhow::Result<TxOutcome> {
         let probe = self.sign(chain, msgs.clone(), 10_000_000, "")?;
-        let used = chain
-            .simulate(probe)
-            .await
-            .context("simulating the transaction")?;
+        let used = match chain.simulate(probe).await {
+            Ok(used) => used,
+            // another transaction of this key went first: read the sequence again, once
+            Err(e) if format!("{e:#}").contains("account sequence mismatch") => {
+                self.reload(chain).await?;
+                let probe = self.sign(chain, msgs.clone(), 10_000_000, "")?;
+                chain
+                    .simulate(probe)
+                    .await
+                    .context("simulating the transaction")?
+            }
+            Err(e) => return Err(e.context("simulating the transaction")),
+        };
         let gas = ((used as f64) * chain.fees.adjustment).ceil() as u64 + 20_000;
         self.exec(chain, msgs, gas).await
     }
