@@ -6,6 +6,7 @@ pub mod db;
 pub mod decode;
 pub mod error;
 pub mod ingest;
+pub mod ledger;
 pub mod metrics;
 pub mod source;
 pub mod tables;
