@@ -2,5 +2,6 @@
 
 pub mod cli;
 pub mod metrics;
+pub mod participants;
 pub mod sentinel;
 pub mod serve;

@@ -5,6 +5,7 @@ mod analytics;
 mod chain;
 mod index;
 mod ops;
+mod plane;
 
 use std::path::PathBuf;
 
@@ -69,6 +70,15 @@ enum Command {
     Sentinel(ops::SentinelArgs),
     /// A responder's action on an alert: acknowledge, resolve, or lift the suspension it caused.
     Respond(ops::RespondArgs),
+    /// The data gateway: serves a version's ciphertext to a consumer whose signed proof names a
+    /// record_access transaction the chain still honours, once per transaction.
+    Gateway(plane::GatewayArgs),
+    /// A provider's commands: register, publish a file (encrypted), offer, deliver keys,
+    /// tombstone.
+    Provider(plane::ProviderArgs),
+    /// A consumer's commands: keygen, offers, sign, fetch (through a gateway, checked against
+    /// the chain).
+    Consumer(plane::ConsumerArgs),
     /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
     Postgres {
         #[command(subcommand)]
@@ -124,5 +134,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => ops::serve(args).await,
         Command::Sentinel(args) => ops::sentinel(args).await,
         Command::Respond(args) => ops::respond(args).await,
+        Command::Gateway(args) => plane::gateway(args).await,
+        Command::Provider(args) => plane::provider(args).await,
+        Command::Consumer(args) => plane::consumer(args).await,
     }
 }

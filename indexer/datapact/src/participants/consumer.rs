@@ -1,0 +1,296 @@
+//! The consumer's side: sign an offer with an age public key, fetch a version through a
+//! gateway and accept it only if its plaintext hashes to the version's hash on chain.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use base64::Engine;
+use cosmwasm_std::Binary;
+use datapact_agreements::msg::{
+    AgreementResponse, ExecuteMsg as AgreementsMsg, OfferResponse, QueryMsg as AQ,
+};
+use datapact_chain::tx::Sender;
+use datapact_chain::{Chain, Deployment};
+use datapact_gateway::RefusalBody;
+use datapact_plane::proof::{nonce, AccessProof, AccessRequest};
+use datapact_plane::table::hash_reader;
+use datapact_plane::{seal, DataKey};
+use datapact_registry::msg::{AssetResponse, QueryMsg as RQ, VersionResponse};
+use datapact_types::events::{action, key};
+use serde::Serialize;
+
+use super::exec;
+
+/// What `sign` did.
+#[derive(Debug, Serialize)]
+pub struct Signed {
+    pub agreement_id: u64,
+    pub offer_id: u64,
+    pub asset_id: u64,
+    pub paid: String,
+    pub tx: String,
+}
+
+/// Signs `offer_id` for `purpose`, paying its price and registering `age_key`'s public key
+/// (what the provider wraps the data key to).
+pub async fn sign(
+    chain: &Chain,
+    deployment: &Deployment,
+    sender: &mut Sender,
+    age_key: &DataKey,
+    offer_id: u64,
+    purpose: &str,
+) -> anyhow::Result<Signed> {
+    let agreements = deployment.address("agreements")?;
+    let offer: OfferResponse = chain.smart(agreements, &AQ::Offer { offer_id }).await?;
+    let price = offer.offer.terms.price;
+    let amount: u128 = price
+        .amount
+        .to_string()
+        .parse()
+        .context("the offer's price")?;
+    let funds = if amount == 0 {
+        vec![]
+    } else {
+        vec![(amount, price.denom.as_str())]
+    };
+    let outcome = exec(
+        chain,
+        sender,
+        agreements,
+        &AgreementsMsg::Sign {
+            offer_id,
+            purpose: purpose.to_string(),
+            consumer_public_key: Binary::from(age_key.public().to_bytes()),
+        },
+        &funds,
+    )
+    .await?;
+    let agreement_id = outcome
+        .wasm_attr(action::SIGN, key::AGREEMENT_ID)
+        .and_then(|v| v.parse().ok())
+        .context("the sign transaction names no agreement")?;
+    Ok(Signed {
+        agreement_id,
+        offer_id,
+        asset_id: offer.offer.asset_id,
+        paid: format!("{amount}{}", price.denom),
+        tx: outcome.hash,
+    })
+}
+
+/// Where and how to fetch.
+#[derive(Clone, Debug)]
+pub struct FetchPlan {
+    pub agreement_id: u64,
+    /// The version to fetch; the asset's newest when `None`.
+    pub version: Option<u32>,
+    /// The gateway's base URL, e.g. `http://127.0.0.1:8090`.
+    pub gateway_url: String,
+    /// The gateway's name, as it checks it in proofs.
+    pub gateway_id: String,
+    /// How long the proof lives (seconds).
+    pub proof_seconds: u64,
+    /// Where the plaintext goes (written only once it checked out).
+    pub out: PathBuf,
+}
+
+/// What `fetch` did.
+#[derive(Debug, Serialize)]
+pub struct Fetched {
+    pub agreement_id: u64,
+    pub asset_id: u64,
+    pub version: u32,
+    pub record_tx: String,
+    pub bytes: u64,
+    pub content_hash: String,
+    pub out: PathBuf,
+}
+
+/// Why a fetch wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("the gateway refused ({status}): {} — {}", .body.refused, .body.detail)]
+    Refused { status: u16, body: RefusalBody },
+    #[error("the plaintext hashes to {got}, version {version} on chain says {want}: the ciphertext was altered or is another version's; nothing was written")]
+    HashMismatch {
+        version: u32,
+        got: String,
+        want: String,
+    },
+}
+
+/// Records the access on chain, asks the gateway with a proof of that record, decrypts what
+/// it sends and checks it against the chain's hash; writes `plan.out` only if it matches.
+pub async fn fetch(
+    chain: &Chain,
+    deployment: &Deployment,
+    sender: &mut Sender,
+    age_key: &DataKey,
+    plan: &FetchPlan,
+) -> anyhow::Result<Fetched> {
+    let agreements = deployment.address("agreements")?;
+    let registry = deployment.address("registry")?;
+    let a: AgreementResponse = chain
+        .smart(
+            agreements,
+            &AQ::Agreement {
+                agreement_id: plan.agreement_id,
+            },
+        )
+        .await?;
+    let a = a.agreement;
+    if a.consumer.as_str() != sender.addr() {
+        anyhow::bail!(
+            "agreement {} is {}'s, not {}'s: fetch with the consumer's key",
+            a.id,
+            a.consumer,
+            sender.addr()
+        );
+    }
+    let wrapped = a.wrapped_key.clone().with_context(|| {
+        format!(
+            "the provider has not delivered the key of agreement {} yet: ask them to run `datapact provider deliver-keys`",
+            a.id
+        )
+    })?;
+    let data_key = seal::unwrap(wrapped.as_slice(), age_key)
+        .context("the delivered key does not open with this age key (--age-key)")?;
+    let asset: AssetResponse = chain
+        .smart(
+            registry,
+            &RQ::Asset {
+                asset_id: a.asset_id,
+            },
+        )
+        .await?;
+    let version = plan.version.unwrap_or(asset.asset.latest_version);
+    let v: VersionResponse = chain
+        .smart(
+            registry,
+            &RQ::Version {
+                asset_id: a.asset_id,
+                version,
+            },
+        )
+        .await?;
+    let want = v.version.content_hash;
+
+    // the access is recorded before anything is asked: the chain may refuse it here already
+    let record = exec(
+        chain,
+        sender,
+        agreements,
+        &AgreementsMsg::RecordAccess {
+            agreement_id: a.id,
+            purpose: a.purpose.clone(),
+            subject: None,
+        },
+        &[],
+    )
+    .await
+    .context("recording the access on chain")?;
+    let request = AccessRequest {
+        gateway: plan.gateway_id.clone(),
+        chain_id: chain.chain_id.clone(),
+        agreement_id: a.id,
+        asset_id: a.asset_id,
+        version,
+        record_tx: record.hash.clone(),
+        nonce: nonce(),
+        expires: datapact_gateway::check::now() + plan.proof_seconds,
+    };
+    let proof = AccessProof::sign(&request, sender.wallet.key(), &chain.prefix)?;
+    let ciphertext = download(plan, a.asset_id, version, &proof).await?;
+
+    // decrypt into a file beside the output, hashing as it goes; keep it only on a match
+    let dir = plan
+        .out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut staged = tempfile::Builder::new()
+        .prefix(".fetching-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let reader = seal::open(&data_key, std::io::BufReader::new(ciphertext.reopen()?))?;
+    let mut tee = Tee {
+        inner: reader,
+        out: std::io::BufWriter::new(staged.as_file_mut()),
+    };
+    let (got, bytes) = hash_reader(&mut tee).context("decrypting")?;
+    tee.out.flush()?;
+    drop(tee);
+    if !got.eq_ignore_ascii_case(&want) {
+        return Err(FetchError::HashMismatch { version, got, want }.into());
+    }
+    staged
+        .persist(&plan.out)
+        .with_context(|| format!("writing {}", plan.out.display()))?;
+    Ok(Fetched {
+        agreement_id: a.id,
+        asset_id: a.asset_id,
+        version,
+        record_tx: record.hash,
+        bytes,
+        content_hash: want,
+        out: plan.out.clone(),
+    })
+}
+
+/// The gateway's answer into a temporary file (deleted when dropped).
+async fn download(
+    plan: &FetchPlan,
+    asset: u64,
+    version: u32,
+    proof: &AccessProof,
+) -> anyhow::Result<tempfile::NamedTempFile> {
+    let url = format!(
+        "{}/v1/assets/{asset}/versions/{version}",
+        plan.gateway_url.trim_end_matches('/')
+    );
+    let header = format!(
+        "DataPact {}",
+        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(proof)?)
+    );
+    let mut response = reqwest::Client::new()
+        .get(&url)
+        .header("authorization", header)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the gateway at {url}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(RefusalBody {
+            refused: "unknown".into(),
+            detail: text,
+        });
+        return Err(FetchError::Refused {
+            status: status.as_u16(),
+            body,
+        }
+        .into());
+    }
+    let mut file = tempfile::NamedTempFile::new().context("a temporary file for the ciphertext")?;
+    while let Some(chunk) = response.chunk().await.context("reading from the gateway")? {
+        file.write_all(&chunk)?;
+    }
+    file.flush()?;
+    Ok(file)
+}
+
+/// Copies what it reads into `out`.
+struct Tee<R, W> {
+    inner: R,
+    out: W,
+}
+
+impl<R: std::io::Read, W: Write> std::io::Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,287 @@
+//! The provider's side: publish a file as an encrypted version, deliver data keys to signed
+//! agreements, erase an asset's ciphertext and keys with its tombstone.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use cosmwasm_std::Binary;
+use datapact_agreements::msg::{AgreementsResponse, ExecuteMsg as AgreementsMsg, QueryMsg as AQ};
+use datapact_agreements::state::AgreementStatus;
+use datapact_chain::tx::Sender;
+use datapact_chain::{Chain, Deployment};
+use datapact_gateway::Store;
+use datapact_plane::table::{self, TableInfo};
+use datapact_plane::{policy, seal, DataKey, PublicKey};
+use datapact_registry::msg::{AssetResponse, ExecuteMsg as RegistryMsg, QueryMsg as RQ};
+use datapact_types::events::{action, key};
+use datapact_types::VersionRef;
+use serde::Serialize;
+
+use super::{exec, write_secret};
+
+/// Where a provider keeps its data keys: `<dir>/<asset>/<version>.key` (age identities, 0600).
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    pub dir: PathBuf,
+}
+
+impl Keyring {
+    pub fn path(&self, asset: u64, version: u32) -> PathBuf {
+        self.dir
+            .join(asset.to_string())
+            .join(format!("{version}.key"))
+    }
+
+    pub fn load(&self, asset: u64, version: u32) -> anyhow::Result<DataKey> {
+        let path = self.path(asset, version);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "no data key for asset {asset} version {version} at {} (was it published from this keyring?)",
+                path.display()
+            )
+        })?;
+        Ok(DataKey::from_secret(&text)?)
+    }
+}
+
+/// A provider's files: the gateway's store (ciphertext) and the keyring (data keys).
+#[derive(Clone, Debug)]
+pub struct ProviderFiles {
+    pub store: Store,
+    pub keyring: Keyring,
+}
+
+/// What `publish` did.
+#[derive(Debug, Serialize)]
+pub struct Published {
+    pub asset_id: u64,
+    pub version: u32,
+    pub tx: String,
+    pub table: TableInfo,
+    pub ciphertext: PathBuf,
+    pub ciphertext_bytes: u64,
+}
+
+/// Publishes `file` as the next version of `asset_id`: hashes and fingerprints it, encrypts
+/// it under a fresh data key into the gateway's store, publishes the version on chain and
+/// keeps the key. On any failure nothing is left behind but the untouched file.
+pub async fn publish(
+    chain: &Chain,
+    deployment: &Deployment,
+    sender: &mut Sender,
+    files: &ProviderFiles,
+    asset_id: u64,
+    file: &Path,
+    parents: Vec<VersionRef>,
+) -> anyhow::Result<Published> {
+    let (store, keyring) = (&files.store, &files.keyring);
+    let registry = deployment.address("registry")?;
+    let asset: AssetResponse = chain.smart(registry, &RQ::Asset { asset_id }).await?;
+    let asset = asset.asset;
+    if asset.tombstoned_height.is_some() {
+        anyhow::bail!("asset {asset_id} is tombstoned: nothing can be published to it");
+    }
+    let rules = policy(asset.sensitivity);
+    if rules.per_subject {
+        anyhow::bail!(
+            "asset {asset_id} holds {} data, which is delivered per subject under consent; \
+             this build publishes public and internal assets only",
+            datapact_plane::policy::name(asset.sensitivity)
+        );
+    }
+    let info = table::describe(file)?;
+    // encrypt into the store under a temporary name; the version number comes from the chain
+    let dir = store.asset_dir(asset_id);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let staged = tempfile::Builder::new()
+        .prefix(".publishing-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let data_key = DataKey::generate();
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    seal::seal(
+        &data_key.public(),
+        std::io::BufReader::new(input),
+        std::io::BufWriter::new(staged.as_file()),
+    )?;
+    let ciphertext_bytes = staged.as_file().metadata()?.len();
+    let outcome = exec(
+        chain,
+        sender,
+        registry,
+        &RegistryMsg::PublishVersion {
+            asset_id,
+            content_hash: info.content_hash.clone(),
+            schema_hash: Some(info.schema_hash.clone()),
+            uri: Some(format!("datapact-gateway://{asset_id}")),
+            parents,
+        },
+        &[],
+    )
+    .await?;
+    let version: u32 = outcome
+        .wasm_attr(action::PUBLISH_VERSION, key::VERSION)
+        .and_then(|v| v.parse().ok())
+        .context("the publish transaction names no version")?;
+    write_secret(&keyring.path(asset_id, version), &data_key.key_file())?;
+    let ciphertext = store.path(asset_id, version);
+    staged
+        .persist(&ciphertext)
+        .with_context(|| format!("moving the ciphertext to {}", ciphertext.display()))?;
+    Ok(Published {
+        asset_id,
+        version,
+        tx: outcome.hash,
+        table: info,
+        ciphertext,
+        ciphertext_bytes,
+    })
+}
+
+/// One key delivered.
+#[derive(Debug, Serialize)]
+pub struct Delivered {
+    pub agreement_id: u64,
+    pub asset_id: u64,
+    pub version: u32,
+    pub consumer: String,
+    pub tx: String,
+}
+
+/// One agreement passed over, and why.
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub agreement_id: u64,
+    pub why: String,
+}
+
+/// For every active agreement of this provider without a key: wraps the data key of the
+/// asset's newest version this keyring holds to the consumer's public key and deposits it.
+pub async fn deliver_keys(
+    chain: &Chain,
+    deployment: &Deployment,
+    sender: &mut Sender,
+    keyring: &Keyring,
+) -> anyhow::Result<(Vec<Delivered>, Vec<Skipped>)> {
+    let agreements = deployment.address("agreements")?;
+    let registry = deployment.address("registry")?;
+    let (mut delivered, mut skipped) = (Vec::new(), Vec::new());
+    let mut start_after = None;
+    loop {
+        let page: AgreementsResponse = chain
+            .smart(
+                agreements,
+                &AQ::AgreementsByProvider {
+                    provider: sender.addr(),
+                    start_after,
+                    limit: Some(50),
+                },
+            )
+            .await?;
+        let Some(last) = page.agreements.last() else {
+            break;
+        };
+        start_after = Some(last.id);
+        for a in page.agreements {
+            if a.wrapped_key.is_some() || a.status != AgreementStatus::Active {
+                continue;
+            }
+            let asset: AssetResponse = chain
+                .smart(
+                    registry,
+                    &RQ::Asset {
+                        asset_id: a.asset_id,
+                    },
+                )
+                .await?;
+            let latest = asset.asset.latest_version;
+            let Some(version) = (1..=latest)
+                .rev()
+                .find(|v| keyring.path(a.asset_id, *v).exists())
+            else {
+                skipped.push(Skipped {
+                    agreement_id: a.id,
+                    why: format!(
+                        "no version of asset {} was published from this keyring",
+                        a.asset_id
+                    ),
+                });
+                continue;
+            };
+            let to = match PublicKey::parse(a.consumer_public_key.as_slice()) {
+                Ok(k) => k,
+                Err(e) => {
+                    skipped.push(Skipped {
+                        agreement_id: a.id,
+                        why: format!("the consumer registered no usable age key: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let wrapped = seal::wrap(&keyring.load(a.asset_id, version)?, &to)?;
+            let outcome = exec(
+                chain,
+                sender,
+                agreements,
+                &AgreementsMsg::DepositKey {
+                    agreement_id: a.id,
+                    wrapped_key: Binary::from(wrapped),
+                },
+                &[],
+            )
+            .await?;
+            delivered.push(Delivered {
+                agreement_id: a.id,
+                asset_id: a.asset_id,
+                version,
+                consumer: a.consumer.to_string(),
+                tx: outcome.hash,
+            });
+        }
+    }
+    Ok((delivered, skipped))
+}
+
+/// What `tombstone` erased.
+#[derive(Debug, Serialize)]
+pub struct Erased {
+    pub asset_id: u64,
+    pub tx: String,
+    pub ciphertext_deleted: bool,
+    pub keys_deleted: bool,
+}
+
+/// Tombstones `asset_id` on chain, then deletes its ciphertext from the store and its data
+/// keys from the keyring.
+pub async fn tombstone(
+    chain: &Chain,
+    deployment: &Deployment,
+    sender: &mut Sender,
+    files: &ProviderFiles,
+    asset_id: u64,
+) -> anyhow::Result<Erased> {
+    let (store, keyring) = (&files.store, &files.keyring);
+    let registry = deployment.address("registry")?;
+    let outcome = exec(
+        chain,
+        sender,
+        registry,
+        &RegistryMsg::Tombstone { asset_id },
+        &[],
+    )
+    .await?;
+    let ciphertext_deleted = store
+        .erase(asset_id)
+        .with_context(|| format!("deleting the ciphertext under {}", store.root().display()))?;
+    let keys = keyring.dir.join(asset_id.to_string());
+    let keys_deleted = keys.exists();
+    if keys_deleted {
+        std::fs::remove_dir_all(&keys).with_context(|| format!("deleting {}", keys.display()))?;
+    }
+    Ok(Erased {
+        asset_id,
+        tx: outcome.hash,
+        ciphertext_deleted,
+        keys_deleted,
+    })
+}
