@@ -121,6 +121,10 @@ analyze: bin ## provenance scores and anomaly reports (incremental); report in .
 sentinel: bin ## report high and critical anomalies to the audit contract (SENTINEL_ARGS="--dry-run --once")
 	$(DATAPACT) sentinel $(SENTINEL_ARGS)
 
+.PHONY: gateway
+gateway: bin ## the data gateway on http://127.0.0.1:8090/ (store .data/store, metrics :9192; GATEWAY_ARGS=...)
+	$(DATAPACT) gateway $(GATEWAY_ARGS)
+
 .PHONY: serve
 serve: bin ## the dashboard on http://127.0.0.1:8080/
 	$(DATAPACT) serve $(SERVE_ARGS)
