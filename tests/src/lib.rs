@@ -161,8 +161,18 @@ pub async fn fresh_database(name: &str) -> anyhow::Result<String> {
     pg_cluster().fresh_database(name).await
 }
 
-/// The `datapact` binary of this build (cargo builds it beside the tests; built here if not).
+/// The `datapact` binary of this build. Cargo builds it beside the tests only for its own
+/// package's tests, so it is built here (once per test process): a binary left by an older
+/// build of this target dir would lack today's commands.
 pub fn datapact_bin() -> anyhow::Result<PathBuf> {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| build_datapact().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+fn build_datapact() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     // target/<profile>/deps/<test> -> target/<profile>/datapact
     let bin = exe
@@ -170,14 +180,13 @@ pub fn datapact_bin() -> anyhow::Result<PathBuf> {
         .and_then(Path::parent)
         .map(|d| d.join("datapact"))
         .context("no target folder above the test binary")?;
-    if !bin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--locked", "--workspace", "--bins"])
-            .current_dir(workspace_root())
-            .status()?;
-        anyhow::ensure!(status.success(), "building the datapact binary failed");
-    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--locked", "--workspace", "--bins"])
+        .current_dir(workspace_root())
+        .status()?;
+    anyhow::ensure!(status.success(), "building the datapact binary failed");
+    anyhow::ensure!(bin.is_file(), "cargo built no binary at {}", bin.display());
     Ok(bin)
 }
 

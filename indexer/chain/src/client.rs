@@ -54,8 +54,9 @@ pub fn rpc_message(e: &rpc::Error) -> String {
     }
 }
 
-/// Block and its results at `height`, retried briefly: the node can announce a height a moment
-/// before its results are stored.
+/// Block and its results at `height`, retried for up to 10 s: the node can announce a height
+/// (or include a transaction) a moment before its results are stored, and under load that
+/// moment once exceeded 2 s.
 pub async fn block_with_results(
     rpc: &HttpClient,
     height: u64,
@@ -75,7 +76,7 @@ pub async fn block_with_results(
         .await;
         match res {
             Ok(v) => return Ok(v),
-            Err(e) if attempt < 40 => {
+            Err(e) if attempt < 200 => {
                 tracing::debug!("block {height} not ready: {}", e.detail());
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
