@@ -10,6 +10,8 @@ DATA=${DATA:-.data}
 RUN="$DATA/run"
 ADDR=${DASHBOARD_ADDR:-127.0.0.1:8080}
 METRICS=${METRICS_ADDR:-127.0.0.1:9464}
+GATEWAY=${GATEWAY_ADDR:-127.0.0.1:8090}
+export DATAPACT_STORE=${DATAPACT_STORE:-$DATA/store} DATAPACT_KEYRING=${DATAPACT_KEYRING:-$DATA/keyring}
 SIMULATE_ARGS=${SIMULATE_ARGS:---seed 7 --rounds 20}
 mkdir -p "$RUN"
 
@@ -24,7 +26,7 @@ background() { # name, then the command
 }
 
 stop() {
-  for name in dashboard sentinel ingest; do
+  for name in gateway dashboard sentinel ingest; do
     if running "$name"; then kill "$(cat "$RUN/$name.pid")" && echo "$name stopped"; fi
     rm -f "$RUN/$name.pid"
   done
@@ -43,6 +45,41 @@ case "${1:-}" in
     echo "== sentinel: high and critical anomalies become alerts on chain"
     "$DATAPACT" sentinel --once
     background sentinel "$DATAPACT" sentinel
+    echo "== the data plane: a real file published encrypted, fetched through the gateway"
+    background gateway "$DATAPACT" gateway --addr "$GATEWAY" --metrics-addr 127.0.0.1:9192
+    for _ in $(seq 1 50); do curl -fs "http://$GATEWAY/health" >/dev/null 2>&1 && break; sleep 0.2; done
+    plane="$DATA/demo-plane"; mkdir -p "$plane"
+    trips="$plane/trips.csv"
+    awk 'BEGIN { print "trip_id,city,distance_km,fare"; srand(7);
+                 for (i = 0; i < 50000; i++) printf "%d,%s,%.2f,%d\n", i, (i % 3 ? "Oslo" : "Lyon"), rand() * 40, int(rand() * 90) }' >"$trips"
+    json_id() { grep -o "\"$1\": *[0-9]*" | head -1 | grep -o '[0-9]*$'; }
+    asset=$("$DATAPACT" provider --as provider-0 --json register --name "demo trips" --sensitivity internal | json_id asset_id)
+    "$DATAPACT" provider --as provider-0 publish --asset "$asset" "$trips"
+    offer=$("$DATAPACT" provider --as provider-0 --json offer --asset "$asset" --purpose research --cap 5 | json_id offer_id)
+    [[ -f "$plane/consumer.agekey" ]] || "$DATAPACT" consumer --age-key "$plane/consumer.agekey" keygen
+    # a consumer in good standing fetches; one the sentinel suspended is refused
+    good="" suspended=""
+    for i in $(seq 0 15); do
+      if "$DATAPACT" consumer --as "consumer-$i" --json status | grep -q '"suspended_by": null'; then
+        good=${good:-consumer-$i}
+      else
+        suspended=${suspended:-consumer-$i}
+      fi
+    done
+    agreement=$("$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" --json sign --offer "$offer" --purpose research | json_id agreement_id)
+    "$DATAPACT" provider --as provider-0 deliver-keys
+    "$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" fetch --agreement "$agreement" --gateway "http://$GATEWAY" --out "$plane/fetched.csv"
+    cmp "$trips" "$plane/fetched.csv" && echo "the fetched file is byte for byte the provider's"
+    if [[ -n "$suspended" ]]; then
+      echo "-- $suspended, suspended by the sentinel's alert, tries the same:"
+      "$DATAPACT" consumer --as "$suspended" status | head -1
+      [[ -f "$plane/suspended.agekey" ]] || "$DATAPACT" consumer --age-key "$plane/suspended.agekey" keygen >/dev/null
+      "$DATAPACT" consumer --as "$suspended" --age-key "$plane/suspended.agekey" sign --offer "$offer" --purpose research \
+        && echo "unexpected: a suspended consumer signed" \
+        || echo "refused by the chain: a suspended consumer can neither sign nor record an access, and no gateway delivers to it"
+    else
+      echo "-- no consumer is suspended right now (the sentinel reported nothing at its threshold)"
+    fi
     echo "== dashboard"
     background dashboard "$DATAPACT" serve --addr "$ADDR"
     for _ in $(seq 1 50); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -59,6 +96,9 @@ datapact demo is running:
   the burst      http://$ADDR/actors/$burst  (its alert, suspension and the refused access after it)
   audit trail    http://$ADDR/audit          (alerts, suspensions, the on-chain hash chain check)
   metrics        http://$METRICS/metrics     (the ingester, following the chain)
+  gateway        http://$GATEWAY/             (metrics on http://127.0.0.1:9192/metrics)
+  fetch as a consumer:
+    $DATAPACT consumer --as $good --age-key $plane/consumer.agekey fetch --agreement $agreement --out trips.csv
   report         ${report:-$DATA/reports}/report.html
   chain RPC      http://127.0.0.1:${DATAPACT_RPC_PORT:-26657}
 Stop everything with: make demo-stop

@@ -4,12 +4,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum PlaneError {
-    #[error("cannot read or write {what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The cause is in the message, not the error chain, so it is said once.
+    #[error("cannot read or write {what}: {cause}")]
+    Io { what: String, cause: std::io::Error },
     #[error("not an age X25519 secret key (expected AGE-SECRET-KEY-1…): check the key file")]
     BadSecretKey,
     #[error("not an age X25519 public key (expected age1…, {got} bytes given)")]
@@ -43,10 +40,10 @@ pub enum PlaneError {
 }
 
 impl PlaneError {
-    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(what: impl Into<String>, cause: std::io::Error) -> Self {
         PlaneError::Io {
             what: what.into(),
-            source,
+            cause,
         }
     }
 }

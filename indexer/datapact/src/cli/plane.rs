@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use datapact_chain::keys::{localnet_wallet, Wallet};
+use datapact_chain::keys::{localnet_accounts, localnet_wallet, Wallet};
 use datapact_chain::tx::Sender;
 use datapact_chain::{localnet, Chain, Deployment};
 use datapact_gateway::{Gateway, GatewayConfig, GatewayMetrics, Store};
@@ -28,7 +28,7 @@ pub(crate) struct KeyArgs {
     #[arg(long, default_value_t = 0)]
     key_index: u32,
     /// On the local chain only: act as this funded account (provider-0 .. provider-7,
-    /// consumer-0 .. consumer-15, subject-0 ..).
+    /// consumer-0 .. consumer-15, subject-0 ..), by name or by address.
     #[arg(long = "as", value_name = "ACCOUNT")]
     account: Option<String>,
 }
@@ -43,7 +43,19 @@ impl KeyArgs {
                 .context("DATAPACT_KEY holds no usable key");
         }
         match &self.account {
-            Some(name) if chain.chain_id == localnet::CHAIN_ID => localnet_wallet(name),
+            Some(name) if chain.chain_id == localnet::CHAIN_ID => {
+                if name.starts_with(&chain.prefix) {
+                    // a local account named by its address
+                    for (n, _, _) in localnet_accounts() {
+                        let w = localnet_wallet(&n)?;
+                        if w.addr() == *name {
+                            return Ok(w);
+                        }
+                    }
+                    anyhow::bail!("{name} is not one of the local chain's accounts");
+                }
+                localnet_wallet(name)
+            }
             Some(_) => anyhow::bail!(
                 "--as names a local account, and chain {} is not the local chain: give --key-file or DATAPACT_KEY",
                 chain.chain_id
@@ -197,6 +209,8 @@ pub(crate) enum ConsumerAction {
         #[arg(long)]
         asset: Option<u64>,
     },
+    /// Whether this consumer is suspended (and by which alerts), and its agreements.
+    Status,
     /// Sign an offer for a purpose: pays its price, registers the age public key.
     Sign {
         #[arg(long)]
@@ -232,6 +246,7 @@ pub(crate) enum ConsumerAction {
 #[command(after_help = "Examples (local chain):\n  \
     datapact consumer keygen                                  # .data/consumer.agekey\n  \
     datapact consumer offers --asset 1\n  \
+    datapact consumer --as consumer-0 status                  # suspended? which agreements?\n  \
     datapact consumer --as consumer-0 sign --offer 1 --purpose research\n  \
     datapact consumer --as consumer-0 fetch --agreement 1 --out trips.csv")]
 pub(crate) struct ConsumerArgs {
@@ -582,6 +597,34 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
                         } else {
                             ""
                         }
+                    )
+                }));
+                lines.join("\n")
+            })
+        }
+        ConsumerAction::Status => {
+            let wallet = args.key.wallet(&chain)?;
+            let st = consumer::status(&chain, &deployment, &wallet.addr()).await?;
+            print(args.json, &st, |st| {
+                let mut lines = vec![match &st.suspended_by {
+                    Some(alerts) => format!(
+                        "{} is suspended by audit alert(s) {:?}: no access is recorded or delivered until lifted",
+                        st.consumer, alerts
+                    ),
+                    None => format!("{} is in good standing", st.consumer),
+                }];
+                lines.extend(st.agreements.iter().map(|a| {
+                    format!(
+                        "agreement {:>5}  asset {:>5}  {:<10} key {}  {} accesses",
+                        a.agreement_id,
+                        a.asset_id,
+                        a.status,
+                        if a.key_delivered {
+                            "delivered"
+                        } else {
+                            "pending  "
+                        },
+                        a.accesses
                     )
                 }));
                 lines.join("\n")

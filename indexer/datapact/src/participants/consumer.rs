@@ -17,6 +17,7 @@ use datapact_plane::proof::{nonce, AccessProof, AccessRequest};
 use datapact_plane::table::hash_reader;
 use datapact_plane::{seal, DataKey};
 use datapact_registry::msg::{AssetResponse, QueryMsg as RQ, VersionResponse};
+use datapact_types::agreements::CanAccessResponse;
 use datapact_types::events::{action, key};
 use serde::Serialize;
 
@@ -77,6 +78,72 @@ pub async fn sign(
         asset_id: offer.offer.asset_id,
         paid: format!("{amount}{}", price.denom),
         tx: outcome.hash,
+    })
+}
+
+/// A consumer's standing: suspended or not, and its agreements (the newest 100).
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub consumer: String,
+    /// The alerts whose suspensions stand, if any.
+    pub suspended_by: Option<Vec<u64>>,
+    pub agreements: Vec<AgreementLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgreementLine {
+    pub agreement_id: u64,
+    pub asset_id: u64,
+    pub status: String,
+    pub key_delivered: bool,
+    pub accesses: u64,
+}
+
+pub async fn status(
+    chain: &Chain,
+    deployment: &Deployment,
+    consumer: &str,
+) -> anyhow::Result<Status> {
+    let agreements = deployment.address("agreements")?;
+    let s: datapact_agreements::msg::ConsumerSuspensionResponse = chain
+        .smart(
+            agreements,
+            &AQ::ConsumerSuspension {
+                consumer: consumer.to_string(),
+            },
+        )
+        .await?;
+    let suspended_by = (!s.standing.is_empty() || s.suspension.is_some()).then(|| {
+        let mut seqs: Vec<u64> = s.standing.iter().map(|x| x.alert_seq).collect();
+        if seqs.is_empty() {
+            seqs.extend(s.suspension.iter().map(|x| x.alert_seq));
+        }
+        seqs
+    });
+    let page: datapact_agreements::msg::AgreementsResponse = chain
+        .smart(
+            agreements,
+            &AQ::AgreementsByConsumer {
+                consumer: consumer.to_string(),
+                start_after: None,
+                limit: Some(100),
+            },
+        )
+        .await?;
+    Ok(Status {
+        consumer: consumer.to_string(),
+        suspended_by,
+        agreements: page
+            .agreements
+            .into_iter()
+            .map(|a| AgreementLine {
+                agreement_id: a.id,
+                asset_id: a.asset_id,
+                status: format!("{:?}", a.status).to_lowercase(),
+                key_delivered: a.wrapped_key.is_some(),
+                accesses: a.access_count,
+            })
+            .collect(),
     })
 }
 
@@ -147,6 +214,25 @@ pub async fn fetch(
             a.id,
             a.consumer,
             sender.addr()
+        );
+    }
+    // the chain's answer first: a refusal is said in its words before anything is sent
+    let now: CanAccessResponse = chain
+        .smart(
+            agreements,
+            &AQ::CanAccess {
+                consumer: sender.addr(),
+                asset_id: a.asset_id,
+                purpose: a.purpose.clone(),
+                subject: None,
+            },
+        )
+        .await?;
+    if let Some(reason) = now.reason.filter(|_| !now.allowed) {
+        anyhow::bail!(
+            "the chain refuses this access to asset {}: {}",
+            a.asset_id,
+            reason.as_str()
         );
     }
     let wrapped = a.wrapped_key.clone().with_context(|| {

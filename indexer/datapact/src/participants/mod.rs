@@ -21,8 +21,24 @@ pub(crate) async fn exec<T: Serialize>(
     funds: &[(u128, &str)],
 ) -> anyhow::Result<TxOutcome> {
     let any = execute_msg(&sender.addr(), contract, msg, funds)?;
-    let outcome = sender.exec_auto(chain, vec![any]).await?;
+    let outcome = sender.exec_auto(chain, vec![any]).await.map_err(|e| {
+        let text = format!("{e:#}");
+        match contract_refusal(&text) {
+            Some(reason) => anyhow::anyhow!("the chain refused: {reason}"),
+            None => e,
+        }
+    })?;
     Ok(outcome.into_ok()?)
+}
+
+/// The contract's own words in a failed simulation's log, without the SDK's wrapping
+/// (`… message index: 0: <words>: execute wasm contract failed [...]`).
+pub(crate) fn contract_refusal(log: &str) -> Option<&str> {
+    let start = log.find("message index: ")?;
+    let rest = &log[start..];
+    let rest = &rest[rest.find(": ")? + 2..];
+    let end = rest.find(": execute wasm contract failed")?;
+    Some(&rest[..end])
 }
 
 /// Writes `text` to `path` readable by its owner only (a key file).
@@ -46,4 +62,20 @@ pub(crate) fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
     f.write_all(text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_contract_refusal_is_read_out_of_the_sdk_wrapping() {
+        let log = "simulating the transaction: query /cosmos.tx.v1beta1.Service/Simulate failed \
+                   (code 6): rpc error: code = Unknown desc = failed to execute message; message \
+                   index: 0: consumer wasm1zgv is suspended by audit alert 3: execute wasm \
+                   contract failed [keeper.go:452] with gas used: '118083': unknown request";
+        assert_eq!(
+            super::contract_refusal(log),
+            Some("consumer wasm1zgv is suspended by audit alert 3")
+        );
+        assert_eq!(super::contract_refusal("connection refused"), None);
+    }
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use cosmwasm_std::Binary;
-use datapact_agreements::msg::{AgreementsResponse, ExecuteMsg as AgreementsMsg, QueryMsg as AQ};
+use datapact_agreements::msg::{
+    AgreementsResponse, ConsumerSuspensionResponse, ExecuteMsg as AgreementsMsg, QueryMsg as AQ,
+};
 use datapact_agreements::state::AgreementStatus;
 use datapact_chain::tx::Sender;
 use datapact_chain::{Chain, Deployment};
@@ -155,8 +157,9 @@ pub struct Skipped {
     pub why: String,
 }
 
-/// For every active agreement of this provider without a key: wraps the data key of the
-/// asset's newest version this keyring holds to the consumer's public key and deposits it.
+/// For every active agreement of this provider without a key whose consumer is not suspended:
+/// wraps the data key of the asset's newest version this keyring holds to the consumer's
+/// public key and deposits it.
 pub async fn deliver_keys(
     chain: &Chain,
     deployment: &Deployment,
@@ -184,6 +187,25 @@ pub async fn deliver_keys(
         start_after = Some(last.id);
         for a in page.agreements {
             if a.wrapped_key.is_some() || a.status != AgreementStatus::Active {
+                continue;
+            }
+            // the policy: no key to a consumer the audit contract suspends
+            let s: ConsumerSuspensionResponse = chain
+                .smart(
+                    agreements,
+                    &AQ::ConsumerSuspension {
+                        consumer: a.consumer.to_string(),
+                    },
+                )
+                .await?;
+            if let Some(s) = s.suspension {
+                skipped.push(Skipped {
+                    agreement_id: a.id,
+                    why: format!(
+                        "consumer {} is suspended (alert {}): no key until it is lifted",
+                        a.consumer, s.alert_seq
+                    ),
+                });
                 continue;
             }
             let asset: AssetResponse = chain
