@@ -21,11 +21,11 @@ help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 .PHONY: demo
-demo: deps localnet deploy ## the main job end to end: chain, contracts, workload, ingest, analytics, sentinel, dashboard
+demo: deps localnet deploy ## the main job end to end: chain, contracts, workload, ingest, analytics, sentinel, data plane, dashboard
 	DATAPACT=$(DATAPACT) DATAPACT_SIM=$(DATAPACT_SIM) DATA=$(DATA) SIMULATE_ARGS="$(SIMULATE_ARGS)" bash indexer/datapact/scripts/demo.sh start
 
 .PHONY: demo-stop
-demo-stop: bin ## stop everything the demo started (dashboard, sentinel, ingester, chain, Postgres); data stays
+demo-stop: bin ## stop everything the demo started (gateway, dashboard, sentinel, ingester, chain, Postgres); data stays
 	-DATAPACT=$(DATAPACT) DATAPACT_SIM=$(DATAPACT_SIM) DATA=$(DATA) bash indexer/datapact/scripts/demo.sh stop
 	-$(DATAPACT) localnet stop
 	-$(DATAPACT) postgres stop

@@ -34,8 +34,9 @@ pub(crate) async fn exec<T: Serialize>(
 /// The contract's own words in a failed simulation's log, without the SDK's wrapping
 /// (`… message index: 0: <words>: execute wasm contract failed [...]`).
 pub(crate) fn contract_refusal(log: &str) -> Option<&str> {
-    let start = log.find("message index: ")?;
-    let rest = &log[start..];
+    const MARK: &str = "message index: ";
+    let rest = &log[log.find(MARK)? + MARK.len()..];
+    // past the index number and its ": "
     let rest = &rest[rest.find(": ")? + 2..];
     let end = rest.find(": execute wasm contract failed")?;
     Some(&rest[..end])
