@@ -636,3 +636,68 @@ async fn a_gateway_killed_mid_stream_keeps_the_redemption() -> anyhow::Result<()
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subject_grants_and_withdraws_and_one_without_a_wallet_signs_a_consent_a_relayer_records(
+) -> anyhow::Result<()> {
+    use datapact::participants::subject::{self, ConsentAsk};
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let ask = ConsentAsk {
+        controller: ctx.addr(PROVIDER),
+        asset_id: None,
+        purposes: vec!["research".into()],
+        days: Some(30),
+    };
+    let in_force = |list: &[datapact_types::consent::ConsentRecord], id: u64| {
+        list.iter().any(|c| c.id == id && c.withdrawn_at.is_none())
+    };
+
+    let mut s = sender("subject-7", &ctx).await?;
+    let (id, _) = subject::grant(&ctx.chain, &ctx.d, &mut s, &ask).await?;
+    let mine = subject::consents(&ctx.chain, &ctx.d, &ctx.addr("subject-7")).await?;
+    assert!(in_force(&mine, id), "granted: {mine:?}");
+    subject::withdraw(&ctx.chain, &ctx.d, &mut s, id).await?;
+    let mine = subject::consents(&ctx.chain, &ctx.d, &ctx.addr("subject-7")).await?;
+    assert!(
+        !in_force(&mine, id) && mine.iter().any(|c| c.id == id),
+        "withdrawn, and still listed"
+    );
+    let e = subject::withdraw(&ctx.chain, &ctx.d, &mut s, id)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("the chain refused"),
+        "twice: {e:#}"
+    );
+
+    // no wallet: a bare key signs, relayer-1 pays
+    let (key, _) = subject::new_subject_key();
+    let signed = subject::sign_consent(&ctx.chain, &ctx.d, &key, &ask).await?;
+    let mut relayer = sender("relayer-1", &ctx).await?;
+    let (id, _) = subject::relay(&ctx.chain, &ctx.d, &mut relayer, &signed).await?;
+    let theirs = subject::consents(&ctx.chain, &ctx.d, &signed.subject).await?;
+    assert!(
+        in_force(&theirs, id),
+        "recorded for {}: {theirs:?}",
+        signed.subject
+    );
+    let e = subject::relay(&ctx.chain, &ctx.d, &mut relayer, &signed)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("the chain refused"),
+        "a replayed signature: {e:#}"
+    );
+    let mut tampered = signed.clone();
+    tampered.terms.purposes = vec!["marketing".into()];
+    tampered.nonce += 1;
+    let e = subject::relay(&ctx.chain, &ctx.d, &mut relayer, &tampered)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("the chain refused"),
+        "terms changed after signing: {e:#}"
+    );
+    Ok(())
+}

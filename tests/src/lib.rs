@@ -181,10 +181,25 @@ fn build_datapact() -> anyhow::Result<PathBuf> {
         .map(|d| d.join("datapact"))
         .context("no target folder above the test binary")?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["build", "--locked", "--workspace", "--bins"])
-        .current_dir(workspace_root())
-        .status()?;
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--locked", "--workspace", "--bins"])
+        .current_dir(workspace_root());
+    // cargo gives a test process its package's CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...; build
+    // scripts (ring's, through polars) rerun when those differ from the outer build's, which
+    // would rebuild half the dependency tree: build as `make bin` does, without them
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().to_string();
+        let keep = [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "CARGO_BUILD_JOBS",
+        ];
+        if k.starts_with("CARGO_") && !keep.contains(&k.as_str()) {
+            cmd.env_remove(&k);
+        }
+    }
+    let status = cmd.status()?;
     anyhow::ensure!(status.success(), "building the datapact binary failed");
     anyhow::ensure!(bin.is_file(), "cargo built no binary at {}", bin.display());
     Ok(bin)

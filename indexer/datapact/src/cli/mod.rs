@@ -79,6 +79,9 @@ enum Command {
     /// A consumer's commands: keygen, offers, sign, fetch (through a gateway, checked against
     /// the chain).
     Consumer(plane::ConsumerArgs),
+    /// A data subject's commands: grant, withdraw, status; a consent signed off chain by a bare
+    /// key, and relaying it.
+    Subject(plane::SubjectArgs),
     /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
     Postgres {
         #[command(subcommand)]
@@ -137,5 +140,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gateway(args) => plane::gateway(args).await,
         Command::Provider(args) => plane::provider(args).await,
         Command::Consumer(args) => plane::consumer(args).await,
+        Command::Subject(args) => plane::subject(args).await,
     }
 }
