@@ -7,6 +7,7 @@
 
 pub mod deal;
 pub mod pipeline;
+pub mod plane;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

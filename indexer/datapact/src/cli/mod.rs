@@ -3,9 +3,12 @@
 
 mod analytics;
 mod chain;
+mod consumer;
 mod index;
 mod ops;
 mod plane;
+mod provider;
+mod subject;
 
 use std::path::PathBuf;
 
@@ -75,13 +78,13 @@ enum Command {
     Gateway(plane::GatewayArgs),
     /// A provider's commands: register, publish a file (encrypted), offer, deliver keys,
     /// tombstone.
-    Provider(plane::ProviderArgs),
+    Provider(provider::ProviderArgs),
     /// A consumer's commands: keygen, offers, sign, fetch (through a gateway, checked against
     /// the chain).
-    Consumer(plane::ConsumerArgs),
+    Consumer(consumer::ConsumerArgs),
     /// A data subject's commands: grant, withdraw, status; a consent signed off chain by a bare
     /// key, and relaying it.
-    Subject(plane::SubjectArgs),
+    Subject(subject::SubjectArgs),
     /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
     Postgres {
         #[command(subcommand)]
@@ -138,8 +141,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sentinel(args) => ops::sentinel(args).await,
         Command::Respond(args) => ops::respond(args).await,
         Command::Gateway(args) => plane::gateway(args).await,
-        Command::Provider(args) => plane::provider(args).await,
-        Command::Consumer(args) => plane::consumer(args).await,
-        Command::Subject(args) => plane::subject(args).await,
+        Command::Provider(args) => provider::provider(args).await,
+        Command::Consumer(args) => consumer::consumer(args).await,
+        Command::Subject(args) => subject::subject(args).await,
     }
 }

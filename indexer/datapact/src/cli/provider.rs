@@ -1,0 +1,293 @@
+//! `datapact provider`: register, publish a file encrypted, offer, deliver keys, tombstone.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use datapact_chain::Deployment;
+use datapact_gateway::Store;
+use datapact_types::{Sensitivity, VersionRef};
+
+use super::plane::{print, KeyArgs, StoreArgs};
+use super::ChainArgs;
+use crate::participants::provider;
+
+#[derive(Subcommand)]
+pub(crate) enum ProviderAction {
+    /// Register an asset; prints its id.
+    Register {
+        #[arg(long)]
+        name: String,
+        /// public, internal, personal or special_category (see docs/data-plane.md).
+        #[arg(long)]
+        sensitivity: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// Publish a CSV or Parquet file as the asset's next version: hash, schema fingerprint and
+    /// row count on chain, the file encrypted under a fresh data key into the store.
+    Publish {
+        #[arg(long)]
+        asset: u64,
+        file: PathBuf,
+        /// A version this one derives from, as ASSET:VERSION (repeat).
+        #[arg(long = "parent", value_parser = parse_ref)]
+        parents: Vec<VersionRef>,
+    },
+    /// Offer an asset for purposes at a price.
+    Offer {
+        #[arg(long)]
+        asset: u64,
+        /// A purpose consumers may sign for (repeat).
+        #[arg(long = "purpose", required = true)]
+        purposes: Vec<String>,
+        /// The price in udpt (0: free).
+        #[arg(long, default_value_t = 0)]
+        price: u128,
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        /// At most this many recorded accesses per agreement.
+        #[arg(long)]
+        cap: Option<u64>,
+        /// Every access must name a subject whose consent is in force.
+        #[arg(long)]
+        consent_required: bool,
+        /// The share of the price (basis points) that vests when the key is delivered.
+        #[arg(long, default_value_t = 2_500)]
+        delivery_share_bps: u16,
+    },
+    /// Wrap the newest data key to every signed agreement that has none yet, and deposit it.
+    DeliverKeys {
+        /// Keep delivering to new agreements (every --interval seconds) until interrupted.
+        #[arg(long)]
+        follow: bool,
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
+    },
+    /// Erase an asset: tombstone it on chain, delete its ciphertext and its data keys here.
+    Tombstone {
+        #[arg(long)]
+        asset: u64,
+    },
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples (local chain):\n  \
+    datapact provider --as provider-0 register --name trips --sensitivity internal\n  \
+    datapact provider --as provider-0 publish --asset 1 trips.csv\n  \
+    datapact provider --as provider-0 offer --asset 1 --purpose research --price 1000 --cap 10\n  \
+    datapact provider --as provider-0 deliver-keys --follow\n\n\
+Data keys are kept under --keyring (0600 files, never printed). What cannot be undone: a key once\n\
+delivered, and bytes once fetched; a tombstone stops every later delivery and erases the ciphertext.")]
+pub(crate) struct ProviderArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Where data keys are kept.
+    #[arg(long, env = "DATAPACT_KEYRING", default_value = ".data/keyring")]
+    keyring: PathBuf,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: ProviderAction,
+}
+
+fn parse_ref(s: &str) -> Result<VersionRef, String> {
+    let (a, v) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?}: write a parent as ASSET:VERSION, e.g. 3:1"))?;
+    Ok(VersionRef {
+        asset_id: a.parse().map_err(|_| format!("{a:?} is not an asset id"))?,
+        version: v
+            .parse()
+            .map_err(|_| format!("{v:?} is not a version number"))?,
+    })
+}
+
+fn parse_sensitivity(s: &str) -> anyhow::Result<Sensitivity> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+        anyhow::anyhow!("{s:?}: the sensitivity is public, internal, personal or special_category")
+    })
+}
+
+pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
+    let chain = args.chain.connect().await?;
+    let deployment = Deployment::load(&args.chain.deployment)?;
+    let mut sender = args.key.sender(&chain).await?;
+    let files = provider::ProviderFiles {
+        store: Store::new(&args.store.store),
+        keyring: provider::Keyring {
+            dir: args.keyring.clone(),
+        },
+    };
+    match args.action {
+        ProviderAction::Register {
+            name,
+            sensitivity,
+            description,
+            tags,
+        } => {
+            let sensitivity = parse_sensitivity(&sensitivity)?;
+            let o = crate::participants::exec(
+                &chain,
+                &mut sender,
+                deployment.address("registry")?,
+                &datapact_registry::msg::ExecuteMsg::RegisterAsset {
+                    name,
+                    description,
+                    sensitivity,
+                    tags,
+                },
+                &[],
+            )
+            .await?;
+            let id: u64 = o
+                .wasm_attr(
+                    datapact_types::events::action::REGISTER_ASSET,
+                    datapact_types::events::key::ASSET_ID,
+                )
+                .and_then(|v| v.parse().ok())
+                .context("the register transaction names no asset")?;
+            let out = serde_json::json!({"asset_id": id, "tx": o.hash});
+            print(args.json, &out, |_| {
+                format!("registered asset {id} (tx {})", o.hash)
+            })
+        }
+        ProviderAction::Publish {
+            asset,
+            file,
+            parents,
+        } => {
+            let p = provider::publish(
+                &chain,
+                &deployment,
+                &mut sender,
+                &files,
+                asset,
+                &file,
+                parents,
+            )
+            .await?;
+            print(args.json, &p, |p| {
+                format!(
+                    "published asset {} version {}: {} rows, {} columns, sha256 {} ({} bytes), encrypted to {} (tx {})",
+                    p.asset_id,
+                    p.version,
+                    p.table.rows,
+                    p.table.columns.len(),
+                    p.table.content_hash,
+                    p.table.bytes,
+                    p.ciphertext.display(),
+                    p.tx
+                )
+            })
+        }
+        ProviderAction::Offer {
+            asset,
+            purposes,
+            price,
+            days,
+            cap,
+            consent_required,
+            delivery_share_bps,
+        } => {
+            let registry = deployment.address("registry")?;
+            let a: datapact_registry::msg::AssetResponse = chain
+                .smart(
+                    registry,
+                    &datapact_registry::msg::QueryMsg::Asset { asset_id: asset },
+                )
+                .await?;
+            datapact_plane::policy::check_offer(a.asset.sensitivity, consent_required)?;
+            let terms = datapact_agreements::state::OfferTerms {
+                permitted_purposes: purposes,
+                prohibited_purposes: vec![],
+                duration_seconds: days.saturating_mul(86_400),
+                access_cap: cap,
+                price: cosmwasm_std::coin(price, chain.fees.denom.as_str()),
+                consent_required,
+                delivery_share_bps,
+            };
+            let o = crate::participants::exec(
+                &chain,
+                &mut sender,
+                deployment.address("agreements")?,
+                &datapact_agreements::msg::ExecuteMsg::CreateOffer {
+                    asset_id: asset,
+                    terms,
+                },
+                &[],
+            )
+            .await?;
+            let id: u64 = o
+                .wasm_attr(
+                    datapact_types::events::action::CREATE_OFFER,
+                    datapact_types::events::key::OFFER_ID,
+                )
+                .and_then(|v| v.parse().ok())
+                .context("the offer transaction names no offer")?;
+            let out = serde_json::json!({"offer_id": id, "asset_id": asset, "tx": o.hash});
+            print(args.json, &out, |_| {
+                format!("offered asset {asset} as offer {id} (tx {})", o.hash)
+            })
+        }
+        ProviderAction::DeliverKeys { follow, interval } => loop {
+            let (delivered, skipped) =
+                provider::deliver_keys(&chain, &deployment, &mut sender, &files.keyring).await?;
+            let out = serde_json::json!({"delivered": delivered, "skipped": skipped});
+            print(args.json, &out, |_| {
+                let mut lines: Vec<String> = delivered
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "delivered the key of asset {} version {} to agreement {} ({}) in tx {}",
+                            d.asset_id, d.version, d.agreement_id, d.consumer, d.tx
+                        )
+                    })
+                    .collect();
+                lines.extend(
+                    skipped
+                        .iter()
+                        .map(|s| format!("skipped agreement {}: {}", s.agreement_id, s.why)),
+                );
+                if lines.is_empty() {
+                    lines.push("every active agreement has its key".into());
+                }
+                lines.join("\n")
+            })?;
+            if !follow {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs_f64(interval.max(0.2))) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        },
+        ProviderAction::Tombstone { asset } => {
+            let e = provider::tombstone(&chain, &deployment, &mut sender, &files, asset).await?;
+            print(args.json, &e, |e| {
+                format!(
+                    "tombstoned asset {} (tx {}); ciphertext {}, data keys {}",
+                    e.asset_id,
+                    e.tx,
+                    if e.ciphertext_deleted {
+                        "deleted"
+                    } else {
+                        "was not stored here"
+                    },
+                    if e.keys_deleted {
+                        "deleted"
+                    } else {
+                        "were not kept here"
+                    }
+                )
+            })
+        }
+    }
+}

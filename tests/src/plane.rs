@@ -1,0 +1,336 @@
+//! The data plane's test world: a gateway served in the test process (or as a `datapact
+//! gateway` child), a provider's store and keyring in a temporary folder, a shared asset, and
+//! proofs made by hand.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use datapact::participants::consumer::{self, FetchPlan};
+use datapact::participants::provider::{self, Keyring, ProviderFiles};
+use datapact_agreements::msg::{ConsumerSuspensionResponse, ExecuteMsg as A, QueryMsg as AQ};
+use datapact_agreements::state::OfferTerms;
+use datapact_chain::keys::localnet_wallet;
+use datapact_chain::tx::Sender;
+use datapact_gateway::{Gateway, GatewayConfig, GatewayMetrics, RefusalBody, Store};
+use datapact_plane::proof::{nonce, AccessProof, AccessRequest};
+use datapact_plane::DataKey;
+use datapact_registry::msg::ExecuteMsg as R;
+use datapact_types::Sensitivity;
+
+use crate::{datapact_bin, fresh_database, Ctx};
+
+pub const PROVIDER: &str = "provider-6";
+pub const CONSUMER: &str = "consumer-12";
+pub const STRANGER: &str = "consumer-13";
+pub const GATEWAY: &str = "gateway-e2e";
+
+/// A gateway served in this process on a free port, its store, ledger and the provider's
+/// keyring in a temporary folder.
+pub struct Plane {
+    pub url: String,
+    pub files: ProviderFiles,
+    pub pool: sqlx::PgPool,
+    _server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn gateway(
+    ctx: &Ctx,
+    files: &ProviderFiles,
+    pool: sqlx::PgPool,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let g = Arc::new(Gateway {
+        config: GatewayConfig {
+            gateway_id: GATEWAY.into(),
+            agreements: ctx.contract("agreements"),
+            max_proof_seconds: 300,
+            max_record_seconds: 900,
+        },
+        chain: ctx.chain.clone(),
+        pool,
+        store: files.store.clone(),
+        metrics: GatewayMetrics::default(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, datapact_gateway::router(g)).await;
+    });
+    Ok((url, server))
+}
+
+pub async fn plane(ctx: &Ctx, db: &str) -> anyhow::Result<Plane> {
+    let dir = tempfile::tempdir()?;
+    let files = ProviderFiles {
+        store: Store::new(dir.path().join("store")),
+        keyring: Keyring {
+            dir: dir.path().join("keyring"),
+        },
+    };
+    let pool = datapact_index::db::connect(&fresh_database(db).await?, 4).await?;
+    let (url, server) = gateway(ctx, &files, pool.clone()).await?;
+    Ok(Plane {
+        url,
+        files,
+        pool,
+        _server: server,
+        _dir: dir,
+    })
+}
+
+/// A CSV of `rows` rows, different for every `seed`.
+pub fn csv(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(f, "trip_id,city,distance_km,fare")?;
+    for i in 0..rows {
+        let x = (i as u64).wrapping_mul(2_654_435_761).wrapping_add(seed) % 10_000;
+        writeln!(
+            f,
+            "{i},{},{}.{},{}",
+            ["Oslo", "Lyon", "Turin"][i % 3],
+            x / 100,
+            x % 100,
+            x % 97
+        )?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+pub async fn sender(name: &str, ctx: &Ctx) -> anyhow::Result<Sender> {
+    Sender::load(&ctx.chain, localnet_wallet(name)?).await
+}
+
+/// Lifts whatever suspensions earlier tests or workloads left on `consumer`.
+pub async fn unsuspend(ctx: &Ctx, consumer: &str) -> anyhow::Result<()> {
+    loop {
+        let s: ConsumerSuspensionResponse = ctx
+            .query(
+                "agreements",
+                &AQ::ConsumerSuspension {
+                    consumer: ctx.addr(consumer),
+                },
+            )
+            .await?;
+        let Some(first) = s.suspension else {
+            return Ok(());
+        };
+        ctx.ok(
+            "responder",
+            "audit",
+            &datapact_audit::msg::ExecuteMsg::LiftSuspension {
+                alert_seq: first.alert_seq,
+            },
+            &[],
+        )
+        .await?;
+    }
+}
+
+/// An internal asset of PROVIDER with one published CSV, a free offer with `cap` for
+/// `duration_seconds`, signed by CONSUMER (with `age`), its key delivered.
+pub struct Shared {
+    pub asset_id: u64,
+    pub agreement_id: u64,
+    pub original: PathBuf,
+}
+
+pub async fn share(
+    ctx: &Ctx,
+    p: &Plane,
+    age: &DataKey,
+    rows: usize,
+    cap: Option<u64>,
+    duration_seconds: u64,
+) -> anyhow::Result<Shared> {
+    let mut prov = sender(PROVIDER, ctx).await?;
+    let out = ctx
+        .ok(
+            PROVIDER,
+            "registry",
+            &R::RegisterAsset {
+                name: "trips".into(),
+                description: None,
+                sensitivity: Sensitivity::Internal,
+                tags: vec![],
+            },
+            &[],
+        )
+        .await?;
+    let asset_id: u64 = out
+        .wasm_attr("register_asset", "asset_id")
+        .unwrap_or_default()
+        .parse()?;
+    let original = p
+        .files
+        .store
+        .root()
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(format!("trips-{asset_id}.csv"));
+    csv(&original, rows, asset_id)?;
+    provider::publish(
+        &ctx.chain,
+        &ctx.d,
+        &mut prov,
+        &p.files,
+        asset_id,
+        &original,
+        vec![],
+    )
+    .await?;
+    let terms = OfferTerms {
+        permitted_purposes: vec!["research".into()],
+        prohibited_purposes: vec![],
+        duration_seconds,
+        access_cap: cap,
+        price: cosmwasm_std::coin(0, "udpt"),
+        consent_required: false,
+        delivery_share_bps: 2_500,
+    };
+    let out = ctx
+        .ok(
+            PROVIDER,
+            "agreements",
+            &A::CreateOffer { asset_id, terms },
+            &[],
+        )
+        .await?;
+    let offer_id: u64 = out
+        .wasm_attr("create_offer", "offer_id")
+        .unwrap_or_default()
+        .parse()?;
+    let mut cons = sender(CONSUMER, ctx).await?;
+    let signed = consumer::sign(&ctx.chain, &ctx.d, &mut cons, age, offer_id, "research").await?;
+    let (delivered, _) =
+        provider::deliver_keys(&ctx.chain, &ctx.d, &mut prov, &p.files.keyring).await?;
+    assert!(
+        delivered
+            .iter()
+            .any(|d| d.agreement_id == signed.agreement_id),
+        "the new agreement got its key: {delivered:?}"
+    );
+    Ok(Shared {
+        asset_id,
+        agreement_id: signed.agreement_id,
+        original,
+    })
+}
+
+pub fn plan(p: &Plane, s: &Shared, out: &Path) -> FetchPlan {
+    FetchPlan {
+        agreement_id: s.agreement_id,
+        version: None,
+        gateway_url: p.url.clone(),
+        gateway_id: GATEWAY.into(),
+        proof_seconds: 60,
+        out: out.to_path_buf(),
+    }
+}
+
+/// Records an access as CONSUMER; returns the transaction's hash.
+pub async fn record(ctx: &Ctx, agreement_id: u64) -> anyhow::Result<String> {
+    let o = ctx
+        .ok(
+            CONSUMER,
+            "agreements",
+            &A::RecordAccess {
+                agreement_id,
+                purpose: "research".into(),
+                subject: None,
+            },
+            &[],
+        )
+        .await?;
+    Ok(o.hash)
+}
+
+/// Asks the gateway with a proof signed by `signer`; returns the status and the refusal.
+pub async fn ask(
+    ctx: &Ctx,
+    p: &Plane,
+    signer: &str,
+    r: &AccessRequest,
+) -> anyhow::Result<(u16, Option<RefusalBody>)> {
+    let proof = AccessProof::sign(r, localnet_wallet(signer)?.key(), &ctx.chain.prefix)?;
+    let header = format!(
+        "DataPact {}",
+        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&proof)?)
+    );
+    let res = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/assets/{}/versions/{}",
+            p.url, r.asset_id, r.version
+        ))
+        .header("authorization", header)
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let text = res.text().await?;
+    Ok((status, serde_json::from_str(&text).ok()))
+}
+
+pub fn request(ctx: &Ctx, s: &Shared, record_tx: &str) -> AccessRequest {
+    AccessRequest {
+        gateway: GATEWAY.into(),
+        chain_id: ctx.chain.chain_id.clone(),
+        agreement_id: s.agreement_id,
+        asset_id: s.asset_id,
+        version: 1,
+        record_tx: record_tx.into(),
+        nonce: nonce(),
+        expires: datapact_gateway::check::now() + 60,
+    }
+}
+
+pub fn refused(got: (u16, Option<RefusalBody>)) -> (u16, String) {
+    (got.0, got.1.map(|b| b.refused).unwrap_or_default())
+}
+
+/// `datapact gateway` as a child process on `port`, serving `files.store` with the ledger at
+/// `db_url`; returns once it answers `/health`.
+pub async fn gateway_process(
+    ctx: &Ctx,
+    files: &ProviderFiles,
+    db_url: &str,
+    port: u16,
+) -> anyhow::Result<tokio::process::Child> {
+    let child = tokio::process::Command::new(datapact_bin()?)
+        .arg("gateway")
+        .args(["--rpc", &ctx.chain.url])
+        .arg("--deployment")
+        .arg(&ctx.deployment_path)
+        .arg("--store")
+        .arg(files.store.root())
+        .args([
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--gateway-id",
+            GATEWAY,
+            "--no-metrics",
+        ])
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..200 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/health"))
+            .await
+            .is_ok()
+        {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the gateway did not answer on port {port}")
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
