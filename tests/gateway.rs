@@ -10,21 +10,16 @@ use cosmwasm_std::Decimal;
 use datapact::participants::consumer::{self, FetchError};
 use datapact_chain::keys::localnet_wallet;
 use datapact_e2e::plane::*;
-use datapact_e2e::{fresh_database, hash_hex, lock, setup};
+use datapact_e2e::{hash_hex, lock, setup};
 use datapact_gateway::RefusalBody;
 use datapact_plane::proof::AccessProof;
-use datapact_plane::DataKey;
 use datapact_registry::msg::ExecuteMsg as R;
 use datapact_types::Severity;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_consumer_fetches_a_real_csv_and_gets_the_providers_bytes_once_per_recorded_access(
 ) -> anyhow::Result<()> {
-    let _g = lock().await;
-    let ctx = setup().await?;
-    unsuspend(&ctx, CONSUMER).await?;
-    let p = plane(&ctx, "e2e_gateway_fetch").await?;
-    let age = DataKey::generate();
+    let (_g, ctx, p, age) = start("e2e_gateway_fetch").await?;
     let s = share(&ctx, &p, &age, 20_000, Some(2), 86_400).await?;
     let out = p
         .files
@@ -73,11 +68,7 @@ async fn a_consumer_fetches_a_real_csv_and_gets_the_providers_bytes_once_per_rec
 #[tokio::test(flavor = "multi_thread")]
 async fn proofs_that_are_not_the_consumers_own_for_this_gateway_and_still_valid_are_refused(
 ) -> anyhow::Result<()> {
-    let _g = lock().await;
-    let ctx = setup().await?;
-    unsuspend(&ctx, CONSUMER).await?;
-    let p = plane(&ctx, "e2e_gateway_proofs").await?;
-    let age = DataKey::generate();
+    let (_g, ctx, p, age) = start("e2e_gateway_proofs").await?;
     let s = share(&ctx, &p, &age, 100, None, 86_400).await?;
     let tx = record(&ctx, s.agreement_id).await?;
 
@@ -136,11 +127,7 @@ async fn proofs_that_are_not_the_consumers_own_for_this_gateway_and_still_valid_
 #[tokio::test(flavor = "multi_thread")]
 async fn the_chains_answer_now_decides_a_suspension_an_expiry_and_a_tombstone_stop_a_recorded_access(
 ) -> anyhow::Result<()> {
-    let _g = lock().await;
-    let ctx = setup().await?;
-    unsuspend(&ctx, CONSUMER).await?;
-    let p = plane(&ctx, "e2e_gateway_chain").await?;
-    let age = DataKey::generate();
+    let (_g, ctx, p, age) = start("e2e_gateway_chain").await?;
 
     // suspended by a sentinel's alert after the access was recorded
     let s = share(&ctx, &p, &age, 100, None, 86_400).await?;
@@ -208,11 +195,7 @@ async fn the_chains_answer_now_decides_a_suspension_an_expiry_and_a_tombstone_st
 #[tokio::test(flavor = "multi_thread")]
 async fn an_altered_ciphertext_is_refused_by_the_consumer_and_nothing_is_written(
 ) -> anyhow::Result<()> {
-    let _g = lock().await;
-    let ctx = setup().await?;
-    unsuspend(&ctx, CONSUMER).await?;
-    let p = plane(&ctx, "e2e_gateway_tamper").await?;
-    let age = DataKey::generate();
+    let (_g, ctx, p, age) = start("e2e_gateway_tamper").await?;
     let s = share(&ctx, &p, &age, 2_000, None, 86_400).await?;
     let stored = p.files.store.path(s.asset_id, 1);
     let out = p
@@ -260,13 +243,8 @@ async fn an_altered_ciphertext_is_refused_by_the_consumer_and_nothing_is_written
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_gateway_killed_mid_stream_keeps_the_redemption() -> anyhow::Result<()> {
-    let _g = lock().await;
-    let ctx = setup().await?;
-    unsuspend(&ctx, CONSUMER).await?;
-    let p = plane(&ctx, "e2e_gateway_restart").await?;
-    let db_url = fresh_database("e2e_gateway_restart").await?;
-    let ledger = datapact_index::db::connect(&db_url, 2).await?;
-    let age = DataKey::generate();
+    let (_g, ctx, p, age) = start("e2e_gateway_restart").await?;
+    let (db_url, ledger) = (p.db_url.clone(), p.pool.clone());
     // ~20 MB: more than the sockets between the two processes buffer
     let s = share(&ctx, &p, &age, 1_000_000, None, 86_400).await?;
     let tx = record(&ctx, s.agreement_id).await?;

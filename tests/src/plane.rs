@@ -19,7 +19,7 @@ use datapact_plane::DataKey;
 use datapact_registry::msg::ExecuteMsg as R;
 use datapact_types::Sensitivity;
 
-use crate::{datapact_bin, fresh_database, Ctx};
+use crate::{datapact_bin, fresh_database, lock, setup, Ctx};
 
 pub const PROVIDER: &str = "provider-6";
 pub const CONSUMER: &str = "consumer-12";
@@ -30,6 +30,7 @@ pub const GATEWAY: &str = "gateway-e2e";
 /// keyring in a temporary folder.
 pub struct Plane {
     pub url: String,
+    pub db_url: String,
     pub files: ProviderFiles,
     pub pool: sqlx::PgPool,
     _server: tokio::task::JoinHandle<()>,
@@ -69,10 +70,12 @@ pub async fn plane(ctx: &Ctx, db: &str) -> anyhow::Result<Plane> {
             dir: dir.path().join("keyring"),
         },
     };
-    let pool = datapact_index::db::connect(&fresh_database(db).await?, 4).await?;
+    let db_url = fresh_database(db).await?;
+    let pool = datapact_index::db::connect(&db_url, 4).await?;
     let (url, server) = gateway(ctx, &files, pool.clone()).await?;
     Ok(Plane {
         url,
+        db_url,
         files,
         pool,
         _server: server,
@@ -333,4 +336,16 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// How every data-plane test starts: the test chain (held against the other end-to-end tests),
+/// CONSUMER in good standing, a gateway on a fresh database `db`, and the consumer's age key.
+pub async fn start(
+    db: &str,
+) -> anyhow::Result<(tokio::sync::MutexGuard<'static, ()>, Ctx, Plane, DataKey)> {
+    let guard = lock().await;
+    let ctx = setup().await?;
+    unsuspend(&ctx, CONSUMER).await?;
+    let p = plane(&ctx, db).await?;
+    Ok((guard, ctx, p, DataKey::generate()))
 }
