@@ -291,3 +291,39 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parent_is_asset_colon_version_and_anything_else_says_how_to_write_it() {
+        assert_eq!(
+            parse_ref("3:1").unwrap(),
+            VersionRef {
+                asset_id: 3,
+                version: 1
+            }
+        );
+        for bad in ["3", "x:1", "3:y", ""] {
+            let e = parse_ref(bad).unwrap_err();
+            assert!(
+                e.contains("ASSET:VERSION") || e.contains("is not"),
+                "{bad:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sensitivity_is_one_of_the_four_the_contracts_spell() {
+        assert_eq!(
+            parse_sensitivity("special_category").unwrap(),
+            Sensitivity::SpecialCategory
+        );
+        let e = parse_sensitivity("secret").unwrap_err().to_string();
+        assert!(
+            e.contains("public, internal, personal or special_category"),
+            "{e}"
+        );
+    }
+}

@@ -80,4 +80,29 @@ mod tests {
         );
         assert_eq!(super::contract_refusal("connection refused"), None);
     }
+
+    #[test]
+    fn a_key_file_is_private_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/a.key");
+        super::write_secret(&path, "first").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let e = super::write_secret(&path, "second").unwrap_err();
+        assert!(format!("{e:#}").contains("never overwritten"), "{e:#}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "first");
+    }
+
+    #[test]
+    fn a_subject_key_that_is_not_one_says_how_to_make_one() {
+        for bad in ["zz", "00", ""] {
+            let e = super::subject::read_subject_key(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("datapact subject keygen"), "{bad:?}: {e}");
+        }
+        let (_, hex) = super::subject::new_subject_key();
+        assert!(super::subject::read_subject_key(&hex).is_ok());
+    }
 }
