@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use base64::Engine;
 use cosmwasm_std::Decimal;
 use datapact::participants::consumer::{self, FetchError};
 use datapact_chain::keys::localnet_wallet;
@@ -250,10 +249,7 @@ async fn a_gateway_killed_mid_stream_keeps_the_redemption() -> anyhow::Result<()
     let tx = record(&ctx, s.agreement_id).await?;
     let r = request(&ctx, &s, &tx);
     let proof = AccessProof::sign(&r, localnet_wallet(CONSUMER)?.key(), &ctx.chain.prefix)?;
-    let header = format!(
-        "DataPact {}",
-        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&proof)?)
-    );
+    let header = proof.to_header();
     let port = free_port()?;
     let mut child = gateway_process(&ctx, &p.files, &db_url, port).await?;
     let url = format!(

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use datapact::participants::consumer::{self, FetchPlan};
 use datapact::participants::provider::{self, Keyring, ProviderFiles};
 use datapact_agreements::msg::{ConsumerSuspensionResponse, ExecuteMsg as A, QueryMsg as AQ};
@@ -259,10 +258,7 @@ pub async fn ask(
     r: &AccessRequest,
 ) -> anyhow::Result<(u16, Option<RefusalBody>)> {
     let proof = AccessProof::sign(r, localnet_wallet(signer)?.key(), &ctx.chain.prefix)?;
-    let header = format!(
-        "DataPact {}",
-        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&proof)?)
-    );
+    let header = proof.to_header();
     let res = reqwest::Client::new()
         .get(format!(
             "{}/v1/assets/{}/versions/{}",

@@ -370,12 +370,9 @@ impl Chain {
         Ok(res.hash)
     }
 
-    /// A transaction from the node's tx index by its hash (hex), or `None` when the node does
-    /// not know it (never sent, not yet in a block, or pruned).
-    pub async fn find_tx(&self, hash_hex: &str) -> anyhow::Result<Option<TxOutcome>> {
-        let hash: Hash = hash_hex.parse().map_err(|_| {
-            anyhow::anyhow!("{hash_hex:?} is not a transaction hash (64 hex digits)")
-        })?;
+    /// A transaction from the node's tx index by its hash, or `None` when the node does not
+    /// know it (never sent, not yet in a block, or pruned).
+    pub async fn find_tx(&self, hash: Hash) -> anyhow::Result<Option<TxOutcome>> {
         match self.rpc.tx(hash, false).await {
             Ok(r) => Ok(Some(TxOutcome::from_result(
                 hash,
@@ -383,7 +380,7 @@ impl Chain {
                 r.tx_result,
             ))),
             Err(e) if rpc_message(&e).contains("not found") => Ok(None),
-            Err(e) => Err(rpc_error(e).context(format!("looking up transaction {hash_hex}"))),
+            Err(e) => Err(rpc_error(e).context(format!("looking up transaction {hash}"))),
         }
     }
 

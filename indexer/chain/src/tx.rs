@@ -106,6 +106,19 @@ impl TxOutcome {
             .find_map(|e| e.get(key))
     }
 
+    /// The id a contract named in `key` of its `action` event (an asset, a version, an offer,
+    /// an agreement, a consent): what the sender of a creating message wants back.
+    pub fn wasm_id<T: std::str::FromStr>(&self, action: &str, key: &str) -> anyhow::Result<T> {
+        self.wasm_attr(action, key)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "transaction {} has no {key} in its {action} event",
+                    self.hash
+                )
+            })
+    }
+
     /// The first value of `key` in any event of type `kind` (e.g. `store_code` / `code_id`).
     pub fn attr(&self, kind: &str, key: &str) -> Option<&str> {
         self.events

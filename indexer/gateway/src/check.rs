@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use cosmrs::tendermint::Hash;
 use datapact_agreements::msg::QueryMsg;
 use datapact_chain::{Chain, TxOutcome};
 use datapact_plane::AccessProof;
@@ -53,24 +54,10 @@ pub fn read_proof(
     version: u32,
     now: u64,
 ) -> Result<(String, datapact_plane::AccessRequest), Refusal> {
-    use base64::Engine;
-    let value = header.ok_or(Refusal::NoProof)?;
-    let encoded = value
-        .strip_prefix("DataPact ")
+    let proof = header
+        .and_then(AccessProof::from_header)
         .ok_or(Refusal::NoProof)?
-        .trim();
-    let json = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|_| {
-            Refusal::Proof(datapact_plane::PlaneError::MalformedProof(
-                "the Authorization value is not base64".into(),
-            ))
-        })?;
-    let proof: AccessProof = serde_json::from_slice(&json).map_err(|e| {
-        Refusal::Proof(datapact_plane::PlaneError::MalformedProof(format!(
-            "not an AccessProof: {e}"
-        )))
-    })?;
+        .map_err(Refusal::Proof)?;
     let verified = proof
         .verify(
             &chain.prefix,
@@ -147,17 +134,13 @@ pub async fn admit(
     now: u64,
 ) -> Result<Admitted, Refusal> {
     let unavailable = |e: anyhow::Error| Refusal::Unavailable(format!("{e:#}"));
+    let not_found = || Refusal::RecordNotFound(request.record_tx.clone());
+    let hash: Hash = request.record_tx.parse().map_err(|_| not_found())?;
     let tx = chain
-        .find_tx(&request.record_tx)
+        .find_tx(hash)
         .await
-        .map_err(|e| {
-            if e.to_string().contains("is not a transaction hash") {
-                Refusal::RecordNotFound(request.record_tx.clone())
-            } else {
-                unavailable(e)
-            }
-        })?
-        .ok_or_else(|| Refusal::RecordNotFound(request.record_tx.clone()))?;
+        .map_err(unavailable)?
+        .ok_or_else(not_found)?;
     let subject = check_record(&tx, &config.agreements, &signer, &request)?;
     let recorded_at = chain.block_time(tx.height).await.map_err(unavailable)?;
     let age = now.saturating_sub(recorded_at);

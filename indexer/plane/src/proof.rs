@@ -76,6 +76,10 @@ pub fn nonce() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
+/// The scheme of the `Authorization` header a proof travels in:
+/// `Authorization: DataPact <base64 of the proof's JSON>`.
+pub const AUTH_SCHEME: &str = "DataPact";
+
 impl AccessProof {
     /// Signs `request` with the consumer's chain key; `prefix` is the chain's address prefix.
     pub fn sign(
@@ -98,6 +102,28 @@ impl AccessProof {
             public_key: B64.encode(public.to_bytes()),
             signature: B64.encode(signature.to_bytes()),
         })
+    }
+
+    /// The `Authorization` header value that carries this proof.
+    pub fn to_header(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!("{AUTH_SCHEME} {}", B64.encode(json))
+    }
+
+    /// The proof in an `Authorization` header value; `None` when the value is not of the
+    /// `DataPact` scheme (no proof was sent).
+    pub fn from_header(value: &str) -> Option<Result<Self, PlaneError>> {
+        let encoded = value.strip_prefix(AUTH_SCHEME)?.strip_prefix(' ')?.trim();
+        Some(
+            B64.decode(encoded)
+                .map_err(|_| {
+                    PlaneError::MalformedProof("the Authorization value is not base64".into())
+                })
+                .and_then(|json| {
+                    serde_json::from_slice(&json)
+                        .map_err(|e| PlaneError::MalformedProof(format!("not an AccessProof: {e}")))
+                }),
+        )
     }
 
     /// Checks the signature and the fields a gateway can check without the chain: for
@@ -198,6 +224,20 @@ mod tests {
 
     fn verify(p: &AccessProof, gateway: &str, now: u64) -> Result<VerifiedRequest, PlaneError> {
         p.verify(PREFIX, gateway, "datapact-local", now, 600)
+    }
+
+    #[test]
+    fn a_proof_travels_in_its_header_unchanged_and_other_schemes_carry_none() {
+        let p = AccessProof::sign(&request(), &key(1), "wasm").unwrap();
+        let header = p.to_header();
+        assert!(header.starts_with("DataPact "), "{header}");
+        assert_eq!(AccessProof::from_header(&header).unwrap().unwrap(), p);
+        assert!(AccessProof::from_header("Bearer abc").is_none());
+        assert!(AccessProof::from_header("DataPactX abc").is_none());
+        assert!(matches!(
+            AccessProof::from_header("DataPact %%%"),
+            Some(Err(PlaneError::MalformedProof(_)))
+        ));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use datapact_chain::Deployment;
 use datapact_gateway::Store;
@@ -147,13 +146,10 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
                 &[],
             )
             .await?;
-            let id: u64 = o
-                .wasm_attr(
-                    datapact_types::events::action::REGISTER_ASSET,
-                    datapact_types::events::key::ASSET_ID,
-                )
-                .and_then(|v| v.parse().ok())
-                .context("the register transaction names no asset")?;
+            let id: u64 = o.wasm_id(
+                datapact_types::events::action::REGISTER_ASSET,
+                datapact_types::events::key::ASSET_ID,
+            )?;
             let out = serde_json::json!({"asset_id": id, "tx": o.hash});
             print(args.json, &out, |_| {
                 format!("registered asset {id} (tx {})", o.hash)
@@ -225,13 +221,10 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
                 &[],
             )
             .await?;
-            let id: u64 = o
-                .wasm_attr(
-                    datapact_types::events::action::CREATE_OFFER,
-                    datapact_types::events::key::OFFER_ID,
-                )
-                .and_then(|v| v.parse().ok())
-                .context("the offer transaction names no offer")?;
+            let id: u64 = o.wasm_id(
+                datapact_types::events::action::CREATE_OFFER,
+                datapact_types::events::key::OFFER_ID,
+            )?;
             let out = serde_json::json!({"offer_id": id, "asset_id": asset, "tx": o.hash});
             print(args.json, &out, |_| {
                 format!("offered asset {asset} as offer {id} (tx {})", o.hash)

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use base64::Engine;
 use cosmwasm_std::Binary;
 use datapact_agreements::msg::{
     AgreementResponse, ExecuteMsg as AgreementsMsg, OfferResponse, QueryMsg as AQ,
@@ -68,10 +67,7 @@ pub async fn sign(
         &funds,
     )
     .await?;
-    let agreement_id = outcome
-        .wasm_attr(action::SIGN, key::AGREEMENT_ID)
-        .and_then(|v| v.parse().ok())
-        .context("the sign transaction names no agreement")?;
+    let agreement_id = outcome.wasm_id(action::SIGN, key::AGREEMENT_ID)?;
     Ok(Signed {
         agreement_id,
         offer_id,
@@ -336,13 +332,9 @@ async fn download(
         "{}/v1/assets/{asset}/versions/{version}",
         plan.gateway_url.trim_end_matches('/')
     );
-    let header = format!(
-        "DataPact {}",
-        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(proof)?)
-    );
     let mut response = reqwest::Client::new()
         .get(&url)
-        .header("authorization", header)
+        .header("authorization", proof.to_header())
         .send()
         .await
         .with_context(|| format!("cannot reach the gateway at {url}"))?;

@@ -121,10 +121,7 @@ pub async fn publish(
         &[],
     )
     .await?;
-    let version: u32 = outcome
-        .wasm_attr(action::PUBLISH_VERSION, key::VERSION)
-        .and_then(|v| v.parse().ok())
-        .context("the publish transaction names no version")?;
+    let version: u32 = outcome.wasm_id(action::PUBLISH_VERSION, key::VERSION)?;
     write_secret(&keyring.path(asset_id, version), &data_key.key_file())?;
     let ciphertext = store.path(asset_id, version);
     staged

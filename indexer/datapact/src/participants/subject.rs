@@ -1,7 +1,6 @@
 //! The data subject's side: give and withdraw consent from a wallet, list one's consents, and
 //! sign a consent off chain (for a subject without a wallet) that anyone can relay.
 
-use anyhow::Context;
 use cosmwasm_std::{Binary, Timestamp};
 use datapact_chain::tx::Sender;
 use datapact_chain::{Chain, Deployment};
@@ -63,9 +62,7 @@ pub struct SignedConsent {
 
 /// The id of the consent a transaction created or withdrew.
 fn consent_id(o: &datapact_chain::TxOutcome, act: &str) -> anyhow::Result<u64> {
-    o.wasm_attr(act, key::CONSENT_ID)
-        .and_then(|v| v.parse().ok())
-        .context("the transaction names no consent")
+    o.wasm_id(act, key::CONSENT_ID)
 }
 
 /// The sender consents (as its own address).
