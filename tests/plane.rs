@@ -346,7 +346,9 @@ async fn a_subject_grants_and_withdraws_and_one_without_a_wallet_signs_a_consent
         "a replayed signature: {e:#}"
     );
     let mut tampered = signed.clone();
-    tampered.terms.purposes = vec!["marketing".into()];
+    if let datapact_types::consent::SignedAction::Grant { terms } = &mut tampered.action {
+        terms.purposes = vec!["marketing".into()];
+    }
     tampered.nonce += 1;
     let e = subject::relay(&ctx.chain, &ctx.d, &mut relayer, &tampered)
         .await
@@ -355,5 +357,133 @@ async fn a_subject_grants_and_withdraws_and_one_without_a_wallet_signs_a_consent
         format!("{e:#}").contains("the chain refused"),
         "terms changed after signing: {e:#}"
     );
+    // the key's holder withdraws the same way: signed off chain, relayed by anyone; another
+    // key's signature over the same withdrawal is refused while the consent is in force
+    let stranger =
+        subject::sign_withdrawal(&ctx.chain, &ctx.d, &subject::new_subject_key().0, id).await?;
+    let e = subject::relay(&ctx.chain, &ctx.d, &mut relayer, &stranger)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("the chain refused"),
+        "another key cannot withdraw it: {e:#}"
+    );
+    let theirs = subject::consents(&ctx.chain, &ctx.d, &signed.subject).await?;
+    assert!(in_force(&theirs, id), "still in force: {theirs:?}");
+    let w = subject::sign_withdrawal(&ctx.chain, &ctx.d, &key, id).await?;
+    let (wid, _) = subject::relay(&ctx.chain, &ctx.d, &mut relayer, &w).await?;
+    assert_eq!(wid, id);
+    let theirs = subject::consents(&ctx.chain, &ctx.d, &signed.subject).await?;
+    assert!(!in_force(&theirs, id), "withdrawn by its key: {theirs:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn personal_rows_leave_the_gateway_only_for_subjects_whose_consent_is_in_force_at_delivery(
+) -> anyhow::Result<()> {
+    use datapact::participants::subject::{self, ConsentAsk};
+    let (_g, ctx, p, age) = start("e2e_gateway_personal").await?;
+    // three subjects without wallets: their consents are signed off chain and relayed
+    let keys: Vec<_> = (0..3).map(|_| subject::new_subject_key().0).collect();
+    let ids: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            datapact_types::consent::key_subject_id(
+                k.verifying_key().to_encoded_point(true).as_bytes(),
+            )
+        })
+        .collect();
+    let s = share_personal(&ctx, &p, &age, &ids, 4, false).await?;
+    let mut relayer = sender("relayer-1", &ctx).await?;
+    let ask = ConsentAsk {
+        controller: ctx.addr(PROVIDER),
+        asset_id: Some(s.asset_id),
+        purposes: vec!["research".into()],
+        days: Some(30),
+    };
+    let mut consents = Vec::new();
+    for k in &keys[..2] {
+        let signed = subject::sign_consent(&ctx.chain, &ctx.d, k, &ask).await?;
+        consents.push(
+            subject::relay(&ctx.chain, &ctx.d, &mut relayer, &signed)
+                .await?
+                .0,
+        );
+    }
+    let dir = p.files.store.root().parent().unwrap_or(Path::new("."));
+    let mut cons = sender(CONSUMER, &ctx).await?;
+    // the subjects whose rows a fetched CSV holds, with their row counts
+    let rows_of = |path: &Path| -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
+        let text = std::fs::read_to_string(path)?;
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("subject,visit,score"), "one header");
+        let mut counts = std::collections::BTreeMap::new();
+        for l in lines {
+            *counts
+                .entry(l.split(',').next().unwrap_or_default().to_string())
+                .or_insert(0) += 1;
+        }
+        Ok(counts)
+    };
+    let only = |subjects: &[&String]| {
+        subjects
+            .iter()
+            .map(|s| (s.to_string(), 4usize))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+
+    // a and b consent, c never did: c's rows stay at the gateway
+    let out = dir.join("personal-1.csv");
+    let f = consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &plan(&p, &s, &out)).await?;
+    assert_eq!(rows_of(&out)?, only(&[&ids[0], &ids[1]]));
+    assert_eq!(f.withheld, Some(1));
+
+    // b withdraws (signed off chain, relayed): the next delivery has a's rows only
+    let w = subject::sign_withdrawal(&ctx.chain, &ctx.d, &keys[1], consents[1]).await?;
+    subject::relay(&ctx.chain, &ctx.d, &mut relayer, &w).await?;
+    let out = dir.join("personal-2.csv");
+    let f = consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &plan(&p, &s, &out)).await?;
+    assert_eq!(rows_of(&out)?, only(&[&ids[0]]));
+    assert_eq!(
+        (f.subjects.as_deref(), f.withheld),
+        (Some(&ids[..1]), Some(2))
+    );
+
+    // an agreement with consent required names its subject: that subject's rows, if it consents
+    let required =
+        offer_and_sign(&ctx, &p, &age, s.asset_id, offer_terms(None, 86_400, true)).await?;
+    let mut by_subject = plan(&p, &s, &dir.join("personal-a.csv"));
+    by_subject.agreement_id = required;
+    by_subject.subject = Some(ids[0].clone());
+    consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &by_subject).await?;
+    assert_eq!(rows_of(&by_subject.out)?, only(&[&ids[0]]));
+    by_subject.subject = Some(ids[1].clone());
+    by_subject.out = dir.join("personal-b.csv");
+    let e = consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &by_subject)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("consent_not_granted"),
+        "b withdrew: {e:#}"
+    );
+    assert!(!by_subject.out.exists(), "nothing written");
+
+    // a withdraws too: no subject consents, the gateway refuses with the chain's reason
+    let w = subject::sign_withdrawal(&ctx.chain, &ctx.d, &keys[0], consents[0]).await?;
+    subject::relay(&ctx.chain, &ctx.d, &mut relayer, &w).await?;
+    let out = dir.join("personal-3.csv");
+    let e = consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &plan(&p, &s, &out))
+        .await
+        .unwrap_err();
+    match e.downcast_ref::<FetchError>() {
+        Some(FetchError::Refused { status, body }) => {
+            assert_eq!(
+                (*status, body.refused.as_str()),
+                (403, "consent_not_granted")
+            )
+        }
+        _ => panic!("refused by the gateway: {e:#}"),
+    }
+    assert!(!out.exists(), "nothing written");
     Ok(())
 }

@@ -148,6 +148,70 @@ pub async fn share(
     cap: Option<u64>,
     duration_seconds: u64,
 ) -> anyhow::Result<Shared> {
+    let file = |path: &Path, asset_id: u64| csv(path, rows, asset_id);
+    let terms = |_| offer_terms(cap, duration_seconds, false);
+    share_with(ctx, p, age, Sensitivity::Internal, file, None, terms).await
+}
+
+/// A personal asset of PROVIDER: `rows_each` rows of every one of `subjects`, published one
+/// segment per subject, a free offer (with consent required or not) signed by CONSUMER, its
+/// key delivered.
+pub async fn share_personal(
+    ctx: &Ctx,
+    p: &Plane,
+    age: &DataKey,
+    subjects: &[String],
+    rows_each: usize,
+    consent_required: bool,
+) -> anyhow::Result<Shared> {
+    let file = |path: &Path, _| -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(f, "subject,visit,score")?;
+        for i in 0..rows_each {
+            for (k, s) in subjects.iter().enumerate() {
+                writeln!(f, "{s},{i},{}", (i * 7 + k * 13) % 100)?;
+            }
+        }
+        f.flush()?;
+        Ok(())
+    };
+    let terms = |_| offer_terms(None, 86_400, consent_required);
+    share_with(
+        ctx,
+        p,
+        age,
+        Sensitivity::Personal,
+        file,
+        Some("subject"),
+        terms,
+    )
+    .await
+}
+
+pub fn offer_terms(cap: Option<u64>, duration_seconds: u64, consent_required: bool) -> OfferTerms {
+    OfferTerms {
+        permitted_purposes: vec!["research".into()],
+        prohibited_purposes: vec![],
+        duration_seconds,
+        access_cap: cap,
+        price: cosmwasm_std::coin(0, "udpt"),
+        consent_required,
+        delivery_share_bps: 2_500,
+    }
+}
+
+/// Registers an asset of `sensitivity`, writes its file with `file(path, asset_id)`, publishes
+/// it, offers it with `terms(asset_id)`, signs the offer as CONSUMER and delivers the key.
+pub async fn share_with(
+    ctx: &Ctx,
+    p: &Plane,
+    age: &DataKey,
+    sensitivity: Sensitivity,
+    file: impl FnOnce(&Path, u64) -> anyhow::Result<()>,
+    subject_column: Option<&str>,
+    terms: impl FnOnce(u64) -> OfferTerms,
+) -> anyhow::Result<Shared> {
     let mut prov = sender(PROVIDER, ctx).await?;
     let out = ctx
         .ok(
@@ -156,7 +220,7 @@ pub async fn share(
             &R::RegisterAsset {
                 name: "trips".into(),
                 description: None,
-                sensitivity: Sensitivity::Internal,
+                sensitivity,
                 tags: vec![],
             },
             &[],
@@ -172,8 +236,8 @@ pub async fn share(
         .root()
         .parent()
         .unwrap_or(Path::new("."))
-        .join(format!("trips-{asset_id}.csv"));
-    csv(&original, rows, asset_id)?;
+        .join(format!("asset-{asset_id}.csv"));
+    file(&original, asset_id)?;
     provider::publish(
         &ctx.chain,
         &ctx.d,
@@ -181,18 +245,27 @@ pub async fn share(
         &p.files,
         asset_id,
         &original,
+        subject_column,
         vec![],
     )
     .await?;
-    let terms = OfferTerms {
-        permitted_purposes: vec!["research".into()],
-        prohibited_purposes: vec![],
-        duration_seconds,
-        access_cap: cap,
-        price: cosmwasm_std::coin(0, "udpt"),
-        consent_required: false,
-        delivery_share_bps: 2_500,
-    };
+    let agreement_id = offer_and_sign(ctx, p, age, asset_id, terms(asset_id)).await?;
+    Ok(Shared {
+        asset_id,
+        agreement_id,
+        original,
+    })
+}
+
+/// PROVIDER offers `asset_id` on `terms`, CONSUMER signs for research, the key is delivered;
+/// returns the agreement.
+pub async fn offer_and_sign(
+    ctx: &Ctx,
+    p: &Plane,
+    age: &DataKey,
+    asset_id: u64,
+    terms: OfferTerms,
+) -> anyhow::Result<u64> {
     let out = ctx
         .ok(
             PROVIDER,
@@ -207,6 +280,7 @@ pub async fn share(
         .parse()?;
     let mut cons = sender(CONSUMER, ctx).await?;
     let signed = consumer::sign(&ctx.chain, &ctx.d, &mut cons, age, offer_id, "research").await?;
+    let mut prov = sender(PROVIDER, ctx).await?;
     let (delivered, _) =
         provider::deliver_keys(&ctx.chain, &ctx.d, &mut prov, &p.files.keyring).await?;
     assert!(
@@ -215,11 +289,7 @@ pub async fn share(
             .any(|d| d.agreement_id == signed.agreement_id),
         "the new agreement got its key: {delivered:?}"
     );
-    Ok(Shared {
-        asset_id,
-        agreement_id: signed.agreement_id,
-        original,
-    })
+    Ok(signed.agreement_id)
 }
 
 pub fn plan(p: &Plane, s: &Shared, out: &Path) -> FetchPlan {
@@ -230,6 +300,7 @@ pub fn plan(p: &Plane, s: &Shared, out: &Path) -> FetchPlan {
         gateway_id: GATEWAY.into(),
         proof_seconds: 60,
         out: out.to_path_buf(),
+        subject: None,
     }
 }
 

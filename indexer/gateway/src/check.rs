@@ -4,8 +4,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cosmrs::tendermint::Hash;
-use datapact_agreements::msg::QueryMsg;
+use datapact_agreements::msg::{AgreementResponse, QueryMsg};
 use datapact_chain::{Chain, TxOutcome};
+use datapact_consent::msg::{ConsentsInForceResponse, QueryMsg as ConsentQuery};
 use datapact_plane::AccessProof;
 use datapact_types::agreements::CanAccessResponse;
 use datapact_types::events::{action, key};
@@ -176,6 +177,45 @@ pub async fn admit(
         record_tx: tx.hash.to_uppercase(),
         nonce: request.nonce,
     })
+}
+
+/// The subjects consent is asked for in one query (the consent contract's limit).
+const CONSENT_BATCH: usize = 100;
+
+/// Which of `subjects` consent now to the provider of `agreement_id` using its asset for its
+/// purpose: the consent contract's `ConsentsInForce`, asked in batches. Order is kept.
+pub async fn consents_in_force(
+    chain: &Chain,
+    config: &GatewayConfig,
+    agreement_id: u64,
+    subjects: &[String],
+) -> Result<Vec<String>, Refusal> {
+    let unavailable = |e: anyhow::Error| Refusal::Unavailable(format!("{e:#}"));
+    let a: AgreementResponse = chain
+        .smart(&config.agreements, &QueryMsg::Agreement { agreement_id })
+        .await
+        .map_err(unavailable)?;
+    let contracts: datapact_agreements::state::Config = chain
+        .smart(&config.agreements, &QueryMsg::Config {})
+        .await
+        .map_err(unavailable)?;
+    let mut in_force = Vec::new();
+    for batch in subjects.chunks(CONSENT_BATCH) {
+        let r: ConsentsInForceResponse = chain
+            .smart(
+                contracts.consent.as_str(),
+                &ConsentQuery::ConsentsInForce {
+                    controller: a.agreement.provider.to_string(),
+                    asset_id: a.agreement.asset_id,
+                    purpose: a.agreement.purpose.clone(),
+                    subjects: batch.to_vec(),
+                },
+            )
+            .await
+            .map_err(unavailable)?;
+        in_force.extend(r.in_force);
+    }
+    Ok(in_force)
 }
 
 #[cfg(test)]

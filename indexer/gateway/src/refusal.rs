@@ -34,6 +34,18 @@ pub enum Refusal {
     },
     #[error("asset {asset} version {version} is not stored at this gateway")]
     NotStored { asset: u64, version: u32 },
+    #[error("asset {asset} version {version} holds no rows of subject {subject:?}, the subject the access recorded")]
+    SubjectNotInVersion {
+        asset: u64,
+        version: u32,
+        subject: String,
+    },
+    #[error("no subject of asset {asset} version {version} consents now to agreement {agreement_id}'s purpose: none of its rows may leave")]
+    NoConsentInForce {
+        agreement_id: u64,
+        asset: u64,
+        version: u32,
+    },
     #[error("transaction {tx} was redeemed already (by gateway {gateway} at {at}): record a new access for a new delivery")]
     AlreadyRedeemed {
         tx: String,
@@ -63,6 +75,9 @@ impl Refusal {
             Refusal::RecordTooOld { .. } => "record_too_old",
             Refusal::Chain { reason, .. } => reason.as_str(),
             Refusal::NotStored { .. } => "not_stored",
+            Refusal::SubjectNotInVersion { .. } => "subject_not_in_version",
+            // the chain's own name for it: no consent in force
+            Refusal::NoConsentInForce { .. } => DenyReason::ConsentNotGranted.as_str(),
             Refusal::AlreadyRedeemed { .. } => "already_redeemed",
             Refusal::Unavailable(_) => "unavailable",
         }
@@ -76,8 +91,11 @@ impl Refusal {
             | Refusal::RecordFailed { .. }
             | Refusal::RecordMismatch { .. }
             | Refusal::RecordTooOld { .. }
-            | Refusal::Chain { .. } => StatusCode::FORBIDDEN,
-            Refusal::NotStored { .. } => StatusCode::NOT_FOUND,
+            | Refusal::Chain { .. }
+            | Refusal::NoConsentInForce { .. } => StatusCode::FORBIDDEN,
+            Refusal::NotStored { .. } | Refusal::SubjectNotInVersion { .. } => {
+                StatusCode::NOT_FOUND
+            }
             Refusal::AlreadyRedeemed { .. } => StatusCode::CONFLICT,
             Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -1,5 +1,7 @@
 //! The router: the checks, the redemption, then the bytes in 64 KiB chunks.
 
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use datapact_chain::Chain;
 use datapact_index::ledger::{self, Redeemed, Redemption};
+use datapact_plane::segments::{self, DeliveryHead, IndexedSegment, SegmentIndex, ServedSegment};
 use datapact_types::agreements::DenyReason;
 use sqlx::PgPool;
 use tokio::io::AsyncReadExt;
@@ -56,15 +59,16 @@ async fn deliver(
         .check_seconds
         .observe(started.elapsed().as_secs_f64());
     match decided {
-        Ok((admitted, file, size)) => {
+        Ok((admitted, payload)) => {
             g.metrics.deliveries.inc();
             tracing::info!(
                 agreement = admitted.agreement_id,
                 consumer = %admitted.consumer,
-                asset, version, size, record_tx = %admitted.record_tx,
+                asset, version, size = payload.size, record_tx = %admitted.record_tx,
+                segments = payload.files.len(), withheld = payload.withheld,
                 "delivering"
             );
-            stream(g, admitted, file, size)
+            stream(g, admitted, payload)
         }
         Err(refusal) => {
             g.metrics
@@ -84,13 +88,23 @@ async fn deliver(
     }
 }
 
-/// Steps 1–6: a refusal, or the admitted request with its opened file, redeemed.
+/// What leaves the gateway for one admitted request: an optional head, then files.
+struct Payload {
+    head: Option<Bytes>,
+    files: VecDeque<PathBuf>,
+    size: u64,
+    content_type: &'static str,
+    /// Subjects whose rows were held back (segmented versions).
+    withheld: u64,
+}
+
+/// Steps 1–6: a refusal, or the admitted request with what to send, redeemed.
 async fn decide(
     g: &Gateway,
     asset: u64,
     version: u32,
     headers: &HeaderMap,
-) -> Result<(Admitted, tokio::fs::File, u64), Refusal> {
+) -> Result<(Admitted, Payload), Refusal> {
     let now = check::now();
     let auth = headers
         .get(header::AUTHORIZATION)
@@ -114,15 +128,15 @@ async fn decide(
         }
         other => other?,
     };
-    let path = g.store.path(asset, version);
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|_| Refusal::NotStored { asset, version })?;
-    let size = file
-        .metadata()
-        .await
-        .map_err(|e| Refusal::Unavailable(format!("reading {}: {e}", path.display())))?
-        .len();
+    let index = g.store.segment_index(asset, version).map_err(|e| {
+        Refusal::Unavailable(format!(
+            "the segment index of asset {asset} version {version}: {e}"
+        ))
+    })?;
+    let payload = match index {
+        Some(index) => segmented(g, &admitted, index).await?,
+        None => whole(g, asset, version)?,
+    };
     let redemption = Redemption {
         record_tx: admitted.record_tx.clone(),
         gateway: g.config.gateway_id.clone(),
@@ -137,7 +151,7 @@ async fn decide(
         .await
         .map_err(|e| Refusal::Unavailable(format!("the redemption ledger: {e}")))?
     {
-        Redeemed::Now => Ok((admitted, file, size)),
+        Redeemed::Now => Ok((admitted, payload)),
         Redeemed::Before { gateway, at } => Err(Refusal::AlreadyRedeemed {
             tx: admitted.record_tx,
             gateway,
@@ -146,32 +160,165 @@ async fn decide(
     }
 }
 
-/// Step 7: the file in chunks. The ledger row gets the byte count before the last chunk is
+fn file_len(path: &std::path::Path, asset: u64, version: u32) -> Result<u64, Refusal> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Refusal::NotStored { asset, version })
+        }
+        Err(e) => Err(Refusal::Unavailable(format!(
+            "reading {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// A version stored whole: its one ciphertext.
+fn whole(g: &Gateway, asset: u64, version: u32) -> Result<Payload, Refusal> {
+    let path = g.store.path(asset, version);
+    let size = file_len(&path, asset, version)?;
+    Ok(Payload {
+        head: None,
+        files: VecDeque::from([path]),
+        size,
+        content_type: "application/age",
+        withheld: 0,
+    })
+}
+
+/// Personal data: the segments of the subjects the access may reach (the one it recorded, or
+/// all) whose consent is in force now, after a head with every leaf for the consumer's check.
+async fn segmented(
+    g: &Gateway,
+    admitted: &Admitted,
+    index: SegmentIndex,
+) -> Result<Payload, Refusal> {
+    let (asset, version) = (admitted.asset_id, admitted.version);
+    let asked: Vec<&IndexedSegment> = match &admitted.subject {
+        Some(s) => index.segments.iter().filter(|x| &x.subject == s).collect(),
+        None => index.segments.iter().collect(),
+    };
+    if let (Some(subject), true) = (&admitted.subject, asked.is_empty()) {
+        return Err(Refusal::SubjectNotInVersion {
+            asset,
+            version,
+            subject: subject.clone(),
+        });
+    }
+    let subjects: Vec<String> = asked.iter().map(|x| x.subject.clone()).collect();
+    let in_force: HashSet<String> =
+        check::consents_in_force(&g.chain, &g.config, admitted.agreement_id, &subjects)
+            .await?
+            .into_iter()
+            .collect();
+    let dir = g.store.segments_dir(asset, version);
+    let (mut served, mut files, mut size) = (Vec::new(), VecDeque::new(), 0u64);
+    for seg in asked.into_iter().filter(|x| in_force.contains(&x.subject)) {
+        // the index names files inside its own folder, nothing else
+        if std::path::Path::new(&seg.file).file_name() != Some(std::ffi::OsStr::new(&seg.file)) {
+            return Err(Refusal::Unavailable(format!(
+                "the segment index names {:?}, not a file in {}",
+                seg.file,
+                dir.display()
+            )));
+        }
+        let path = dir.join(&seg.file);
+        let bytes = file_len(&path, asset, version)?;
+        size += bytes;
+        served.push(ServedSegment {
+            subject: seg.subject.clone(),
+            bytes,
+        });
+        files.push_back(path);
+    }
+    if served.is_empty() {
+        return Err(Refusal::NoConsentInForce {
+            agreement_id: admitted.agreement_id,
+            asset,
+            version,
+        });
+    }
+    let head = DeliveryHead {
+        leaves: index.segments.iter().map(|x| x.leaf.clone()).collect(),
+        withheld: (index.segments.len() - served.len()) as u64,
+        served,
+    };
+    let mut line = serde_json::to_vec(&head)
+        .map_err(|e| Refusal::Unavailable(format!("writing the delivery head: {e}")))?;
+    line.push(b'\n');
+    Ok(Payload {
+        size: size + line.len() as u64,
+        withheld: head.withheld,
+        head: Some(Bytes::from(line)),
+        files,
+        content_type: segments::CONTENT_TYPE,
+    })
+}
+
+/// What the stream holds between chunks.
+struct Sending {
+    payload: Payload,
+    open: Option<tokio::fs::File>,
+    sent: u64,
+    g: Arc<Gateway>,
+    admitted: Admitted,
+}
+
+impl Sending {
+    /// The next chunk, `None` at the end.
+    async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
+        if let Some(head) = self.payload.head.take() {
+            return Ok(Some(head));
+        }
+        loop {
+            let file = match &mut self.open {
+                Some(f) => f,
+                None => match self.payload.files.pop_front() {
+                    Some(path) => self.open.insert(tokio::fs::File::open(path).await?),
+                    None => return Ok(None),
+                },
+            };
+            let mut buf = vec![0u8; CHUNK];
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                self.open = None;
+                continue;
+            }
+            buf.truncate(n);
+            return Ok(Some(Bytes::from(buf)));
+        }
+    }
+}
+
+/// Step 7: the payload in chunks. The ledger row gets the byte count before the last chunk is
 /// handed over (with a known length the server may never poll the stream for its end).
-fn stream(g: Arc<Gateway>, admitted: Admitted, file: tokio::fs::File, size: u64) -> Response {
-    let state = Some((file, 0u64, g, admitted));
+fn stream(g: Arc<Gateway>, admitted: Admitted, payload: Payload) -> Response {
+    let (size, content_type) = (payload.size, payload.content_type);
+    let state = Some(Sending {
+        payload,
+        open: None,
+        sent: 0,
+        g,
+        admitted,
+    });
     let body = futures::stream::unfold(state, move |state| async move {
-        let (mut file, sent, g, admitted) = state?;
-        let mut buf = vec![0u8; CHUNK];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                let sent = sent + n as u64;
-                g.metrics.delivered_bytes.inc_by(n as u64);
-                if sent >= size {
-                    if let Err(e) = ledger::delivered(&g.pool, &admitted.record_tx, sent).await {
-                        tracing::error!(record_tx = %admitted.record_tx, "cannot record the delivery's end: {e}");
+        let mut s = state?;
+        match s.next().await {
+            Ok(None) => None,
+            Ok(Some(chunk)) => {
+                s.sent += chunk.len() as u64;
+                s.g.metrics.delivered_bytes.inc_by(chunk.len() as u64);
+                if s.sent >= size {
+                    let tx = &s.admitted.record_tx;
+                    if let Err(e) = ledger::delivered(&s.g.pool, tx, s.sent).await {
+                        tracing::error!(record_tx = %tx, "cannot record the delivery's end: {e}");
                     }
-                    tracing::info!(record_tx = %admitted.record_tx, bytes = sent, "delivered");
+                    tracing::info!(record_tx = %tx, bytes = s.sent, "delivered");
                 }
-                Some((
-                    Ok::<Bytes, std::io::Error>(Bytes::from(buf)),
-                    Some((file, sent, g, admitted)),
-                ))
+                Some((Ok::<Bytes, std::io::Error>(chunk), Some(s)))
             }
             Err(e) => {
-                tracing::error!(record_tx = %admitted.record_tx, "reading the ciphertext: {e}");
+                tracing::error!(record_tx = %s.admitted.record_tx, "reading the ciphertext: {e}");
                 Some((Err(e), None))
             }
         }
@@ -179,7 +326,7 @@ fn stream(g: Arc<Gateway>, admitted: Admitted, file: tokio::fs::File, size: u64)
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "application/age".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_LENGTH, size.to_string()),
         ],
         Body::from_stream(body),

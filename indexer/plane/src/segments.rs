@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::PlaneError;
@@ -49,6 +50,92 @@ pub fn root(leaves: &[[u8; 32]]) -> String {
         h.update(l);
     }
     hex::encode(h.finalize())
+}
+
+/// The media type of a segmented delivery: one JSON line ([`DeliveryHead`]), then the served
+/// segments' ciphertexts back to back, each as long as the head says.
+pub const CONTENT_TYPE: &str = "application/vnd.datapact.segments";
+
+/// The longest head a consumer reads (a leaf is 67 bytes of JSON: ~250k subjects).
+pub const MAX_HEAD_BYTES: usize = 16 << 20;
+
+/// What the provider stores beside a segmented version's ciphertexts
+/// (`<store>/<asset>/<version>.segments/index.json`): the subjects in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentIndex {
+    pub segments: Vec<IndexedSegment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexedSegment {
+    pub subject: String,
+    /// The segment's leaf (hex).
+    pub leaf: String,
+    pub rows: u64,
+    /// The ciphertext's file name in the version's folder.
+    pub file: String,
+}
+
+/// The first line of a segmented delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryHead {
+    /// Every leaf of the version, in subject order (hex).
+    pub leaves: Vec<String>,
+    /// The segments that follow, in order, with their ciphertexts' lengths.
+    pub served: Vec<ServedSegment>,
+    /// How many subjects' rows were held back (no consent in force at delivery).
+    pub withheld: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServedSegment {
+    pub subject: String,
+    pub bytes: u64,
+}
+
+/// Leaves from their hex form.
+pub fn parse_leaves(hex_leaves: &[String]) -> Result<Vec<[u8; 32]>, PlaneError> {
+    hex_leaves
+        .iter()
+        .map(|h| {
+            hex::decode(h)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| PlaneError::Decrypt(format!("{h:?} is not a 32-byte hex leaf")))
+        })
+        .collect()
+}
+
+/// The served segments as one CSV: the header once, then every segment's rows in order. The
+/// segments must share their header (they were split from one table).
+pub fn merge(served: &[(String, Vec<u8>)]) -> Result<Vec<u8>, PlaneError> {
+    let mut out = Vec::new();
+    let mut header: Option<&[u8]> = None;
+    for (subject, csv) in served {
+        let cut = csv
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(csv.len(), |i| i + 1);
+        let (head, rows) = csv.split_at(cut);
+        match header {
+            None => {
+                header = Some(head);
+                out.extend_from_slice(head);
+            }
+            Some(h) if h != head => {
+                return Err(PlaneError::Decrypt(format!(
+                    "the segment of subject {subject:?} has another header than the first"
+                )))
+            }
+            Some(_) => {}
+        }
+        out.extend_from_slice(rows);
+    }
+    Ok(out)
 }
 
 /// Splits `df` by the subject named in `column`, subjects in order. A row without a subject
@@ -171,6 +258,33 @@ mod tests {
             verify_delivery(&r, &leaves[1..], &served).is_err(),
             "a dropped leaf"
         );
+    }
+
+    #[test]
+    fn merged_segments_keep_one_header_and_every_served_row_in_order() {
+        let segs = split(&table(), "subject").unwrap();
+        let served: Vec<_> = [&segs[0], &segs[2]]
+            .iter()
+            .map(|s| (s.subject.clone(), s.csv.clone()))
+            .collect();
+        let merged = String::from_utf8(merge(&served).unwrap()).unwrap();
+        assert_eq!(merged, "subject,value\npsn:a,2\npsn:c,4\n");
+        assert!(merge(&[]).unwrap().is_empty());
+        let other = vec![
+            served[0].clone(),
+            ("psn:x".to_string(), b"who,value\npsn:x,1\n".to_vec()),
+        ];
+        assert!(merge(&other).is_err(), "a foreign header");
+    }
+
+    #[test]
+    fn leaves_round_trip_through_hex_and_garbage_is_an_error() {
+        let segs = split(&table(), "subject").unwrap();
+        let leaves: Vec<_> = segs.iter().map(Segment::leaf).collect();
+        let hexed: Vec<_> = leaves.iter().map(hex::encode).collect();
+        assert_eq!(parse_leaves(&hexed).unwrap(), leaves);
+        assert!(parse_leaves(&["zz".into()]).is_err());
+        assert!(parse_leaves(&["abcd".into()]).is_err(), "too short");
     }
 
     #[test]

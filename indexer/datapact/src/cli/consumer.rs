@@ -50,6 +50,11 @@ pub(crate) enum ConsumerAction {
         /// How long the proof lives, in seconds.
         #[arg(long, default_value_t = 120)]
         proof_seconds: u64,
+        /// The data subject this access is for: required by agreements with consent required;
+        /// for personal data the gateway then serves only that subject's rows. Without it a
+        /// personal table comes filtered to the subjects whose consent is in force.
+        #[arg(long)]
+        subject: Option<String>,
     },
 }
 
@@ -202,6 +207,7 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
             gateway,
             gateway_id,
             proof_seconds,
+            subject,
         } => {
             let age_key = read_age_key(&args.age_key)?;
             let mut sender = args.key.sender(&chain).await?;
@@ -212,13 +218,20 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
                 gateway_id,
                 proof_seconds,
                 out,
+                subject,
             };
             let f = consumer::fetch(&chain, &deployment, &mut sender, &age_key, &plan).await?;
             print(args.json, &f, |f| {
-                format!(
+                match (&f.subjects, f.withheld) {
+                (Some(served), Some(withheld)) => format!(
+                    "fetched asset {} version {} under agreement {}: the rows of {} subjects ({} held back: no consent in force), {} bytes, every segment in the version's root {} on chain, written to {} (access recorded in tx {})",
+                    f.asset_id, f.version, f.agreement_id, served.len(), withheld, f.bytes, f.content_hash, f.out.display(), f.record_tx
+                ),
+                _ => format!(
                     "fetched asset {} version {} under agreement {}: {} bytes, sha256 {} as on chain, written to {} (access recorded in tx {})",
                     f.asset_id, f.version, f.agreement_id, f.bytes, f.content_hash, f.out.display(), f.record_tx
-                )
+                ),
+            }
             })
         }
     }

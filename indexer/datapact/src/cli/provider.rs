@@ -26,11 +26,17 @@ pub(crate) enum ProviderAction {
         tags: Vec<String>,
     },
     /// Publish a CSV or Parquet file as the asset's next version: hash, schema fingerprint and
-    /// row count on chain, the file encrypted under a fresh data key into the store.
+    /// row count on chain, the file encrypted under a fresh data key into the store. Personal
+    /// and special-category data is stored one segment per subject (--subject-column), so the
+    /// gateway serves only the rows of subjects whose consent is in force at delivery.
     Publish {
         #[arg(long)]
         asset: u64,
         file: PathBuf,
+        /// The column naming each row's data subject (as the consent contract records them:
+        /// a wallet address or `key:<hex>`). Required for personal data, ignored otherwise.
+        #[arg(long)]
+        subject_column: Option<String>,
         /// A version this one derives from, as ASSET:VERSION (repeat).
         #[arg(long = "parent", value_parser = parse_ref)]
         parents: Vec<VersionRef>,
@@ -158,6 +164,7 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
         ProviderAction::Publish {
             asset,
             file,
+            subject_column,
             parents,
         } => {
             let p = provider::publish(
@@ -167,17 +174,22 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
                 &files,
                 asset,
                 &file,
+                subject_column.as_deref(),
                 parents,
             )
             .await?;
             print(args.json, &p, |p| {
+                let stored = match p.subjects {
+                    Some(n) => format!("{n} subjects' segments, root"),
+                    None => "sha256".to_string(),
+                };
                 format!(
-                    "published asset {} version {}: {} rows, {} columns, sha256 {} ({} bytes), encrypted to {} (tx {})",
+                    "published asset {} version {}: {} rows, {} columns, {stored} {} ({} bytes), encrypted to {} (tx {})",
                     p.asset_id,
                     p.version,
                     p.table.rows,
                     p.table.columns.len(),
-                    p.table.content_hash,
+                    p.content_hash,
                     p.table.bytes,
                     p.ciphertext.display(),
                     p.tx

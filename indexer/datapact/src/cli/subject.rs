@@ -67,7 +67,18 @@ pub(crate) enum SubjectAction {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Send a signed consent (the relaying wallet pays the fee; the key's holder consents).
+    /// Sign the withdrawal of one of a subject key's consents, off chain: writes it as JSON
+    /// for anyone to relay. Nothing is sent.
+    SignWithdrawal {
+        #[arg(long, default_value = ".data/subject.key")]
+        subject_key: PathBuf,
+        #[arg(long)]
+        consent: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Send a signed consent or withdrawal (the relaying wallet pays the fee; the key's
+    /// holder decides).
     Relay { file: PathBuf },
 }
 
@@ -78,7 +89,9 @@ pub(crate) enum SubjectAction {
     datapact subject --as subject-0 withdraw --consent 12\n  \
     datapact subject keygen --out me.key                          # a subject without a wallet\n  \
     datapact subject sign-consent --subject-key me.key --controller wasm1… --purpose research --out consent.json\n  \
-    datapact subject --as relayer-0 relay consent.json")]
+    datapact subject --as relayer-0 relay consent.json\n  \
+    datapact subject sign-withdrawal --subject-key me.key --consent 13 --out withdrawal.json\n  \
+    datapact subject --as relayer-0 relay withdrawal.json")]
 pub(crate) struct SubjectArgs {
     #[command(flatten)]
     chain: ChainArgs,
@@ -168,19 +181,18 @@ pub(crate) async fn subject(args: SubjectArgs) -> anyhow::Result<()> {
             consent,
             out,
         } => {
-            let text = std::fs::read_to_string(&subject_key).with_context(|| {
-                format!(
-                    "no subject key at {}: make one with `datapact subject keygen`",
-                    subject_key.display()
-                )
-            })?;
-            let key = subject::read_subject_key(&text)?;
+            let key = load_subject_key(&subject_key)?;
             let signed = subject::sign_consent(&chain, &deployment, &key, &consent.ask()).await?;
-            std::fs::write(&out, serde_json::to_vec_pretty(&signed)?)
-                .with_context(|| format!("writing {}", out.display()))?;
-            print(args.json, &signed, |s| {
-                format!("signed consent of {} (nonce {}) written to {}: relay it with `datapact subject relay {}`", s.subject, s.nonce, out.display(), out.display())
-            })
+            write_signed(args.json, &signed, &out, "consent")
+        }
+        SubjectAction::SignWithdrawal {
+            subject_key,
+            consent,
+            out,
+        } => {
+            let key = load_subject_key(&subject_key)?;
+            let signed = subject::sign_withdrawal(&chain, &deployment, &key, consent).await?;
+            write_signed(args.json, &signed, &out, "withdrawal")
         }
         SubjectAction::Relay { file } => {
             let text = std::fs::read_to_string(&file)
@@ -188,16 +200,56 @@ pub(crate) async fn subject(args: SubjectArgs) -> anyhow::Result<()> {
             let signed: subject::SignedConsent =
                 serde_json::from_str(&text).with_context(|| {
                     format!(
-                        "{} is not a signed consent (from `datapact subject sign-consent`)",
+                        "{} is not a signed consent or withdrawal (from `datapact subject sign-consent` or `sign-withdrawal`)",
                         file.display()
                     )
                 })?;
             let mut sender = args.key.sender(&chain).await?;
             let (id, tx) = subject::relay(&chain, &deployment, &mut sender, &signed).await?;
             let o = serde_json::json!({"consent_id": id, "subject": signed.subject, "tx": tx});
+            let done = match signed.action {
+                datapact_types::consent::SignedAction::Withdraw { .. } => "withdrawn",
+                _ => "recorded",
+            };
             print(args.json, &o, |_| {
-                format!("consent {id} of {} recorded (tx {tx})", signed.subject)
+                format!("consent {id} of {} {done} (tx {tx})", signed.subject)
             })
         }
     }
+}
+
+fn load_subject_key(path: &std::path::Path) -> anyhow::Result<k256::ecdsa::SigningKey> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "no subject key at {}: make one with `datapact subject keygen`",
+            path.display()
+        )
+    })?;
+    subject::read_subject_key(&text)
+}
+
+/// Writes a signed action where `relay` reads it, and says so.
+fn write_signed(
+    json: bool,
+    signed: &subject::SignedConsent,
+    out: &std::path::Path,
+    what: &str,
+) -> anyhow::Result<()> {
+    if out.exists() {
+        anyhow::bail!(
+            "{} exists: choose another --out (a signed file is never overwritten)",
+            out.display()
+        );
+    }
+    std::fs::write(out, serde_json::to_vec_pretty(signed)?)
+        .with_context(|| format!("writing {}", out.display()))?;
+    print(json, signed, |s| {
+        format!(
+            "signed {what} of {} (nonce {}) written to {}: relay it with `datapact subject relay {}`",
+            s.subject,
+            s.nonce,
+            out.display(),
+            out.display()
+        )
+    })
 }

@@ -13,6 +13,7 @@ use datapact_chain::tx::Sender;
 use datapact_chain::{Chain, Deployment};
 use datapact_gateway::RefusalBody;
 use datapact_plane::proof::{nonce, AccessProof, AccessRequest};
+use datapact_plane::segments::{self, DeliveryHead};
 use datapact_plane::table::hash_reader;
 use datapact_plane::{seal, DataKey};
 use datapact_registry::msg::{AssetResponse, QueryMsg as RQ, VersionResponse};
@@ -157,6 +158,9 @@ pub struct FetchPlan {
     pub proof_seconds: u64,
     /// Where the plaintext goes (written only once it checked out).
     pub out: PathBuf,
+    /// The data subject the access names (an agreement with consent required must name one;
+    /// for personal data, the gateway then serves that subject's rows only).
+    pub subject: Option<String>,
 }
 
 /// What `fetch` did.
@@ -169,6 +173,10 @@ pub struct Fetched {
     pub bytes: u64,
     pub content_hash: String,
     pub out: PathBuf,
+    /// Personal data: the subjects whose rows were delivered, and how many were held back
+    /// because their consent was not in force.
+    pub subjects: Option<Vec<String>>,
+    pub withheld: Option<u64>,
 }
 
 /// Why a fetch wrote nothing.
@@ -182,6 +190,8 @@ pub enum FetchError {
         got: String,
         want: String,
     },
+    #[error("the delivered segments do not check out against version {version} on chain: {why}; nothing was written")]
+    Segments { version: u32, why: String },
 }
 
 /// Records the access on chain, asks the gateway with a proof of that record, decrypts what
@@ -220,7 +230,7 @@ pub async fn fetch(
                 consumer: sender.addr(),
                 asset_id: a.asset_id,
                 purpose: a.purpose.clone(),
-                subject: None,
+                subject: plan.subject.clone(),
             },
         )
         .await?;
@@ -267,7 +277,7 @@ pub async fn fetch(
         &AgreementsMsg::RecordAccess {
             agreement_id: a.id,
             purpose: a.purpose.clone(),
-            subject: None,
+            subject: plan.subject.clone(),
         },
         &[],
     )
@@ -284,7 +294,7 @@ pub async fn fetch(
         expires: datapact_gateway::check::now() + plan.proof_seconds,
     };
     let proof = AccessProof::sign(&request, sender.wallet.key(), &chain.prefix)?;
-    let ciphertext = download(plan, a.asset_id, version, &proof).await?;
+    let (ciphertext, content_type) = download(plan, a.asset_id, version, &proof).await?;
 
     // decrypt into a file beside the output, hashing as it goes; keep it only on a match
     let dir = plan
@@ -296,38 +306,90 @@ pub async fn fetch(
         .prefix(".fetching-")
         .tempfile_in(dir)
         .with_context(|| format!("creating a file in {}", dir.display()))?;
-    let reader = seal::open(&data_key, std::io::BufReader::new(ciphertext.reopen()?))?;
-    let mut tee = Tee {
-        inner: reader,
-        out: std::io::BufWriter::new(staged.as_file_mut()),
-    };
-    let (got, bytes) = hash_reader(&mut tee).context("decrypting")?;
-    tee.out.flush()?;
-    drop(tee);
-    if !got.eq_ignore_ascii_case(&want) {
-        return Err(FetchError::HashMismatch { version, got, want }.into());
-    }
-    staged
-        .persist(&plan.out)
-        .with_context(|| format!("writing {}", plan.out.display()))?;
-    Ok(Fetched {
+    let mut fetched = Fetched {
         agreement_id: a.id,
         asset_id: a.asset_id,
         version,
         record_tx: record.hash,
-        bytes,
-        content_hash: want,
+        bytes: 0,
+        content_hash: want.clone(),
         out: plan.out.clone(),
-    })
+        subjects: None,
+        withheld: None,
+    };
+    if content_type == segments::CONTENT_TYPE {
+        let (csv, head) = open_segments(&ciphertext, &data_key, &want)
+            .map_err(|why| FetchError::Segments { version, why })?;
+        staged.as_file_mut().write_all(&csv)?;
+        fetched.bytes = csv.len() as u64;
+        fetched.subjects = Some(head.served.into_iter().map(|s| s.subject).collect());
+        fetched.withheld = Some(head.withheld);
+    } else {
+        let reader = seal::open(&data_key, std::io::BufReader::new(ciphertext.reopen()?))?;
+        let mut tee = Tee {
+            inner: reader,
+            out: std::io::BufWriter::new(staged.as_file_mut()),
+        };
+        let (got, bytes) = hash_reader(&mut tee).context("decrypting")?;
+        tee.out.flush()?;
+        drop(tee);
+        if !got.eq_ignore_ascii_case(&want) {
+            return Err(FetchError::HashMismatch { version, got, want }.into());
+        }
+        fetched.bytes = bytes;
+    }
+    staged
+        .persist(&plan.out)
+        .with_context(|| format!("writing {}", plan.out.display()))?;
+    Ok(fetched)
 }
 
-/// The gateway's answer into a temporary file (deleted when dropped).
+/// A segmented delivery (personal data): the head, then each served segment decrypted; every
+/// segment's leaf must be in the head's list and the list must hash to the chain's
+/// `content_hash`. Returns the served rows as one CSV.
+fn open_segments(
+    file: &tempfile::NamedTempFile,
+    data_key: &DataKey,
+    want: &str,
+) -> Result<(Vec<u8>, DeliveryHead), String> {
+    use std::io::{BufRead, Read};
+    let mut r = std::io::BufReader::new(file.reopen().map_err(|e| e.to_string())?);
+    let mut line = Vec::new();
+    (&mut r)
+        .take(segments::MAX_HEAD_BYTES as u64)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("reading the head: {e}"))?;
+    let head: DeliveryHead = serde_json::from_slice(&line)
+        .map_err(|e| format!("the head is not a delivery head: {e}"))?;
+    let leaves = segments::parse_leaves(&head.leaves).map_err(|e| e.to_string())?;
+    let mut served = Vec::with_capacity(head.served.len());
+    for seg in &head.served {
+        let mut csv = Vec::new();
+        seal::open(data_key, (&mut r).take(seg.bytes))
+            .and_then(|mut plain| {
+                plain
+                    .read_to_end(&mut csv)
+                    .map_err(|e| datapact_plane::PlaneError::Decrypt(e.to_string()))
+            })
+            .map_err(|e| format!("subject {:?}: {e}", seg.subject))?;
+        served.push((seg.subject.clone(), csv));
+    }
+    let mut rest = [0u8; 1];
+    if r.read(&mut rest).map_err(|e| e.to_string())? != 0 {
+        return Err("bytes after the last segment".into());
+    }
+    segments::verify_delivery(want, &leaves, &served).map_err(|e| e.to_string())?;
+    let csv = segments::merge(&served).map_err(|e| e.to_string())?;
+    Ok((csv, head))
+}
+
+/// The gateway's answer into a temporary file (deleted when dropped), and its media type.
 async fn download(
     plan: &FetchPlan,
     asset: u64,
     version: u32,
     proof: &AccessProof,
-) -> anyhow::Result<tempfile::NamedTempFile> {
+) -> anyhow::Result<(tempfile::NamedTempFile, String)> {
     let url = format!(
         "{}/v1/assets/{asset}/versions/{version}",
         plan.gateway_url.trim_end_matches('/')
@@ -351,12 +413,18 @@ async fn download(
         }
         .into());
     }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let mut file = tempfile::NamedTempFile::new().context("a temporary file for the ciphertext")?;
     while let Some(chunk) = response.chunk().await.context("reading from the gateway")? {
         file.write_all(&chunk)?;
     }
     file.flush()?;
-    Ok(file)
+    Ok((file, content_type))
 }
 
 /// Copies what it reads into `out`.

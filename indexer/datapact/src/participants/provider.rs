@@ -12,6 +12,7 @@ use datapact_agreements::state::AgreementStatus;
 use datapact_chain::tx::Sender;
 use datapact_chain::{Chain, Deployment};
 use datapact_gateway::Store;
+use datapact_plane::segments::{self, IndexedSegment, SegmentIndex};
 use datapact_plane::table::{self, TableInfo};
 use datapact_plane::{policy, seal, DataKey, PublicKey};
 use datapact_registry::msg::{AssetResponse, ExecuteMsg as RegistryMsg, QueryMsg as RQ};
@@ -60,13 +61,29 @@ pub struct Published {
     pub version: u32,
     pub tx: String,
     pub table: TableInfo,
+    /// The version's `content_hash` on chain: the file's SHA-256, or for personal data the
+    /// root over its segments' leaves (docs/data-plane.md).
+    pub content_hash: String,
+    /// Personal data: how many subjects' segments were stored.
+    pub subjects: Option<u64>,
+    /// The ciphertext file, or the folder of a segmented version.
     pub ciphertext: PathBuf,
     pub ciphertext_bytes: u64,
 }
 
+/// The ciphertext staged under a temporary name in the asset's folder, moved where the gateway
+/// serves it once the chain gave the version its number (dropped, it is deleted).
+enum Staged {
+    File(tempfile::NamedTempFile),
+    Segments(tempfile::TempDir),
+}
+
 /// Publishes `file` as the next version of `asset_id`: hashes and fingerprints it, encrypts
 /// it under a fresh data key into the gateway's store, publishes the version on chain and
-/// keeps the key. On any failure nothing is left behind but the untouched file.
+/// keeps the key. Personal data (the asset's sensitivity decides) is split by
+/// `subject_column` and stored one segment per subject. On any failure nothing is left behind
+/// but the untouched file.
+#[allow(clippy::too_many_arguments)]
 pub async fn publish(
     chain: &Chain,
     deployment: &Deployment,
@@ -74,6 +91,7 @@ pub async fn publish(
     files: &ProviderFiles,
     asset_id: u64,
     file: &Path,
+    subject_column: Option<&str>,
     parents: Vec<VersionRef>,
 ) -> anyhow::Result<Published> {
     let (store, keyring) = (&files.store, &files.keyring);
@@ -83,37 +101,30 @@ pub async fn publish(
     if asset.tombstoned_height.is_some() {
         anyhow::bail!("asset {asset_id} is tombstoned: nothing can be published to it");
     }
-    let rules = policy(asset.sensitivity);
-    if rules.per_subject {
-        anyhow::bail!(
-            "asset {asset_id} holds {} data, which is delivered per subject under consent; \
-             this build publishes public and internal assets only",
-            datapact_plane::policy::name(asset.sensitivity)
-        );
-    }
+    policy::check_publish(asset.sensitivity, subject_column)?;
     let info = table::describe(file)?;
     // encrypt into the store under a temporary name; the version number comes from the chain
     let dir = store.asset_dir(asset_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let staged = tempfile::Builder::new()
-        .prefix(".publishing-")
-        .tempfile_in(&dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
     let data_key = DataKey::generate();
-    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    seal::seal(
-        &data_key.public(),
-        std::io::BufReader::new(input),
-        std::io::BufWriter::new(staged.as_file()),
-    )?;
-    let ciphertext_bytes = staged.as_file().metadata()?.len();
+    let (staged, content_hash, subjects, ciphertext_bytes) =
+        match subject_column.filter(|_| policy(asset.sensitivity).per_subject) {
+            Some(column) => {
+                let (staged, root, n, bytes) = stage_segments(file, column, &dir, &data_key)?;
+                (Staged::Segments(staged), root, Some(n), bytes)
+            }
+            None => {
+                let (staged, bytes) = stage_file(file, &dir, &data_key)?;
+                (Staged::File(staged), info.content_hash.clone(), None, bytes)
+            }
+        };
     let outcome = exec(
         chain,
         sender,
         registry,
         &RegistryMsg::PublishVersion {
             asset_id,
-            content_hash: info.content_hash.clone(),
+            content_hash: content_hash.clone(),
             schema_hash: Some(info.schema_hash.clone()),
             uri: Some(format!("datapact-gateway://{asset_id}")),
             parents,
@@ -123,18 +134,96 @@ pub async fn publish(
     .await?;
     let version: u32 = outcome.wasm_id(action::PUBLISH_VERSION, key::VERSION)?;
     write_secret(&keyring.path(asset_id, version), &data_key.key_file())?;
-    let ciphertext = store.path(asset_id, version);
-    staged
-        .persist(&ciphertext)
-        .with_context(|| format!("moving the ciphertext to {}", ciphertext.display()))?;
+    let ciphertext = match staged {
+        Staged::File(staged) => {
+            let to = store.path(asset_id, version);
+            staged
+                .persist(&to)
+                .with_context(|| format!("moving the ciphertext to {}", to.display()))?;
+            to
+        }
+        Staged::Segments(staged) => {
+            let to = store.segments_dir(asset_id, version);
+            std::fs::rename(staged.path(), &to)
+                .with_context(|| format!("moving the segments to {}", to.display()))?;
+            to
+        }
+    };
     Ok(Published {
         asset_id,
         version,
         tx: outcome.hash,
         table: info,
+        content_hash,
+        subjects,
         ciphertext,
         ciphertext_bytes,
     })
+}
+
+/// The whole file encrypted (streaming) into a temporary file in `dir`.
+fn stage_file(
+    file: &Path,
+    dir: &Path,
+    data_key: &DataKey,
+) -> anyhow::Result<(tempfile::NamedTempFile, u64)> {
+    let staged = tempfile::Builder::new()
+        .prefix(".publishing-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    seal::seal(
+        &data_key.public(),
+        std::io::BufReader::new(input),
+        std::io::BufWriter::new(staged.as_file()),
+    )?;
+    let bytes = staged.as_file().metadata()?.len();
+    Ok((staged, bytes))
+}
+
+/// Personal data: the table split by `column`, each subject's rows encrypted into a temporary
+/// folder in `dir` with the index the gateway reads. Returns the folder, the root over the
+/// leaves (the version's content hash), the number of subjects and the bytes stored.
+fn stage_segments(
+    file: &Path,
+    column: &str,
+    dir: &Path,
+    data_key: &DataKey,
+) -> anyhow::Result<(tempfile::TempDir, String, u64, u64)> {
+    let df = table::read(file)?;
+    let segs = segments::split(&df, column)?;
+    let staged = tempfile::Builder::new()
+        .prefix(".publishing-")
+        .tempdir_in(dir)
+        .with_context(|| format!("creating a folder in {}", dir.display()))?;
+    let (mut index, mut leaves, mut bytes) = (Vec::new(), Vec::new(), 0u64);
+    for (i, seg) in segs.iter().enumerate() {
+        let name = format!("{i}.age");
+        let path = staged.path().join(&name);
+        let out =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        seal::seal(
+            &data_key.public(),
+            seg.csv.as_slice(),
+            std::io::BufWriter::new(&out),
+        )?;
+        bytes += out.metadata()?.len();
+        let leaf = seg.leaf();
+        leaves.push(leaf);
+        index.push(IndexedSegment {
+            subject: seg.subject.clone(),
+            leaf: hex::encode(leaf),
+            rows: seg.rows,
+            file: name,
+        });
+    }
+    let path = staged.path().join("index.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&SegmentIndex { segments: index })?,
+    )
+    .with_context(|| format!("writing {}", path.display()))?;
+    Ok((staged, segments::root(&leaves), segs.len() as u64, bytes))
 }
 
 /// One key delivered.

@@ -46,15 +46,17 @@ impl ConsentAsk {
     }
 }
 
-/// A consent signed off chain: what `relay` sends as `GrantSigned`.
+/// A consent or a withdrawal signed off chain: what `relay` sends as `GrantSigned` or
+/// `WithdrawSigned`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedConsent {
     pub chain_id: String,
     pub contract: String,
-    /// The subject id the chain will record (`key:<hex of the public key>`).
+    /// The subject id the chain records (`key:<hex of the public key>`).
     pub subject: String,
-    pub terms: ConsentTerms,
+    /// A grant with its terms, or the withdrawal of one of the subject's consents.
+    pub action: SignedAction,
     pub nonce: u64,
     pub public_key: Binary,
     pub signature: Binary,
@@ -142,6 +144,35 @@ pub async fn sign_consent(
     key: &k256::ecdsa::SigningKey,
     ask: &ConsentAsk,
 ) -> anyhow::Result<SignedConsent> {
+    let now = chain.block_time(chain.latest_height().await?).await?;
+    let action = SignedAction::Grant {
+        terms: ask.terms(now),
+    };
+    sign_action(chain, deployment, key, action).await
+}
+
+/// Signs the withdrawal of consent `consent_id` with the subject's key, for anyone to relay.
+pub async fn sign_withdrawal(
+    chain: &Chain,
+    deployment: &Deployment,
+    key: &k256::ecdsa::SigningKey,
+    consent_id: u64,
+) -> anyhow::Result<SignedConsent> {
+    sign_action(
+        chain,
+        deployment,
+        key,
+        SignedAction::Withdraw { consent_id },
+    )
+    .await
+}
+
+async fn sign_action(
+    chain: &Chain,
+    deployment: &Deployment,
+    key: &k256::ecdsa::SigningKey,
+    action: SignedAction,
+) -> anyhow::Result<SignedConsent> {
     let contract = deployment.address("consent")?.to_string();
     let public = key
         .verifying_key()
@@ -157,15 +188,11 @@ pub async fn sign_consent(
             },
         )
         .await?;
-    let now = chain.block_time(chain.latest_height().await?).await?;
-    let terms = ask.terms(now);
     let doc = ConsentSignDoc {
         chain_id: chain.chain_id.clone(),
         contract: contract.clone(),
         nonce: nonce.next_nonce,
-        action: SignedAction::Grant {
-            terms: terms.clone(),
-        },
+        action,
     };
     let digest = doc
         .digest()
@@ -178,7 +205,7 @@ pub async fn sign_consent(
         chain_id: doc.chain_id,
         contract,
         subject,
-        terms,
+        action: doc.action,
         nonce: doc.nonce,
         public_key: Binary::from(public),
         signature: Binary::from(signature.to_bytes().to_vec()),
@@ -202,8 +229,8 @@ pub fn read_subject_key(text: &str) -> anyhow::Result<k256::ecdsa::SigningKey> {
     })
 }
 
-/// Sends a signed consent from any wallet (the relayer pays the fee, the key's holder
-/// consents).
+/// Sends a signed consent or withdrawal from any wallet (the relayer pays the fee, the key's
+/// holder decides). Returns the consent's id and the transaction.
 pub async fn relay(
     chain: &Chain,
     deployment: &Deployment,
@@ -220,18 +247,34 @@ pub async fn relay(
             chain.chain_id
         );
     }
-    let o = exec(
-        chain,
-        sender,
-        contract,
-        &ConsentMsg::GrantSigned {
-            terms: signed.terms.clone(),
-            nonce: signed.nonce,
-            public_key: signed.public_key.clone(),
-            signature: signed.signature.clone(),
-        },
-        &[],
-    )
-    .await?;
-    Ok((consent_id(&o, action::GRANT_SIGNED)?, o.hash))
+    let (nonce, public_key, signature) = (
+        signed.nonce,
+        signed.public_key.clone(),
+        signed.signature.clone(),
+    );
+    let (msg, act) = match &signed.action {
+        SignedAction::Grant { terms } => (
+            ConsentMsg::GrantSigned {
+                terms: terms.clone(),
+                nonce,
+                public_key,
+                signature,
+            },
+            action::GRANT_SIGNED,
+        ),
+        SignedAction::Withdraw { consent_id } => (
+            ConsentMsg::WithdrawSigned {
+                consent_id: *consent_id,
+                nonce,
+                public_key,
+                signature,
+            },
+            action::WITHDRAW_SIGNED,
+        ),
+        SignedAction::BindWallet { .. } => anyhow::bail!(
+            "this file binds a pseudonym to a wallet; `relay` sends signed grants and withdrawals"
+        ),
+    };
+    let o = exec(chain, sender, contract, &msg, &[]).await?;
+    Ok((consent_id(&o, act)?, o.hash))
 }
