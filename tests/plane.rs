@@ -5,15 +5,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use cosmwasm_std::Decimal;
 use datapact::participants::consumer::{self, FetchError};
+use datapact::participants::provider;
 use datapact_chain::keys::localnet_wallet;
 use datapact_e2e::plane::*;
 use datapact_e2e::{hash_hex, lock, setup};
 use datapact_gateway::RefusalBody;
 use datapact_plane::proof::AccessProof;
 use datapact_registry::msg::ExecuteMsg as R;
-use datapact_types::Severity;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_consumer_fetches_a_real_csv_and_gets_the_providers_bytes_once_per_recorded_access(
@@ -131,21 +130,7 @@ async fn the_chains_answer_now_decides_a_suspension_an_expiry_and_a_tombstone_st
     // suspended by a sentinel's alert after the access was recorded
     let s = share(&ctx, &p, &age, 100, None, 86_400).await?;
     let tx = record(&ctx, s.agreement_id).await?;
-    ctx.ok(
-        "sentinel",
-        "audit",
-        &datapact_audit::msg::ExecuteMsg::ReportAlert {
-            kind: "access_burst".into(),
-            severity: Severity::High,
-            subject: ctx.addr(CONSUMER),
-            asset_id: Some(s.asset_id),
-            evidence_hash: hash_hex("gateway e2e"),
-            score: Decimal::percent(97),
-            model_version: "e2e".into(),
-        },
-        &[],
-    )
-    .await?;
+    suspend(&ctx, s.asset_id).await?;
     assert_eq!(
         refused(ask(&ctx, &p, CONSUMER, &request(&ctx, &s, &tx)).await?),
         (403, "consumer_suspended".into())
@@ -485,5 +470,115 @@ async fn personal_rows_leave_the_gateway_only_for_subjects_whose_consent_is_in_f
         _ => panic!("refused by the gateway: {e:#}"),
     }
     assert!(!out.exists(), "nothing written");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_published_later_gets_its_own_key_and_only_agreements_in_good_standing_get_it(
+) -> anyhow::Result<()> {
+    let (_g, ctx, p, age) = start("e2e_gateway_rotation").await?;
+    let s = share(&ctx, &p, &age, 500, None, 86_400).await?;
+    let dir = p
+        .files
+        .store
+        .root()
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let mut prov = sender(PROVIDER, &ctx).await?;
+    let mut cons = sender(CONSUMER, &ctx).await?;
+    let publish = |v: u64| {
+        let (ctx, p, file) = (&ctx, &p, dir.join(format!("v{v}.csv")));
+        async move {
+            csv(&file, 300, 1_000 + v)?;
+            let mut prov = sender(PROVIDER, ctx).await?;
+            provider::publish(
+                &ctx.chain,
+                &ctx.d,
+                &mut prov,
+                &p.files,
+                s.asset_id,
+                &file,
+                None,
+                vec![],
+            )
+            .await?;
+            anyhow::Ok(file)
+        }
+    };
+    let fetch_version = |v: u32, out: &str| {
+        let mut fp = plan(&p, &s, &dir.join(out));
+        fp.version = Some(v);
+        fp
+    };
+
+    // version 2 after the agreement: no key for it until the provider wraps one
+    let v2 = publish(2).await?;
+    let e = consumer::fetch(
+        &ctx.chain,
+        &ctx.d,
+        &mut cons,
+        &age,
+        &fetch_version(2, "v2.out"),
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("key_not_delivered"), "{e:#}");
+    assert!(
+        datapact_index::ledger::of_agreement(&p.pool, s.agreement_id)
+            .await?
+            .is_empty(),
+        "a refusal redeems nothing"
+    );
+    let (delivered, _) = provider::deliver_keys(&ctx.chain, &ctx.d, &mut prov, &p.files).await?;
+    let mine: Vec<_> = delivered
+        .iter()
+        .filter(|d| d.agreement_id == s.agreement_id)
+        .collect();
+    assert_eq!(mine.len(), 1, "{delivered:?}");
+    assert_eq!(
+        (mine[0].deposit_tx.is_none(), mine[0].versions.as_slice()),
+        (true, &[2][..]),
+        "no second deposit: version 2's key wrapped to the agreement's key"
+    );
+    consumer::fetch(
+        &ctx.chain,
+        &ctx.d,
+        &mut cons,
+        &age,
+        &fetch_version(2, "v2.out"),
+    )
+    .await?;
+    assert_eq!(std::fs::read(dir.join("v2.out"))?, std::fs::read(&v2)?);
+
+    // suspended: version 3 is published, and its key does not reach the suspended consumer
+    suspend(&ctx, s.asset_id).await?;
+    publish(3).await?;
+    let (delivered, skipped) =
+        provider::deliver_keys(&ctx.chain, &ctx.d, &mut prov, &p.files).await?;
+    assert!(
+        !delivered.iter().any(|d| d.agreement_id == s.agreement_id),
+        "{delivered:?}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|k| k.agreement_id == s.agreement_id && k.why.contains("suspended")),
+        "{skipped:?}"
+    );
+    assert!(!p
+        .files
+        .store
+        .version_key(s.asset_id, 3, s.agreement_id)
+        .exists());
+    unsuspend(&ctx, CONSUMER).await?;
+    let tx = record(&ctx, s.agreement_id).await?;
+    let mut r = request(&ctx, &s, &tx);
+    r.version = 3;
+    assert_eq!(
+        refused(ask(&ctx, &p, CONSUMER, &r).await?),
+        (403, "key_not_delivered".into()),
+        "lifted, but version 3 was never wrapped for it"
+    );
     Ok(())
 }

@@ -106,6 +106,26 @@ pub async fn sender(name: &str, ctx: &Ctx) -> anyhow::Result<Sender> {
     Sender::load(&ctx.chain, localnet_wallet(name)?).await
 }
 
+/// A sentinel's high alert on CONSUMER about `asset_id`: the audit contract suspends it.
+pub async fn suspend(ctx: &Ctx, asset_id: u64) -> anyhow::Result<()> {
+    ctx.ok(
+        "sentinel",
+        "audit",
+        &datapact_audit::msg::ExecuteMsg::ReportAlert {
+            kind: "access_burst".into(),
+            severity: datapact_types::Severity::High,
+            subject: ctx.addr(CONSUMER),
+            asset_id: Some(asset_id),
+            evidence_hash: crate::hash_hex("gateway e2e"),
+            score: cosmwasm_std::Decimal::percent(97),
+            model_version: "e2e".into(),
+        },
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Lifts whatever suspensions earlier tests or workloads left on `consumer`.
 pub async fn unsuspend(ctx: &Ctx, consumer: &str) -> anyhow::Result<()> {
     loop {
@@ -281,8 +301,7 @@ pub async fn offer_and_sign(
     let mut cons = sender(CONSUMER, ctx).await?;
     let signed = consumer::sign(&ctx.chain, &ctx.d, &mut cons, age, offer_id, "research").await?;
     let mut prov = sender(PROVIDER, ctx).await?;
-    let (delivered, _) =
-        provider::deliver_keys(&ctx.chain, &ctx.d, &mut prov, &p.files.keyring).await?;
+    let (delivered, _) = provider::deliver_keys(&ctx.chain, &ctx.d, &mut prov, &p.files).await?;
     assert!(
         delivered
             .iter()

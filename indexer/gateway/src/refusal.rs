@@ -34,6 +34,12 @@ pub enum Refusal {
     },
     #[error("asset {asset} version {version} is not stored at this gateway")]
     NotStored { asset: u64, version: u32 },
+    #[error("the provider has not given agreement {agreement_id} the key of asset {asset} version {version} (a version published while the consumer was suspended or after the agreement ended never gets one): ask them to run `datapact provider deliver-keys`")]
+    KeyNotDelivered {
+        agreement_id: u64,
+        asset: u64,
+        version: u32,
+    },
     #[error("asset {asset} version {version} holds no rows of subject {subject:?}, the subject the access recorded")]
     SubjectNotInVersion {
         asset: u64,
@@ -76,6 +82,7 @@ impl Refusal {
             Refusal::Chain { reason, .. } => reason.as_str(),
             Refusal::NotStored { .. } => "not_stored",
             Refusal::SubjectNotInVersion { .. } => "subject_not_in_version",
+            Refusal::KeyNotDelivered { .. } => "key_not_delivered",
             // the chain's own name for it: no consent in force
             Refusal::NoConsentInForce { .. } => DenyReason::ConsentNotGranted.as_str(),
             Refusal::AlreadyRedeemed { .. } => "already_redeemed",
@@ -92,7 +99,8 @@ impl Refusal {
             | Refusal::RecordMismatch { .. }
             | Refusal::RecordTooOld { .. }
             | Refusal::Chain { .. }
-            | Refusal::NoConsentInForce { .. } => StatusCode::FORBIDDEN,
+            | Refusal::NoConsentInForce { .. }
+            | Refusal::KeyNotDelivered { .. } => StatusCode::FORBIDDEN,
             Refusal::NotStored { .. } | Refusal::SubjectNotInVersion { .. } => {
                 StatusCode::NOT_FOUND
             }

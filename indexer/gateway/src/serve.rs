@@ -11,8 +11,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine;
 use datapact_chain::Chain;
 use datapact_index::ledger::{self, Redeemed, Redemption};
+use datapact_plane::seal;
 use datapact_plane::segments::{self, DeliveryHead, IndexedSegment, SegmentIndex, ServedSegment};
 use datapact_types::agreements::DenyReason;
 use sqlx::PgPool;
@@ -96,6 +98,8 @@ struct Payload {
     content_type: &'static str,
     /// Subjects whose rows were held back (segmented versions).
     withheld: u64,
+    /// The version's data key wrapped to the agreement's key (base64), sent as a header.
+    version_key: String,
 }
 
 /// Steps 1–6: a refusal, or the admitted request with what to send, redeemed.
@@ -133,9 +137,27 @@ async fn decide(
             "the segment index of asset {asset} version {version}: {e}"
         ))
     })?;
-    let payload = match index {
+    let mut payload = match index {
         Some(index) => segmented(g, &admitted, index).await?,
         None => whole(g, asset, version)?,
+    };
+    // the version's data key, wrapped to this agreement's key by the provider
+    let wrapped = g.store.version_key(asset, version, admitted.agreement_id);
+    payload.version_key = match std::fs::read(&wrapped) {
+        Ok(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Refusal::KeyNotDelivered {
+                agreement_id: admitted.agreement_id,
+                asset,
+                version,
+            })
+        }
+        Err(e) => {
+            return Err(Refusal::Unavailable(format!(
+                "reading {}: {e}",
+                wrapped.display()
+            )))
+        }
     };
     let redemption = Redemption {
         record_tx: admitted.record_tx.clone(),
@@ -183,6 +205,7 @@ fn whole(g: &Gateway, asset: u64, version: u32) -> Result<Payload, Refusal> {
         size,
         content_type: "application/age",
         withheld: 0,
+        version_key: String::new(),
     })
 }
 
@@ -252,6 +275,7 @@ async fn segmented(
         head: Some(Bytes::from(line)),
         files,
         content_type: segments::CONTENT_TYPE,
+        version_key: String::new(),
     })
 }
 
@@ -294,6 +318,7 @@ impl Sending {
 /// handed over (with a known length the server may never poll the stream for its end).
 fn stream(g: Arc<Gateway>, admitted: Admitted, payload: Payload) -> Response {
     let (size, content_type) = (payload.size, payload.content_type);
+    let version_key = payload.version_key.clone();
     let state = Some(Sending {
         payload,
         open: None,
@@ -328,6 +353,10 @@ fn stream(g: Arc<Gateway>, admitted: Admitted, payload: Payload) -> Response {
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_LENGTH, size.to_string()),
+            (
+                header::HeaderName::from_static(seal::VERSION_KEY_HEADER),
+                version_key,
+            ),
         ],
         Body::from_stream(body),
     )

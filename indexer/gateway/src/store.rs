@@ -29,6 +29,14 @@ impl Store {
         self.asset_dir(asset).join(format!("{version}.age"))
     }
 
+    /// A version's data key wrapped to one agreement's key (written by `deliver-keys`, handed
+    /// out with that agreement's deliveries).
+    pub fn version_key(&self, asset: u64, version: u32, agreement: u64) -> PathBuf {
+        self.asset_dir(asset)
+            .join(format!("{version}.keys"))
+            .join(format!("{agreement}.age"))
+    }
+
     /// The folder of a segmented version (personal data: one ciphertext per subject).
     pub fn segments_dir(&self, asset: u64, version: u32) -> PathBuf {
         self.asset_dir(asset).join(format!("{version}.segments"))

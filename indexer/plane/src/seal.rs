@@ -124,6 +124,10 @@ pub fn open<R: Read>(key: &DataKey, input: R) -> Result<impl Read, PlaneError> {
         .map_err(|e| PlaneError::Decrypt(e.to_string()))
 }
 
+/// The response header in which a gateway hands out the version's data key wrapped to the
+/// requesting agreement's key (base64 of the age file).
+pub const VERSION_KEY_HEADER: &str = "x-datapact-version-key";
+
 /// Delivers `key` to `to`: its secret encrypted to the recipient (an age file of about 300
 /// bytes, what `DepositKey` carries).
 pub fn wrap(key: &DataKey, to: &PublicKey) -> Result<Vec<u8>, PlaneError> {

@@ -63,7 +63,9 @@ pub(crate) enum ProviderAction {
         #[arg(long, default_value_t = 2_500)]
         delivery_share_bps: u16,
     },
-    /// Wrap the newest data key to every signed agreement that has none yet, and deposit it.
+    /// Give every agreement in good standing (active, unexpired, consumer not suspended) the
+    /// keys it lacks: its agreement key deposited on chain (once), and every version's data key
+    /// wrapped to it in the store. Suspended consumers and ended agreements get nothing new.
     DeliverKeys {
         /// Keep delivering to new agreements (every --interval seconds) until interrupted.
         #[arg(long)]
@@ -244,15 +246,23 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
         }
         ProviderAction::DeliverKeys { follow, interval } => loop {
             let (delivered, skipped) =
-                provider::deliver_keys(&chain, &deployment, &mut sender, &files.keyring).await?;
+                provider::deliver_keys(&chain, &deployment, &mut sender, &files).await?;
             let out = serde_json::json!({"delivered": delivered, "skipped": skipped});
             print(args.json, &out, |_| {
                 let mut lines: Vec<String> = delivered
                     .iter()
                     .map(|d| {
+                        let deposit = d.deposit_tx.as_ref().map_or(String::new(), |tx| {
+                            format!("deposited its key (tx {tx}); ")
+                        });
+                        let versions: Vec<String> =
+                            d.versions.iter().map(|v| v.to_string()).collect();
                         format!(
-                            "delivered the key of asset {} version {} to agreement {} ({}) in tx {}",
-                            d.asset_id, d.version, d.agreement_id, d.consumer, d.tx
+                            "agreement {} ({}), asset {}: {deposit}wrapped the data keys of versions [{}]",
+                            d.agreement_id,
+                            d.consumer,
+                            d.asset_id,
+                            versions.join(", ")
                         )
                     })
                     .collect();
@@ -262,7 +272,7 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
                         .map(|s| format!("skipped agreement {}: {}", s.agreement_id, s.why)),
                 );
                 if lines.is_empty() {
-                    lines.push("every active agreement has its key".into());
+                    lines.push("every active agreement has the keys of every version".into());
                 }
                 lines.join("\n")
             })?;

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use base64::Engine;
 use cosmwasm_std::Binary;
 use datapact_agreements::msg::{
     AgreementResponse, ExecuteMsg as AgreementsMsg, OfferResponse, QueryMsg as AQ,
@@ -247,8 +248,8 @@ pub async fn fetch(
             a.id
         )
     })?;
-    let data_key = seal::unwrap(wrapped.as_slice(), age_key)
-        .context("the delivered key does not open with this age key (--age-key)")?;
+    let agreement_key = seal::unwrap(wrapped.as_slice(), age_key)
+        .context("the agreement's key does not open with this age key (--age-key)")?;
     let asset: AssetResponse = chain
         .smart(
             registry,
@@ -294,7 +295,17 @@ pub async fn fetch(
         expires: datapact_gateway::check::now() + plan.proof_seconds,
     };
     let proof = AccessProof::sign(&request, sender.wallet.key(), &chain.prefix)?;
-    let (ciphertext, content_type) = download(plan, a.asset_id, version, &proof).await?;
+    let (ciphertext, content_type, version_key) =
+        download(plan, a.asset_id, version, &proof).await?;
+    let version_key = base64::engine::general_purpose::STANDARD
+        .decode(version_key.trim())
+        .context("the gateway sent no readable version key (header x-datapact-version-key)")?;
+    let data_key = seal::unwrap(&version_key, &agreement_key).with_context(|| {
+        format!(
+            "the version key the gateway sent does not open with agreement {}'s key",
+            a.id
+        )
+    })?;
 
     // decrypt into a file beside the output, hashing as it goes; keep it only on a match
     let dir = plan
@@ -383,13 +394,14 @@ fn open_segments(
     Ok((csv, head))
 }
 
-/// The gateway's answer into a temporary file (deleted when dropped), and its media type.
+/// The gateway's answer into a temporary file (deleted when dropped), its media type and the
+/// wrapped version key it came with.
 async fn download(
     plan: &FetchPlan,
     asset: u64,
     version: u32,
     proof: &AccessProof,
-) -> anyhow::Result<(tempfile::NamedTempFile, String)> {
+) -> anyhow::Result<(tempfile::NamedTempFile, String, String)> {
     let url = format!(
         "{}/v1/assets/{asset}/versions/{version}",
         plan.gateway_url.trim_end_matches('/')
@@ -419,12 +431,18 @@ async fn download(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    let version_key = response
+        .headers()
+        .get(seal::VERSION_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let mut file = tempfile::NamedTempFile::new().context("a temporary file for the ciphertext")?;
     while let Some(chunk) = response.chunk().await.context("reading from the gateway")? {
         file.write_all(&chunk)?;
     }
     file.flush()?;
-    Ok((file, content_type))
+    Ok((file, content_type, version_key))
 }
 
 /// Copies what it reads into `out`.

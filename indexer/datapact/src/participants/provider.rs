@@ -35,6 +35,25 @@ impl Keyring {
             .join(format!("{version}.key"))
     }
 
+    /// The key of one agreement: what `DepositKey` gave the consumer; every version's data key
+    /// is wrapped to it.
+    pub fn agreement_path(&self, agreement_id: u64) -> PathBuf {
+        self.dir
+            .join("agreements")
+            .join(format!("{agreement_id}.key"))
+    }
+
+    pub fn load_agreement(&self, agreement_id: u64) -> anyhow::Result<DataKey> {
+        let path = self.agreement_path(agreement_id);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "no key of agreement {agreement_id} at {} (was its key deposited from this keyring?)",
+                path.display()
+            )
+        })?;
+        Ok(DataKey::from_secret(&text)?)
+    }
+
     pub fn load(&self, asset: u64, version: u32) -> anyhow::Result<DataKey> {
         let path = self.path(asset, version);
         let text = std::fs::read_to_string(&path).with_context(|| {
@@ -226,14 +245,16 @@ fn stage_segments(
     Ok((staged, segments::root(&leaves), segs.len() as u64, bytes))
 }
 
-/// One key delivered.
+/// What one agreement was given.
 #[derive(Debug, Serialize)]
 pub struct Delivered {
     pub agreement_id: u64,
     pub asset_id: u64,
-    pub version: u32,
     pub consumer: String,
-    pub tx: String,
+    /// The `DepositKey` transaction, when the agreement got its key in this run.
+    pub deposit_tx: Option<String>,
+    /// The versions whose data keys were wrapped to the agreement's key in this run.
+    pub versions: Vec<u32>,
 }
 
 /// One agreement passed over, and why.
@@ -243,17 +264,23 @@ pub struct Skipped {
     pub why: String,
 }
 
-/// For every active agreement of this provider without a key whose consumer is not suspended:
-/// wraps the data key of the asset's newest version this keyring holds to the consumer's
-/// public key and deposits it.
+/// Keys for every active, unexpired agreement of this provider whose consumer is not
+/// suspended: an agreement without a key gets a fresh agreement key, wrapped to the consumer's
+/// public key and deposited on chain (once); then every version of the asset this keyring
+/// published gets its data key wrapped to the agreement's key, in the store beside the
+/// ciphertext, where the gateway hands it out with the delivery. A consumer suspended or an
+/// agreement ended gets no key for any version published from then on (every version has its
+/// own data key): that is the rotation.
 pub async fn deliver_keys(
     chain: &Chain,
     deployment: &Deployment,
     sender: &mut Sender,
-    keyring: &Keyring,
+    files: &ProviderFiles,
 ) -> anyhow::Result<(Vec<Delivered>, Vec<Skipped>)> {
+    let (store, keyring) = (&files.store, &files.keyring);
     let agreements = deployment.address("agreements")?;
     let registry = deployment.address("registry")?;
+    let now = chain.block_time(chain.latest_height().await?).await?;
     let (mut delivered, mut skipped) = (Vec::new(), Vec::new());
     let mut start_after = None;
     loop {
@@ -272,9 +299,13 @@ pub async fn deliver_keys(
         };
         start_after = Some(last.id);
         for a in page.agreements {
-            if a.wrapped_key.is_some() || a.status != AgreementStatus::Active {
+            if a.status != AgreementStatus::Active || a.expires_at.seconds() <= now {
                 continue;
             }
+            let skip = |why: String| Skipped {
+                agreement_id: a.id,
+                why,
+            };
             // the policy: no key to a consumer the audit contract suspends
             let s: ConsumerSuspensionResponse = chain
                 .smart(
@@ -285,13 +316,10 @@ pub async fn deliver_keys(
                 )
                 .await?;
             if let Some(s) = s.suspension {
-                skipped.push(Skipped {
-                    agreement_id: a.id,
-                    why: format!(
-                        "consumer {} is suspended (alert {}): no key until it is lifted",
-                        a.consumer, s.alert_seq
-                    ),
-                });
+                skipped.push(skip(format!(
+                    "consumer {} is suspended (alert {}): no key until it is lifted",
+                    a.consumer, s.alert_seq
+                )));
                 continue;
             }
             let asset: AssetResponse = chain
@@ -302,52 +330,92 @@ pub async fn deliver_keys(
                     },
                 )
                 .await?;
-            let latest = asset.asset.latest_version;
-            let Some(version) = (1..=latest)
-                .rev()
-                .find(|v| keyring.path(a.asset_id, *v).exists())
-            else {
-                skipped.push(Skipped {
-                    agreement_id: a.id,
-                    why: format!(
-                        "no version of asset {} was published from this keyring",
-                        a.asset_id
-                    ),
-                });
+            let versions: Vec<u32> = (1..=asset.asset.latest_version)
+                .filter(|v| keyring.path(a.asset_id, *v).exists())
+                .collect();
+            if versions.is_empty() {
+                skipped.push(skip(format!(
+                    "no version of asset {} was published from this keyring",
+                    a.asset_id
+                )));
                 continue;
-            };
-            let to = match PublicKey::parse(a.consumer_public_key.as_slice()) {
-                Ok(k) => k,
-                Err(e) => {
-                    skipped.push(Skipped {
-                        agreement_id: a.id,
-                        why: format!("the consumer registered no usable age key: {e}"),
-                    });
-                    continue;
+            }
+            let (agreement_key, deposit_tx) = match &a.wrapped_key {
+                Some(_) => match keyring.load_agreement(a.id) {
+                    Ok(k) => (k, None),
+                    Err(e) => {
+                        skipped.push(skip(format!("{e:#}")));
+                        continue;
+                    }
+                },
+                None => {
+                    let to = match PublicKey::parse(a.consumer_public_key.as_slice()) {
+                        Ok(k) => k,
+                        Err(e) => {
+                            skipped.push(skip(format!(
+                                "the consumer registered no usable age key: {e}"
+                            )));
+                            continue;
+                        }
+                    };
+                    // kept before it is deposited, so a failed deposit is retried with it
+                    let path = keyring.agreement_path(a.id);
+                    let k = if path.exists() {
+                        keyring.load_agreement(a.id)?
+                    } else {
+                        let k = DataKey::generate();
+                        write_secret(&path, &k.key_file())?;
+                        k
+                    };
+                    let outcome = exec(
+                        chain,
+                        sender,
+                        agreements,
+                        &AgreementsMsg::DepositKey {
+                            agreement_id: a.id,
+                            wrapped_key: Binary::from(seal::wrap(&k, &to)?),
+                        },
+                        &[],
+                    )
+                    .await?;
+                    (k, Some(outcome.hash))
                 }
             };
-            let wrapped = seal::wrap(&keyring.load(a.asset_id, version)?, &to)?;
-            let outcome = exec(
-                chain,
-                sender,
-                agreements,
-                &AgreementsMsg::DepositKey {
+            let mut wrapped = Vec::new();
+            for v in versions {
+                let path = store.version_key(a.asset_id, v, a.id);
+                if path.exists() {
+                    continue;
+                }
+                let bytes = seal::wrap(&keyring.load(a.asset_id, v)?, &agreement_key.public())?;
+                write_new(&path, &bytes)?;
+                wrapped.push(v);
+            }
+            if deposit_tx.is_some() || !wrapped.is_empty() {
+                delivered.push(Delivered {
                     agreement_id: a.id,
-                    wrapped_key: Binary::from(wrapped),
-                },
-                &[],
-            )
-            .await?;
-            delivered.push(Delivered {
-                agreement_id: a.id,
-                asset_id: a.asset_id,
-                version,
-                consumer: a.consumer.to_string(),
-                tx: outcome.hash,
-            });
+                    asset_id: a.asset_id,
+                    consumer: a.consumer.to_string(),
+                    deposit_tx,
+                    versions: wrapped,
+                });
+            }
         }
     }
     Ok((delivered, skipped))
+}
+
+/// Writes `bytes` to a new file at `path` (its folder made), all or nothing.
+fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut staged = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut staged, bytes)?;
+    staged
+        .persist_noclobber(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// What `tombstone` erased.
