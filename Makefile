@@ -223,6 +223,11 @@ bench-ingest: localnet native ## ingest write path vs raw COPY, backfill vs fetc
 	@test -f $(DATA)/labels.jsonl || $(DATAPACT_SIM) simulate $(SIMULATE_ARGS)
 	$(NATIVE)/bench-ingest
 
+.PHONY: bench-gateway
+bench-gateway: localnet native ## the gateway vs the same ciphertext served without checks: 1 GiB throughput, peak memory, check latency p50/p95
+	@test -f $(DATA)/deployment.json || $(DATAPACT) deploy
+	$(NATIVE)/bench-gateway $(BENCH_GATEWAY_ARGS)
+
 .PHONY: bench-public
 bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC and wine, from scikit-learn's bundled data) vs IsolationForest
 	$(PEER_VENV)/bin/python indexer/sim/peer/public_benchmark.py $(BUILD)/public
@@ -230,7 +235,7 @@ bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC a
 		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
 
 .PHONY: bench
-bench: bench-contracts bench-ingest bench-analytics bench-scale bench-dashboard bench-public ## every benchmark
+bench: bench-contracts bench-ingest bench-gateway bench-analytics bench-scale bench-dashboard bench-public ## every benchmark
 
 .PHONY: ci
 ci: tools lint check-schema check-artifacts test eval bench-contracts ## what .ci/run does

@@ -14,7 +14,7 @@ use datapact_chain::{Chain, TxOutcome};
 use serde::Serialize;
 
 /// Sends one contract message from `sender` and fails with the chain's words if it fails.
-pub(crate) async fn exec<T: Serialize>(
+pub async fn exec<T: Serialize>(
     chain: &Chain,
     sender: &mut Sender,
     contract: &str,
