@@ -436,3 +436,67 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
     println!("screenshots in {}", shots.display());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consumer_offers_shows_each_offered_assets_provenance_score_from_the_index(
+) -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let p = pipeline(&ctx).await?;
+    let out = std::process::Command::new(datapact_bin()?)
+        .args([
+            "consumer",
+            "--json",
+            "--rpc",
+            &ctx.chain.url,
+            "--deployment",
+        ])
+        .arg(&ctx.deployment_path)
+        .args(["offers", "--database-url", &p.url])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offers: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    let scored: Vec<_> = offers
+        .iter()
+        .filter(|o| o["provenance_score"].is_number())
+        .collect();
+    assert!(!scored.is_empty(), "some offered asset was scored");
+    let pool = datapact_index::db::connect(&p.url, 1).await?;
+    for o in scored {
+        let asset = o["asset_id"].as_i64().unwrap_or_default();
+        let want = datapact_analytics::store::latest_asset_scores(&pool, &[asset]).await?;
+        assert_eq!(
+            (o["provenance_score"].as_f64(), o["scored_version"].as_i64()),
+            (
+                want.first().map(|w| w.2),
+                want.first().map(|w| i64::from(w.1))
+            ),
+            "asset {asset}: the newest run's score of its newest scored version"
+        );
+    }
+    // no index: the offers still come, without scores
+    let out = std::process::Command::new(datapact_bin()?)
+        .args([
+            "consumer",
+            "--json",
+            "--rpc",
+            &ctx.chain.url,
+            "--deployment",
+        ])
+        .arg(&ctx.deployment_path)
+        .args([
+            "offers",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:9/none",
+        ])
+        .output()?;
+    assert!(out.status.success());
+    let bare: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(bare.len(), offers.len());
+    assert!(bare.iter().all(|o| o["provenance_score"].is_null()));
+    Ok(())
+}

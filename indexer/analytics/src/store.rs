@@ -278,6 +278,23 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
     Ok(run_id)
 }
 
+/// The newest run's provenance score of each of `asset_ids`, for its highest scored version:
+/// (asset, version, score).
+pub async fn latest_asset_scores(
+    pool: &PgPool,
+    asset_ids: &[i64],
+) -> anyhow::Result<Vec<(i64, i32, f64)>> {
+    sqlx::query_as(
+        "select distinct on (asset_id) asset_id, version, score from provenance_scores \
+         where run_id = (select max(run_id) from analytics_runs) and asset_id = any($1) \
+         order by asset_id, version desc",
+    )
+    .bind(asset_ids)
+    .fetch_all(pool)
+    .await
+    .context("reading provenance scores")
+}
+
 /// Forgets every earlier analysis (for `analyze --full`).
 pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(

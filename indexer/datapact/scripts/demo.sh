@@ -68,6 +68,7 @@ case "${1:-}" in
     done
     agreement=$("$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" --json sign --offer "$offer" --purpose research | json_id agreement_id)
     "$DATAPACT" provider --as provider-0 deliver-keys
+    rm -f "$plane/fetched.csv"   # this demo's own output from an earlier run
     "$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" fetch --agreement "$agreement" --gateway "http://$GATEWAY" --out "$plane/fetched.csv"
     cmp "$trips" "$plane/fetched.csv" && echo "the fetched file is byte for byte the provider's"
     if [[ -n "$suspended" ]]; then

@@ -170,7 +170,8 @@ impl PgCluster {
         Ok(())
     }
 
-    fn accepting(&self) -> bool {
+    /// Whether the cluster answers on its port now (it is never started by asking).
+    pub fn accepting(&self) -> bool {
         std::net::TcpStream::connect_timeout(
             &std::net::SocketAddr::from(([127, 0, 0, 1], self.port)),
             Duration::from_millis(300),

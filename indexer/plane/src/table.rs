@@ -71,12 +71,39 @@ pub fn read(path: &Path) -> Result<DataFrame, PlaneError> {
         Format::Parquet => ParquetReader::new(file)
             .finish()
             .map_err(|e| table_err(format!("not a readable Parquet file: {e}"))),
-        Format::Csv => CsvReadOptions::default()
-            .with_has_header(true)
-            .into_reader_with_file_handle(file)
-            .finish()
-            .map_err(|e| table_err(format!("not a readable CSV file with a header: {e}"))),
+        Format::Csv => {
+            check_text(path).map_err(table_err)?;
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .into_reader_with_file_handle(file)
+                .finish()
+                .map_err(|e| table_err(format!("not a readable CSV file with a header: {e}")))
+        }
     }
+}
+
+/// A CSV is UTF-8 text: the first 64 KiB hold no NUL byte and no invalid UTF-8 (a character
+/// cut at the end of the window is fine). Polars alone reads binary data as a one-column table.
+fn check_text(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(1 << 16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if let Some(at) = head.iter().position(|b| *b == 0) {
+        return Err(format!(
+            "not a CSV file: binary data (a NUL byte at offset {at}); publish CSV text or Parquet (.parquet)"
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(&head) {
+        if e.error_len().is_some() {
+            return Err(format!(
+                "not a CSV file: not UTF-8 text (invalid byte at offset {}); convert it to UTF-8 or publish Parquet (.parquet)",
+                e.valid_up_to()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The fingerprint of a table's columns (see [`TableInfo::schema_hash`]).
@@ -121,6 +148,20 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn binary_or_non_utf8_bytes_are_not_a_csv_and_say_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.csv");
+        std::fs::write(&p, [0xffu8, 0xfe, 0x00, 0x01, b'\n']).unwrap();
+        let e = describe(&p).unwrap_err().to_string();
+        assert!(e.contains("binary data"), "{e}");
+        std::fs::write(&p, b"id,name\n1,\xe9t\xe9\n").unwrap();
+        let e = describe(&p).unwrap_err().to_string();
+        assert!(e.contains("not UTF-8"), "{e}");
+        std::fs::write(&p, "id,name\n1,été\n").unwrap();
+        assert_eq!(describe(&p).unwrap().rows, 1, "UTF-8 text is fine");
     }
 
     #[test]

@@ -15,10 +15,15 @@ use crate::participants::consumer;
 pub(crate) enum ConsumerAction {
     /// Make an age key pair for receiving data keys; prints the public key.
     Keygen,
-    /// The open offers (of one asset with --asset).
+    /// The open offers (of one asset with --asset), with each asset's provenance score when
+    /// an index is reachable (--database-url / DATABASE_URL, else the private cluster if it
+    /// runs; never started by this command).
     Offers {
         #[arg(long)]
         asset: Option<u64>,
+        /// An index with `datapact analyze` runs (read only).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Whether this consumer is suspended (and by which alerts), and its agreements.
     Status,
@@ -111,7 +116,10 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
     let deployment = Deployment::load(&args.chain.deployment)?;
     match args.action {
         ConsumerAction::Keygen => unreachable!("handled above"),
-        ConsumerAction::Offers { asset } => {
+        ConsumerAction::Offers {
+            asset,
+            database_url,
+        } => {
             let agreements = deployment.address("agreements")?;
             let mut offers = Vec::new();
             let mut start_after = None;
@@ -136,19 +144,37 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
                         .filter(|o| o.status == datapact_agreements::state::OfferStatus::Open),
                 );
             }
+            let scores = provenance(database_url.as_deref(), &offers).await;
+            let offers: Vec<OfferLine> = offers
+                .into_iter()
+                .map(|offer| {
+                    let found = scores.iter().find(|(a, _, _)| *a as u64 == offer.asset_id);
+                    OfferLine {
+                        provenance_score: found.map(|s| s.2),
+                        scored_version: found.map(|s| s.1 as u32),
+                        offer,
+                    }
+                })
+                .collect();
             print(args.json, &offers, |offers| {
                 let mut lines = vec![format!(
-                    "{:>6} {:>6} {:>14} {:>6} {:>5}  purposes",
-                    "offer", "asset", "price", "days", "cap"
+                    "{:>6} {:>6} {:>14} {:>6} {:>5} {:>10}  purposes",
+                    "offer", "asset", "price", "days", "cap", "provenance"
                 )];
-                lines.extend(offers.iter().map(|o| {
+                lines.extend(offers.iter().map(|l| {
+                    let o = &l.offer;
+                    let score = match (l.provenance_score, l.scored_version) {
+                        (Some(s), Some(v)) => format!("{s:.2} v{v}"),
+                        _ => "-".into(),
+                    };
                     format!(
-                        "{:>6} {:>6} {:>14} {:>6} {:>5}  {}{}",
+                        "{:>6} {:>6} {:>14} {:>6} {:>5} {:>10}  {}{}",
                         o.id,
                         o.asset_id,
                         format!("{}{}", o.terms.price.amount, o.terms.price.denom),
                         o.terms.duration_seconds / 86_400,
                         o.terms.access_cap.map_or("-".into(), |c| c.to_string()),
+                        score,
                         o.terms.permitted_purposes.join(","),
                         if o.terms.consent_required {
                             " (consent required)"
@@ -157,6 +183,12 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
                         }
                     )
                 }));
+                if offers.iter().all(|l| l.provenance_score.is_none()) {
+                    lines.push(
+                        "(no provenance scores: no index reachable, or no `datapact analyze` run scored these assets)"
+                            .into(),
+                    );
+                }
                 lines.join("\n")
             })
         }
@@ -233,6 +265,45 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
                 ),
             }
             })
+        }
+    }
+}
+
+/// An open offer and its asset's provenance score, when an index has one.
+#[derive(serde::Serialize)]
+struct OfferLine {
+    #[serde(flatten)]
+    offer: datapact_agreements::state::Offer,
+    provenance_score: Option<f64>,
+    scored_version: Option<u32>,
+}
+
+/// The newest scores of the offers' assets from the index at `url`, or from the private
+/// cluster if it is running; nothing (and a debug log) when no index answers.
+async fn provenance(
+    url: Option<&str>,
+    offers: &[datapact_agreements::state::Offer],
+) -> Vec<(i64, i32, f64)> {
+    let cluster = datapact_index::db::PgCluster::from_env();
+    let url = match url {
+        Some(u) => u.to_string(),
+        None if cluster.accepting() => cluster.reader_url(),
+        None => return vec![],
+    };
+    let ids: Vec<i64> = offers.iter().map(|o| o.asset_id as i64).collect();
+    let read = async {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(3))
+            .connect(&url)
+            .await?;
+        datapact_analytics::store::latest_asset_scores(&pool, &ids).await
+    };
+    match read.await {
+        Ok(scores) => scores,
+        Err(e) => {
+            tracing::debug!("no provenance scores: {e:#}");
+            vec![]
         }
     }
 }

@@ -45,7 +45,14 @@ pub async fn sign(
     purpose: &str,
 ) -> anyhow::Result<Signed> {
     let agreements = deployment.address("agreements")?;
-    let offer: OfferResponse = chain.smart(agreements, &AQ::Offer { offer_id }).await?;
+    let offer: OfferResponse = chain
+        .smart(agreements, &AQ::Offer { offer_id })
+        .await
+        .with_context(|| {
+            format!(
+                "no offer {offer_id} on this chain: `datapact consumer offers` lists the open ones"
+            )
+        })?;
     let price = offer.offer.terms.price;
     let amount: u128 = price
         .amount
@@ -270,6 +277,35 @@ pub async fn fetch(
         .await?;
     let want = v.version.content_hash;
 
+    // what would waste the recorded access is checked before it: the output's place, the gateway
+    if plan.out.exists() {
+        anyhow::bail!(
+            "{} exists: choose another --out, or move it away first (fetch never overwrites)",
+            plan.out.display()
+        );
+    }
+    let dir = plan
+        .out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut staged = tempfile::Builder::new()
+        .prefix(".fetching-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write beside {} (--out)", plan.out.display()))?;
+    let health = format!("{}/health", plan.gateway_url.trim_end_matches('/'));
+    reqwest::Client::new()
+        .get(&health)
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .with_context(|| {
+            format!(
+                "cannot reach the gateway at {} (--gateway): nothing was recorded",
+                plan.gateway_url
+            )
+        })?;
     // the access is recorded before anything is asked: the chain may refuse it here already
     let record = exec(
         chain,
@@ -307,16 +343,7 @@ pub async fn fetch(
         )
     })?;
 
-    // decrypt into a file beside the output, hashing as it goes; keep it only on a match
-    let dir = plan
-        .out
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut staged = tempfile::Builder::new()
-        .prefix(".fetching-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    // decrypt into the file staged beside the output, hashing as it goes; keep it on a match
     let mut fetched = Fetched {
         agreement_id: a.id,
         asset_id: a.asset_id,
@@ -350,7 +377,7 @@ pub async fn fetch(
         fetched.bytes = bytes;
     }
     staged
-        .persist(&plan.out)
+        .persist_noclobber(&plan.out)
         .with_context(|| format!("writing {}", plan.out.display()))?;
     Ok(fetched)
 }
