@@ -963,6 +963,44 @@ async fn bad_input_to_every_participant_command_says_what_to_do_and_changes_noth
         assert!(!text.contains("panicked"), "{text}");
     }
     drop(taken);
+    // and the gateway's endpoint: JSON refusals with a stable reason, whatever is sent
+    let http = reqwest::Client::new();
+    for (path, auth, want) in [
+        (
+            format!("/v1/assets/{asset}/versions/1"),
+            None,
+            (401, "no_proof"),
+        ),
+        (
+            format!("/v1/assets/{asset}/versions/1"),
+            Some("DataPact !!!not base64"),
+            (401, "malformed_proof"),
+        ),
+        (
+            format!("/v1/assets/{asset}/versions/1"),
+            Some("Bearer abc"),
+            (401, "no_proof"),
+        ),
+        (
+            "/v1/assets/x/versions/1".to_string(),
+            None,
+            (400, "bad_path"),
+        ),
+        (
+            "/v1/assets/1/versions/99999999999".to_string(),
+            None,
+            (400, "bad_path"),
+        ),
+    ] {
+        let mut req = http.get(format!("{}{path}", p.url));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await?;
+        let status = res.status().as_u16();
+        let body: RefusalBody = res.json().await?;
+        assert_eq!((status, body.refused.as_str()), want, "{path} {auth:?}");
+    }
     for (n, b) in names.iter().zip(before) {
         assert_eq!(account(n).await?, b, "{n} sent no transaction");
     }

@@ -8,6 +8,8 @@ use datapact_types::agreements::DenyReason;
 /// `reason` label of `datapact_gateway_refusals_total`.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
+    #[error("the path is /v1/assets/ASSET/versions/VERSION, both whole numbers")]
+    BadPath,
     #[error("no proof: send `Authorization: DataPact <base64 of the AccessProof JSON>`")]
     NoProof,
     #[error(transparent)]
@@ -65,6 +67,7 @@ pub enum Refusal {
 impl Refusal {
     pub fn reason(&self) -> &'static str {
         match self {
+            Refusal::BadPath => "bad_path",
             Refusal::NoProof => "no_proof",
             Refusal::Proof(e) => match e {
                 PlaneError::BadSignature => "bad_signature",
@@ -93,7 +96,7 @@ impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
             Refusal::NoProof | Refusal::Proof(_) => StatusCode::UNAUTHORIZED,
-            Refusal::PathMismatch { .. } => StatusCode::BAD_REQUEST,
+            Refusal::PathMismatch { .. } | Refusal::BadPath => StatusCode::BAD_REQUEST,
             Refusal::RecordNotFound(_)
             | Refusal::RecordFailed { .. }
             | Refusal::RecordMismatch { .. }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -52,9 +53,12 @@ impl IntoResponse for Refusal {
 
 async fn deliver(
     State(g): State<Arc<Gateway>>,
-    Path((asset, version)): Path<(u64, u32)>,
+    path: Result<Path<(u64, u32)>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Ok(Path((asset, version))) = path else {
+        return count(&g, Refusal::BadPath, 0, 0);
+    };
     let started = Instant::now();
     let decided = decide(&g, asset, version, &headers).await;
     g.metrics
@@ -72,22 +76,25 @@ async fn deliver(
             );
             stream(g, admitted, payload)
         }
-        Err(refusal) => {
-            g.metrics
-                .refusals
-                .get_or_create(&ReasonLabels {
-                    reason: refusal.reason().to_string(),
-                })
-                .inc();
-            tracing::info!(
-                asset,
-                version,
-                reason = refusal.reason(),
-                "refused: {refusal}"
-            );
-            refusal.into_response()
-        }
+        Err(refusal) => count(&g, refusal, asset, version),
     }
+}
+
+/// A refusal logged, counted and answered.
+fn count(g: &Gateway, refusal: Refusal, asset: u64, version: u32) -> Response {
+    g.metrics
+        .refusals
+        .get_or_create(&ReasonLabels {
+            reason: refusal.reason().to_string(),
+        })
+        .inc();
+    tracing::info!(
+        asset,
+        version,
+        reason = refusal.reason(),
+        "refused: {refusal}"
+    );
+    refusal.into_response()
 }
 
 /// What leaves the gateway for one admitted request: an optional head, then files.
