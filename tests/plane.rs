@@ -1047,3 +1047,83 @@ fn walk(root: &Path) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_adds_a_steward_who_then_publishes_and_removed_cannot() -> anyhow::Result<()> {
+    let (_g, ctx, p, age) = start("e2e_gateway_stewards").await?;
+    let s = share(&ctx, &p, &age, 50, None, 86_400).await?;
+    let steward = "provider-7";
+    let run = |who: &str, action: Vec<String>| {
+        let mut args: Vec<String> = vec![
+            "provider".into(),
+            "--json".into(),
+            "--rpc".into(),
+            ctx.chain.url.clone(),
+            "--deployment".into(),
+            ctx.deployment_path.display().to_string(),
+            "--as".into(),
+            who.into(),
+            "--store".into(),
+            p.files.store.root().display().to_string(),
+            "--keyring".into(),
+            p.files.keyring.dir.display().to_string(),
+        ];
+        args.extend(action);
+        async move {
+            let o = tokio::process::Command::new(datapact_e2e::datapact_bin()?)
+                .args(&args)
+                .env_remove("DATAPACT_KEY")
+                .output()
+                .await?;
+            anyhow::Ok((
+                o.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            ))
+        }
+    };
+    let asset = s.asset_id.to_string();
+    let file = s.original.display().to_string();
+    let publish = || {
+        vec![
+            "publish".into(),
+            "--asset".into(),
+            asset.clone(),
+            file.clone(),
+        ]
+    };
+    let stewarding = |what: &str| {
+        vec![
+            what.to_string(),
+            "--asset".into(),
+            asset.clone(),
+            "--steward".into(),
+            ctx.addr(steward),
+        ]
+    };
+
+    let (ok, text) = run(steward, publish()).await?;
+    assert!(
+        !ok && text.contains("the chain refused"),
+        "not yet a steward: {text}"
+    );
+    let (ok, text) = run(PROVIDER, stewarding("add-steward")).await?;
+    assert!(ok, "{text}");
+    let (ok, text) = run(steward, publish()).await?;
+    assert!(ok, "a steward publishes: {text}");
+    let published: serde_json::Value = serde_json::from_str(&text)?;
+    assert_eq!(published["version"], 2);
+    let (ok, text) = run(steward, stewarding("add-steward")).await?;
+    assert!(
+        !ok && text.contains("the chain refused"),
+        "only the owner adds: {text}"
+    );
+    let (ok, text) = run(PROVIDER, stewarding("remove-steward")).await?;
+    assert!(ok, "{text}");
+    let (ok, text) = run(steward, publish()).await?;
+    assert!(!ok && text.contains("the chain refused"), "removed: {text}");
+    Ok(())
+}

@@ -9,7 +9,7 @@ use datapact_types::{Sensitivity, VersionRef};
 
 use super::plane::{print, KeyArgs, StoreArgs};
 use super::ChainArgs;
-use crate::participants::provider;
+use crate::participants::{exec, provider};
 
 #[derive(Subcommand)]
 pub(crate) enum ProviderAction {
@@ -73,6 +73,22 @@ pub(crate) enum ProviderAction {
         #[arg(long, default_value_t = 2.0)]
         interval: f64,
     },
+    /// Let another address manage an asset (publish versions, offer it, deliver keys): the
+    /// owner only.
+    AddSteward {
+        #[arg(long)]
+        asset: u64,
+        #[arg(long)]
+        steward: String,
+    },
+    /// Take a steward's rights away: its open offers stop being signable and it can deliver no
+    /// more keys (consumers of agreements without a key terminate for a full refund).
+    RemoveSteward {
+        #[arg(long)]
+        asset: u64,
+        #[arg(long)]
+        steward: String,
+    },
     /// Erase an asset: tombstone it on chain, delete its ciphertext and its data keys here.
     Tombstone {
         #[arg(long)]
@@ -85,7 +101,8 @@ pub(crate) enum ProviderAction {
     datapact provider --as provider-0 register --name trips --sensitivity internal\n  \
     datapact provider --as provider-0 publish --asset 1 trips.csv\n  \
     datapact provider --as provider-0 offer --asset 1 --purpose research --price 1000 --cap 10\n  \
-    datapact provider --as provider-0 deliver-keys --follow\n\n\
+    datapact provider --as provider-0 deliver-keys --follow\n  \
+    datapact provider --as provider-0 add-steward --asset 1 --steward wasm1…\n\n\
 Data keys are kept under --keyring (0600 files, never printed). What cannot be undone: a key once\n\
 delivered, and bytes once fetched; a tombstone stops every later delivery and erases the ciphertext.")]
 pub(crate) struct ProviderArgs {
@@ -141,7 +158,7 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
             tags,
         } => {
             let sensitivity = parse_sensitivity(&sensitivity)?;
-            let o = crate::participants::exec(
+            let o = exec(
                 &chain,
                 &mut sender,
                 deployment.address("registry")?,
@@ -224,7 +241,7 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
                 consent_required,
                 delivery_share_bps,
             };
-            let o = crate::participants::exec(
+            let o = exec(
                 &chain,
                 &mut sender,
                 deployment.address("agreements")?,
@@ -284,6 +301,42 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
                 _ = tokio::signal::ctrl_c() => return Ok(()),
             }
         },
+        ProviderAction::AddSteward { asset, steward } => {
+            let msg = datapact_registry::msg::ExecuteMsg::AddSteward {
+                asset_id: asset,
+                steward: steward.clone(),
+            };
+            let o = exec(
+                &chain,
+                &mut sender,
+                deployment.address("registry")?,
+                &msg,
+                &[],
+            )
+            .await?;
+            let out = serde_json::json!({"asset_id": asset, "steward": steward, "tx": o.hash});
+            print(args.json, &out, |_| {
+                format!("{steward} now manages asset {asset} (tx {})", o.hash)
+            })
+        }
+        ProviderAction::RemoveSteward { asset, steward } => {
+            let msg = datapact_registry::msg::ExecuteMsg::RemoveSteward {
+                asset_id: asset,
+                steward: steward.clone(),
+            };
+            let o = exec(
+                &chain,
+                &mut sender,
+                deployment.address("registry")?,
+                &msg,
+                &[],
+            )
+            .await?;
+            let out = serde_json::json!({"asset_id": asset, "steward": steward, "tx": o.hash});
+            print(args.json, &out, |_| {
+                format!("{steward} no longer manages asset {asset} (tx {})", o.hash)
+            })
+        }
         ProviderAction::Tombstone { asset } => {
             let e = provider::tombstone(&chain, &deployment, &mut sender, &files, asset).await?;
             print(args.json, &e, |e| {
