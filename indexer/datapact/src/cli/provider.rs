@@ -261,46 +261,32 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
                 format!("offered asset {asset} as offer {id} (tx {})", o.hash)
             })
         }
-        ProviderAction::DeliverKeys { follow, interval } => loop {
-            let (delivered, skipped) =
-                provider::deliver_keys(&chain, &deployment, &mut sender, &files).await?;
-            let out = serde_json::json!({"delivered": delivered, "skipped": skipped});
-            print(args.json, &out, |_| {
-                let mut lines: Vec<String> = delivered
-                    .iter()
-                    .map(|d| {
-                        let deposit = d.deposit_tx.as_ref().map_or(String::new(), |tx| {
-                            format!("deposited its key (tx {tx}); ")
-                        });
-                        let versions: Vec<String> =
-                            d.versions.iter().map(|v| v.to_string()).collect();
-                        format!(
-                            "agreement {} ({}), asset {}: {deposit}wrapped the data keys of versions [{}]",
-                            d.agreement_id,
-                            d.consumer,
-                            d.asset_id,
-                            versions.join(", ")
-                        )
-                    })
+        ProviderAction::DeliverKeys { follow, interval } => {
+            // with --follow, a passed-over agreement is said once, not every round
+            let mut said = std::collections::HashSet::new();
+            let mut round = 0u64;
+            loop {
+                let (delivered, skipped) =
+                    provider::deliver_keys(&chain, &deployment, &mut sender, &files).await?;
+                let skipped: Vec<_> = skipped
+                    .into_iter()
+                    .filter(|s| said.insert((s.agreement_id, s.why.clone())))
                     .collect();
-                lines.extend(
-                    skipped
-                        .iter()
-                        .map(|s| format!("skipped agreement {}: {}", s.agreement_id, s.why)),
-                );
-                if lines.is_empty() {
-                    lines.push("every active agreement has the keys of every version".into());
+                let quiet = round > 0 && delivered.is_empty() && skipped.is_empty();
+                if !quiet {
+                    let out = serde_json::json!({"delivered": delivered, "skipped": skipped});
+                    print(args.json, &out, |_| keys_report(&delivered, &skipped))?;
                 }
-                lines.join("\n")
-            })?;
-            if !follow {
-                return Ok(());
+                if !follow {
+                    return Ok(());
+                }
+                round += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs_f64(interval.max(0.2))) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_secs_f64(interval.max(0.2))) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-            }
-        },
+        }
         ProviderAction::AddSteward { asset, steward } => {
             let msg = datapact_registry::msg::ExecuteMsg::AddSteward {
                 asset_id: asset,
@@ -360,9 +346,82 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
     }
 }
 
+/// What `deliver-keys` did, for people: one line per agreement served or passed over, the
+/// agreements on assets this keyring never published counted on one line.
+fn keys_report(delivered: &[provider::Delivered], skipped: &[provider::Skipped]) -> String {
+    let mut lines: Vec<String> = delivered
+        .iter()
+        .map(|d| {
+            let deposit = d
+                .deposit_tx
+                .as_ref()
+                .map_or(String::new(), |tx| format!("deposited its key (tx {tx}); "));
+            let versions: Vec<String> = d.versions.iter().map(|v| v.to_string()).collect();
+            format!(
+                "agreement {} ({}), asset {}: {deposit}wrapped the data keys of versions [{}]",
+                d.agreement_id,
+                d.consumer,
+                d.asset_id,
+                versions.join(", ")
+            )
+        })
+        .collect();
+    let elsewhere = skipped
+        .iter()
+        .filter(|s| s.kind == "not_published_here")
+        .count();
+    lines.extend(
+        skipped
+            .iter()
+            .filter(|s| s.kind != "not_published_here")
+            .map(|s| format!("skipped agreement {}: {}", s.agreement_id, s.why)),
+    );
+    if elsewhere > 0 {
+        lines.push(format!(
+            "passed over {elsewhere} agreement(s) on assets with no version published from this keyring (--json lists them)"
+        ));
+    }
+    if lines.is_empty() {
+        lines.push("every active agreement has the keys of every version".into());
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_keys_report_names_each_agreement_and_counts_those_on_other_keyrings_assets() {
+        let skip = |id, kind: &'static str| provider::Skipped {
+            agreement_id: id,
+            kind,
+            why: format!("why {id}"),
+        };
+        let delivered = vec![provider::Delivered {
+            agreement_id: 7,
+            asset_id: 3,
+            consumer: "wasm1c".into(),
+            deposit_tx: Some("AB".into()),
+            versions: vec![1, 2],
+        }];
+        let skipped = vec![
+            skip(8, "suspended"),
+            skip(9, "not_published_here"),
+            skip(10, "not_published_here"),
+        ];
+        let text = keys_report(&delivered, &skipped);
+        assert_eq!(
+            text,
+            "agreement 7 (wasm1c), asset 3: deposited its key (tx AB); wrapped the data keys of versions [1, 2]\n\
+             skipped agreement 8: why 8\n\
+             passed over 2 agreement(s) on assets with no version published from this keyring (--json lists them)"
+        );
+        assert_eq!(
+            keys_report(&[], &[]),
+            "every active agreement has the keys of every version"
+        );
+    }
 
     #[test]
     fn a_parent_is_asset_colon_version_and_anything_else_says_how_to_write_it() {

@@ -261,6 +261,8 @@ pub struct Delivered {
 #[derive(Debug, Serialize)]
 pub struct Skipped {
     pub agreement_id: u64,
+    /// `suspended`, `not_published_here`, `no_age_key` or `key_elsewhere`.
+    pub kind: &'static str,
     pub why: String,
 }
 
@@ -302,8 +304,9 @@ pub async fn deliver_keys(
             if a.status != AgreementStatus::Active || a.expires_at.seconds() <= now {
                 continue;
             }
-            let skip = |why: String| Skipped {
+            let skip = |kind: &'static str, why: String| Skipped {
                 agreement_id: a.id,
+                kind,
                 why,
             };
             // the policy: no key to a consumer the audit contract suspends
@@ -316,10 +319,13 @@ pub async fn deliver_keys(
                 )
                 .await?;
             if let Some(s) = s.suspension {
-                skipped.push(skip(format!(
-                    "consumer {} is suspended (alert {}): no key until it is lifted",
-                    a.consumer, s.alert_seq
-                )));
+                skipped.push(skip(
+                    "suspended",
+                    format!(
+                        "consumer {} is suspended (alert {}): no key until it is lifted",
+                        a.consumer, s.alert_seq
+                    ),
+                ));
                 continue;
             }
             let asset: AssetResponse = chain
@@ -334,17 +340,20 @@ pub async fn deliver_keys(
                 .filter(|v| keyring.path(a.asset_id, *v).exists())
                 .collect();
             if versions.is_empty() {
-                skipped.push(skip(format!(
-                    "no version of asset {} was published from this keyring",
-                    a.asset_id
-                )));
+                skipped.push(skip(
+                    "not_published_here",
+                    format!(
+                        "no version of asset {} was published from this keyring",
+                        a.asset_id
+                    ),
+                ));
                 continue;
             }
             let (agreement_key, deposit_tx) = match &a.wrapped_key {
                 Some(_) => match keyring.load_agreement(a.id) {
                     Ok(k) => (k, None),
                     Err(e) => {
-                        skipped.push(skip(format!("{e:#}")));
+                        skipped.push(skip("key_elsewhere", format!("{e:#}")));
                         continue;
                     }
                 },
@@ -352,9 +361,10 @@ pub async fn deliver_keys(
                     let to = match PublicKey::parse(a.consumer_public_key.as_slice()) {
                         Ok(k) => k,
                         Err(e) => {
-                            skipped.push(skip(format!(
-                                "the consumer registered no usable age key: {e}"
-                            )));
+                            skipped.push(skip(
+                                "no_age_key",
+                                format!("the consumer registered no usable age key: {e}"),
+                            ));
                             continue;
                         }
                     };
