@@ -19,6 +19,7 @@
 
 mod access;
 mod exec;
+mod files;
 mod inject;
 mod setup;
 mod world;

@@ -20,6 +20,7 @@ use datapact_types::consent::{
 use datapact_types::{Sensitivity, VersionNo, VersionRef};
 
 use super::exec::{Expect, Planned};
+use super::files::version_table;
 use super::world::{
     hex_hash, AssetSlot, Pending, PlannedOffer, World, CLAIMS, HONEST_PURPOSES, PURPOSES,
 };
@@ -215,16 +216,13 @@ impl World {
                         l.targets.push(format!("asset:{asset_id}@{v}"));
                     }
                 }
+                let (content_hash, schema_hash) = version_table(asset_id, v);
                 msgs.push(self.exec_registry(
                     &p,
                     &RegistryMsg::PublishVersion {
                         asset_id,
-                        content_hash: hex_hash(&[
-                            b"content",
-                            &asset_id.to_be_bytes(),
-                            &v.to_be_bytes(),
-                        ]),
-                        schema_hash: Some(hex_hash(&[b"schema", &asset_id.to_be_bytes()])),
+                        content_hash,
+                        schema_hash: Some(schema_hash),
                         uri: Some(format!("s3://datapact-demo/{asset_id}/v{v}")),
                         parents,
                     },
@@ -509,8 +507,16 @@ impl World {
         let mut per_provider: BTreeMap<String, Vec<Any>> = BTreeMap::new();
         for i in 0..self.agreements.len() {
             let a = self.agreements[i].clone();
-            let mut wrapped = vec![0u8; 80];
-            self.rng.fill(&mut wrapped[..]);
+            // drawn as before, so the seeded schedule stays what it was
+            let mut draw = [0u8; 80];
+            self.rng.fill(&mut draw[..]);
+            // a real agreement key, wrapped with age to the key the consumer registered
+            let to = datapact_plane::PublicKey::parse(
+                self.pubkey
+                    .get(&a.consumer)
+                    .map_or(&[][..], |k| k.as_slice()),
+            )?;
+            let wrapped = datapact_plane::seal::wrap(&datapact_plane::DataKey::generate(), &to)?;
             let msg = self.exec_agreements(
                 &a.provider,
                 &AgreementsMsg::DepositKey {

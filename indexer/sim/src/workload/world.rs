@@ -170,6 +170,7 @@ pub struct World {
     pub(super) agreements_addr: String,
     pub(super) denom: String,
     pub(super) addr: BTreeMap<String, String>,
+    /// Each account's age public key (consumers register theirs when they sign).
     pub(super) pubkey: BTreeMap<String, Vec<u8>>,
     pub(super) providers: Vec<String>,
     pub(super) consumers: Vec<String>,
@@ -215,7 +216,11 @@ impl World {
         for (name, s) in &fleet.senders {
             let s = s.lock().await;
             addr.insert(name.clone(), s.addr());
-            pubkey.insert(name.clone(), s.wallet.public_key_bytes());
+            // what `Sign` registers: an age public key, as `datapact consumer keygen` makes
+            pubkey.insert(
+                name.clone(),
+                datapact_plane::DataKey::generate().public().to_bytes(),
+            );
         }
         let by_prefix = |p: &str| -> Vec<String> {
             let mut v: Vec<String> = addr.keys().filter(|n| n.starts_with(p)).cloned().collect();
