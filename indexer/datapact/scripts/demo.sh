@@ -81,6 +81,23 @@ case "${1:-}" in
     else
       echo "-- no consumer is suspended right now (the sentinel reported nothing at its threshold)"
     fi
+    echo "-- personal data: a subject's rows leave the gateway only while their consent is in force"
+    addr_of() { "$DATAPACT" localnet accounts | awk -v n="$1" '$1 == n { print $NF }'; }
+    s0=$(addr_of subject-0) s1=$(addr_of subject-1) p0=$(addr_of provider-0)
+    visits="$plane/visits.csv"
+    { echo "subject,visit,systolic"; for v in 1 2 3; do echo "$s0,$v,$((118 + v))"; echo "$s1,$v,$((131 + v))"; done; } >"$visits"
+    passet=$("$DATAPACT" provider --as provider-0 --json register --name "demo visits" --sensitivity personal | json_id asset_id)
+    "$DATAPACT" provider --as provider-0 publish --asset "$passet" --subject-column subject "$visits"
+    poffer=$("$DATAPACT" provider --as provider-0 --json offer --asset "$passet" --purpose research | json_id offer_id)
+    consent0=$("$DATAPACT" subject --as subject-0 --json grant --controller "$p0" --asset "$passet" --purpose research --days 30 | json_id consent_id)
+    "$DATAPACT" subject --as subject-1 grant --controller "$p0" --asset "$passet" --purpose research --days 30
+    pagreement=$("$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" --json sign --offer "$poffer" --purpose research | json_id agreement_id)
+    "$DATAPACT" provider --as provider-0 deliver-keys
+    rm -f "$plane/visits-before.csv" "$plane/visits-after.csv"
+    "$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" fetch --agreement "$pagreement" --gateway "http://$GATEWAY" --out "$plane/visits-before.csv"
+    "$DATAPACT" subject --as subject-0 withdraw --consent "$consent0"
+    "$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" fetch --agreement "$pagreement" --gateway "http://$GATEWAY" --out "$plane/visits-after.csv"
+    echo "rows before the withdrawal: $(($(wc -l <"$plane/visits-before.csv") - 1)), after: $(($(wc -l <"$plane/visits-after.csv") - 1)) (subject-0's are gone)"
     echo "== dashboard"
     background dashboard "$DATAPACT" serve --addr "$ADDR"
     for _ in $(seq 1 50); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done

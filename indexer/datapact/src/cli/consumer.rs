@@ -256,7 +256,7 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
             print(args.json, &f, |f| {
                 match (&f.subjects, f.withheld) {
                 (Some(served), Some(withheld)) => format!(
-                    "fetched asset {} version {} under agreement {}: the rows of {} subjects ({} held back: no consent in force), {} bytes, every segment in the version's root {} on chain, written to {} (access recorded in tx {})",
+                    "fetched asset {} version {} under agreement {}: the rows of {} subject(s) ({} held back: no consent in force), {} bytes, every segment in the version's root {} on chain, written to {} (access recorded in tx {})",
                     f.asset_id, f.version, f.agreement_id, served.len(), withheld, f.bytes, f.content_hash, f.out.display(), f.record_tx
                 ),
                 _ => format!(

@@ -346,8 +346,8 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
     }
 }
 
-/// What `deliver-keys` did, for people: one line per agreement served or passed over, the
-/// agreements on assets this keyring never published counted on one line.
+/// What `deliver-keys` did, for people: one line per agreement served, one per reason for
+/// passing agreements over (the details are in `--json`).
 fn keys_report(delivered: &[provider::Delivered], skipped: &[provider::Skipped]) -> String {
     let mut lines: Vec<String> = delivered
         .iter()
@@ -366,19 +366,36 @@ fn keys_report(delivered: &[provider::Delivered], skipped: &[provider::Skipped])
             )
         })
         .collect();
-    let elsewhere = skipped
-        .iter()
-        .filter(|s| s.kind == "not_published_here")
-        .count();
-    lines.extend(
-        skipped
+    // one line per reason: a name, the agreements, and one example of the detail
+    let groups = [
+        ("suspended", "of suspended consumers (no key until lifted)"),
+        ("no_age_key", "whose consumer registered no usable age key"),
+        (
+            "key_elsewhere",
+            "whose key was deposited from another keyring",
+        ),
+        (
+            "not_published_here",
+            "on assets with no version published from this keyring",
+        ),
+    ];
+    for (kind, what) in groups {
+        let ids: Vec<String> = skipped
             .iter()
-            .filter(|s| s.kind != "not_published_here")
-            .map(|s| format!("skipped agreement {}: {}", s.agreement_id, s.why)),
-    );
-    if elsewhere > 0 {
+            .filter(|s| s.kind == kind)
+            .map(|s| s.agreement_id.to_string())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let shown = if ids.len() > 12 {
+            format!("{} … (--json lists all)", ids[..12].join(", "))
+        } else {
+            ids.join(", ")
+        };
         lines.push(format!(
-            "passed over {elsewhere} agreement(s) on assets with no version published from this keyring (--json lists them)"
+            "passed over {} agreement(s) {what}: {shown}",
+            ids.len()
         ));
     }
     if lines.is_empty() {
@@ -414,8 +431,8 @@ mod tests {
         assert_eq!(
             text,
             "agreement 7 (wasm1c), asset 3: deposited its key (tx AB); wrapped the data keys of versions [1, 2]\n\
-             skipped agreement 8: why 8\n\
-             passed over 2 agreement(s) on assets with no version published from this keyring (--json lists them)"
+             passed over 1 agreement(s) of suspended consumers (no key until lifted): 8\n\
+             passed over 2 agreement(s) on assets with no version published from this keyring: 9, 10"
         );
         assert_eq!(
             keys_report(&[], &[]),
