@@ -108,6 +108,25 @@ async fn proofs_that_are_not_the_consumers_own_for_this_gateway_and_still_valid_
         ask(&ctx, &p, CONSUMER, &request(&ctx, &s, &tx)).await?.0,
         200
     );
+    // a second gateway behind the same name and ledger (a load balancer's pool) knows it
+    let (second, _server) = gateway(&ctx, &p.files, p.pool.clone()).await?;
+    assert_eq!(
+        refused(ask_at(&ctx, &second, CONSUMER, &request(&ctx, &s, &tx)).await?),
+        (409, "already_redeemed".into()),
+        "redeemed at the first gateway, replayed at the second"
+    );
+    let fresh = record(&ctx, s.agreement_id).await?;
+    assert_eq!(
+        ask_at(&ctx, &second, CONSUMER, &request(&ctx, &s, &fresh))
+            .await?
+            .0,
+        200
+    );
+    assert_eq!(
+        refused(ask(&ctx, &p, CONSUMER, &request(&ctx, &s, &fresh)).await?),
+        (409, "already_redeemed".into()),
+        "and the other way round"
+    );
 
     // no proof, or garbage
     let res = reqwest::get(format!("{}/v1/assets/{}/versions/1", p.url, s.asset_id)).await?;

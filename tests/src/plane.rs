@@ -347,12 +347,22 @@ pub async fn ask(
     signer: &str,
     r: &AccessRequest,
 ) -> anyhow::Result<(u16, Option<RefusalBody>)> {
+    ask_at(ctx, &p.url, signer, r).await
+}
+
+/// [`ask`], of the gateway at `url`.
+pub async fn ask_at(
+    ctx: &Ctx,
+    url: &str,
+    signer: &str,
+    r: &AccessRequest,
+) -> anyhow::Result<(u16, Option<RefusalBody>)> {
     let proof = AccessProof::sign(r, localnet_wallet(signer)?.key(), &ctx.chain.prefix)?;
     let header = proof.to_header();
     let res = reqwest::Client::new()
         .get(format!(
-            "{}/v1/assets/{}/versions/{}",
-            p.url, r.asset_id, r.version
+            "{url}/v1/assets/{}/versions/{}",
+            r.asset_id, r.version
         ))
         .header("authorization", header)
         .send()
