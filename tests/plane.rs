@@ -935,6 +935,74 @@ async fn bad_input_to_every_participant_command_says_what_to_do_and_changes_noth
             ],
             "is the port taken",
         ),
+        (
+            PROVIDER,
+            "provider",
+            vec![
+                "add-steward".into(),
+                "--asset".into(),
+                asset.clone(),
+                "--steward".into(),
+                "not-an-address".into(),
+            ],
+            "the chain refused",
+        ),
+        (
+            PROVIDER,
+            "provider",
+            vec![
+                "remove-steward".into(),
+                "--asset".into(),
+                asset.clone(),
+                "--steward".into(),
+                ctx.addr(STRANGER),
+            ],
+            "the chain refused",
+        ),
+        (
+            PROVIDER,
+            "provider",
+            vec!["deliver-keys".into(), "--interval".into(), "soon".into()],
+            "invalid value",
+        ),
+        (
+            CONSUMER,
+            "consumer",
+            vec![
+                "--age-key".into(),
+                age_file.display().to_string(),
+                "keygen".into(),
+            ],
+            "never overwritten",
+        ),
+        (
+            CONSUMER,
+            "consumer",
+            vec!["offers".into(), "--asset".into(), "first".into()],
+            "invalid value",
+        ),
+        ("", "consumer", vec!["status".into()], "--key-file"),
+        (
+            "",
+            "subject",
+            vec!["keygen".into(), "--out".into(), format!("{d}/bad.key")],
+            "never overwritten",
+        ),
+        (
+            "",
+            "subject",
+            vec![
+                "sign-withdrawal".into(),
+                "--subject-key".into(),
+                format!("{d}/bad.key"),
+                "--consent".into(),
+                "1".into(),
+                "--out".into(),
+                format!("{d}/w.json"),
+            ],
+            "64 hex digits",
+        ),
+        ("", "subject", vec!["status".into()], "--key-file"),
     ];
     let account = |name: &str| {
         let ctx = &ctx;
