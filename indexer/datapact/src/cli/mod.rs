@@ -8,6 +8,7 @@ mod index;
 mod ops;
 mod plane;
 mod provider;
+mod quality;
 mod subject;
 
 use std::path::PathBuf;
@@ -85,6 +86,9 @@ enum Command {
     /// A data subject's commands: grant, withdraw, status; a consent signed off chain by a bare
     /// key, and relaying it.
     Subject(subject::SubjectArgs),
+    /// Check a file's quality: its profile, the asset's rules, drift from the parent version;
+    /// every discrepancy named by check and column.
+    Quality(quality::QualityArgs),
     /// The private Postgres cluster used when DATABASE_URL is unset (.data/postgres, port 55432).
     Postgres {
         #[command(subcommand)]
@@ -144,5 +148,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Provider(args) => provider::provider(args).await,
         Command::Consumer(args) => consumer::consumer(args).await,
         Command::Subject(args) => subject::subject(args).await,
+        Command::Quality(args) => quality::quality(args),
     }
 }

@@ -1,0 +1,84 @@
+//! `datapact quality`: check a file against the asset's rules and its parent version.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use datapact_quality::{DriftLimits, Rules, Verdict};
+
+use super::plane::print;
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact quality trips-v2.csv --rules trips.rules.json --parent trips-v1.csv\n  \
+    datapact quality visits.parquet --json > report.json\n\n\
+The file is only read. Exit status 0 when every check passes, 3 when any fails (each discrepancy\n\
+named by its check and column), 1 when the check cannot run (the error says why). The rules format\n\
+and the drift tests are in docs/quality.md.")]
+pub(crate) struct QualityArgs {
+    /// The version's file (CSV with a header, or .parquet).
+    file: PathBuf,
+    /// The asset's rules (JSON: key, and per column type, not_null, unique, min, max, allowed).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The parent version's file, to check drift against.
+    #[arg(long)]
+    parent: Option<PathBuf>,
+    /// Drift: a numeric column shifted when the KS test's p is below this…
+    #[arg(long, default_value_t = 0.01)]
+    alpha: f64,
+    /// …and its statistic D at least this.
+    #[arg(long, default_value_t = 0.1)]
+    min_ks: f64,
+    /// Drift: a text column's category mix shifted above this population stability index.
+    #[arg(long, default_value_t = 0.25)]
+    max_psi: f64,
+    /// Drift: the row count may change by at most this factor either way.
+    #[arg(long, default_value_t = 2.0)]
+    max_row_ratio: f64,
+    /// Print the verdict and the profile as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Human lines for a verdict.
+fn report(v: &Verdict) -> String {
+    let p = &v.profile;
+    let mut lines = vec![format!(
+        "{}: {} rows, {} columns, {} duplicate row(s)",
+        if v.passed { "passed" } else { "FAILED" },
+        p.rows,
+        p.columns.len(),
+        p.duplicate_rows
+    )];
+    for d in &v.discrepancies {
+        lines.push(format!(
+            "  [{}] {}{}",
+            d.check,
+            d.column
+                .as_ref()
+                .map_or(String::new(), |c| format!("column {c}: ")),
+            d.detail
+        ));
+    }
+    lines.join("\n")
+}
+
+pub(crate) fn quality(args: QualityArgs) -> anyhow::Result<()> {
+    let rules = match &args.rules {
+        Some(p) => Rules::load(p)?,
+        None => Rules::default(),
+    };
+    let limits = DriftLimits {
+        alpha: args.alpha,
+        min_ks: args.min_ks,
+        max_psi: args.max_psi,
+        max_row_ratio: args.max_row_ratio,
+    };
+    let verdict = datapact_quality::check(&args.file, &rules, args.parent.as_deref(), &limits)?;
+    print(args.json, &verdict, report)?;
+    if !verdict.passed {
+        // the verdict is the output; the status says it failed
+        std::process::exit(3);
+    }
+    Ok(())
+}
