@@ -216,11 +216,8 @@ impl World {
         for (name, s) in &fleet.senders {
             let s = s.lock().await;
             addr.insert(name.clone(), s.addr());
-            // what `Sign` registers: an age public key, as `datapact consumer keygen` makes
-            pubkey.insert(
-                name.clone(),
-                datapact_plane::DataKey::generate().public().to_bytes(),
-            );
+            let age = datapact_plane::DataKey::generate(); // as `datapact consumer keygen`
+            pubkey.insert(name.clone(), age.public().to_bytes());
         }
         let by_prefix = |p: &str| -> Vec<String> {
             let mut v: Vec<String> = addr.keys().filter(|n| n.starts_with(p)).cloned().collect();
