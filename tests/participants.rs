@@ -169,3 +169,130 @@ async fn an_owner_adds_a_steward_who_then_publishes_and_removed_cannot() -> anyh
     assert!(!ok && text.contains("the chain refused"), "removed: {text}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checker_attests_a_passing_file_and_a_consumer_requiring_one_refuses_a_version_without(
+) -> anyhow::Result<()> {
+    use datapact::participants::{consumer, provider, quality};
+    use sha2::{Digest, Sha256};
+    let (_g, ctx, p, age) = start("e2e_gateway_quality").await?;
+    let s = share(&ctx, &p, &age, 300, None, 86_400).await?;
+    let checker = "attestor-5";
+    let dir = p
+        .files
+        .store
+        .root()
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    let check = |file: &std::path::Path, version: u32, report: &str| {
+        let mut cmd = tokio::process::Command::new(datapact_e2e::datapact_bin().unwrap());
+        cmd.arg("quality")
+            .arg(file)
+            .args(["--attest", "--asset", &s.asset_id.to_string()])
+            .args(["--version", &version.to_string(), "--report"])
+            .arg(dir.join(report))
+            .args(["--rpc", &ctx.chain.url, "--deployment"])
+            .arg(&ctx.deployment_path)
+            .args(["--as", checker])
+            .env_remove("DATAPACT_KEY");
+        cmd
+    };
+
+    // the published file passes and is attested, its report's hash on chain
+    let o = check(&s.original, 1, "v1.quality.json").output().await?;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let trusted = vec![ctx.addr(checker)];
+    assert_eq!(
+        quality::passed_by(&ctx.chain, &ctx.d, s.asset_id, 1, &trusted).await?,
+        Some(ctx.addr(checker))
+    );
+    let report = std::fs::read(dir.join("v1.quality.json"))?;
+    let listed: datapact_registry::msg::AttestationsResponse = ctx
+        .query(
+            "registry",
+            &datapact_registry::msg::QueryMsg::Attestations {
+                asset_id: s.asset_id,
+                version: 1,
+                start_after: None,
+                limit: None,
+            },
+        )
+        .await?;
+    assert!(
+        listed
+            .attestations
+            .iter()
+            .any(|a| a.evidence_hash == hex::encode(Sha256::digest(&report))),
+        "the evidence hash is the report's"
+    );
+
+    // a consumer requiring the checker's pass fetches version 1
+    let mut cons = sender(CONSUMER, &ctx).await?;
+    let mut fp = plan(&p, &s, &dir.join("attested.csv"));
+    fp.require_quality = trusted.clone();
+    consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &fp).await?;
+
+    // version 2 fails its check (a fare that is not a number): nothing is attested, and the
+    // consumer refuses it before recording anything
+    let bad = dir.join("v2.csv");
+    let text = std::fs::read_to_string(&s.original)?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut first: Vec<&str> = lines[1].split(',').collect();
+    first[2] = "n/a"; // distance_km
+    lines[1] = first.join(",");
+    std::fs::write(&bad, lines.join("\n") + "\n")?;
+    let mut prov = sender(PROVIDER, &ctx).await?;
+    provider::publish(
+        &ctx.chain,
+        &ctx.d,
+        &mut prov,
+        &p.files,
+        s.asset_id,
+        &bad,
+        None,
+        vec![],
+    )
+    .await?;
+    provider::deliver_keys(&ctx.chain, &ctx.d, &mut prov, &p.files).await?;
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"{"columns": {"distance_km": {"type": "number"}}}"#,
+    )?;
+    let o = check(&bad, 2, "v2.quality.json")
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .await?;
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(
+        quality::passed_by(&ctx.chain, &ctx.d, s.asset_id, 2, &trusted).await?,
+        None
+    );
+    let before = ctx.chain.account(&ctx.addr(CONSUMER)).await?;
+    fp.version = Some(2);
+    fp.out = dir.join("unattested.csv");
+    let e = consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &fp)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("no passing quality attestation"),
+        "{e:#}"
+    );
+    assert_eq!(
+        ctx.chain.account(&ctx.addr(CONSUMER)).await?,
+        before,
+        "nothing recorded"
+    );
+    assert!(!fp.out.exists());
+    // without the requirement the same version is fetched
+    fp.require_quality.clear();
+    consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &fp).await?;
+    Ok(())
+}

@@ -320,6 +320,7 @@ pub fn plan(p: &Plane, s: &Shared, out: &Path) -> FetchPlan {
         proof_seconds: 60,
         out: out.to_path_buf(),
         subject: None,
+        require_quality: vec![],
     }
 }
 

@@ -64,6 +64,10 @@ pub mod checks {
     pub const DISTRIBUTION_SHIFT: &str = "distribution_shift";
 }
 
+/// The claim a quality checker attests on chain for a version whose file passed every check;
+/// the evidence hash is the SHA-256 of the verdict's JSON report.
+pub const PASSED_CLAIM: &str = "quality.passed";
+
 /// A file's quality: its profile and everything found wrong with it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {

@@ -60,6 +60,10 @@ pub(crate) enum ConsumerAction {
         /// personal table comes filtered to the subjects whose consent is in force.
         #[arg(long)]
         subject: Option<String>,
+        /// Fetch only a version a quality checker at this address attested as passing
+        /// (`datapact quality --attest`); repeat to accept any of several.
+        #[arg(long = "require-quality", value_name = "ATTESTOR")]
+        require_quality: Vec<String>,
     },
 }
 
@@ -240,6 +244,7 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
             gateway_id,
             proof_seconds,
             subject,
+            require_quality,
         } => {
             let age_key = read_age_key(&args.age_key)?;
             let mut sender = args.key.sender(&chain).await?;
@@ -251,6 +256,7 @@ pub(crate) async fn consumer(args: ConsumerArgs) -> anyhow::Result<()> {
                 proof_seconds,
                 out,
                 subject,
+                require_quality,
             };
             let f = consumer::fetch(&chain, &deployment, &mut sender, &age_key, &plan).await?;
             print(args.json, &f, |f| {

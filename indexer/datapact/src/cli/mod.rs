@@ -148,6 +148,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Provider(args) => provider::provider(args).await,
         Command::Consumer(args) => consumer::consumer(args).await,
         Command::Subject(args) => subject::subject(args).await,
-        Command::Quality(args) => quality::quality(args),
+        Command::Quality(args) => quality::quality(args).await,
     }
 }

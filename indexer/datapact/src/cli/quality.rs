@@ -2,15 +2,20 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
+use datapact_chain::Deployment;
 use datapact_quality::{DriftLimits, Rules, Verdict};
 
-use super::plane::print;
+use super::plane::{print, KeyArgs};
+use super::ChainArgs;
+use crate::participants::quality::attest_passed;
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     datapact quality trips-v2.csv --rules trips.rules.json --parent trips-v1.csv\n  \
-    datapact quality visits.parquet --json > report.json\n\n\
+    datapact quality visits.parquet --json > report.json\n  \
+    datapact quality trips-v2.csv --rules trips.rules.json --attest --asset 3 --version 2 --as attestor-0\n\n\
 The file is only read. Exit status 0 when every check passes, 3 when any fails (each discrepancy\n\
 named by its check and column), 1 when the check cannot run (the error says why). The rules format\n\
 and the drift tests are in docs/quality.md.")]
@@ -38,6 +43,21 @@ pub(crate) struct QualityArgs {
     /// Print the verdict and the profile as JSON.
     #[arg(long)]
     json: bool,
+    /// Write the verdict (JSON) here; with --attest its SHA-256 is the evidence hash on chain.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// When every check passes, attest it on chain (claim `quality.passed`, evidence the
+    /// report's hash) for --asset/--version, whose content hash must be this file's.
+    #[arg(long, requires_all = ["asset", "version", "report"])]
+    attest: bool,
+    #[arg(long)]
+    asset: Option<u64>,
+    #[arg(long)]
+    version: Option<u32>,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 /// Human lines for a verdict.
@@ -63,7 +83,7 @@ fn report(v: &Verdict) -> String {
     lines.join("\n")
 }
 
-pub(crate) fn quality(args: QualityArgs) -> anyhow::Result<()> {
+pub(crate) async fn quality(args: QualityArgs) -> anyhow::Result<()> {
     let rules = match &args.rules {
         Some(p) => Rules::load(p)?,
         None => Rules::default(),
@@ -75,10 +95,51 @@ pub(crate) fn quality(args: QualityArgs) -> anyhow::Result<()> {
         max_row_ratio: args.max_row_ratio,
     };
     let verdict = datapact_quality::check(&args.file, &rules, args.parent.as_deref(), &limits)?;
+    let bytes = serde_json::to_vec_pretty(&verdict)?;
+    if let Some(out) = &args.report {
+        if out.exists() {
+            anyhow::bail!(
+                "{} exists: choose another --report (a report is never overwritten)",
+                out.display()
+            );
+        }
+        std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    }
     print(args.json, &verdict, report)?;
     if !verdict.passed {
+        if args.attest {
+            eprintln!("nothing attested: the file failed its checks");
+        }
         // the verdict is the output; the status says it failed
         std::process::exit(3);
+    }
+    if let (true, Some(asset), Some(version)) = (args.attest, args.asset, args.version) {
+        let chain = args.chain.connect().await?;
+        let deployment = Deployment::load(&args.chain.deployment)?;
+        let mut sender = args.key.sender(&chain).await?;
+        let a = attest_passed(
+            &chain,
+            &deployment,
+            &mut sender,
+            asset,
+            version,
+            &args.file,
+            &bytes,
+        )
+        .await?;
+        if !args.json {
+            println!(
+                "attested {} on asset {} version {} (evidence {}{}, tx {})",
+                a.claim,
+                a.asset_id,
+                a.version,
+                a.evidence_hash,
+                args.report
+                    .as_ref()
+                    .map_or(String::new(), |r| format!(" = sha256 of {}", r.display())),
+                a.tx
+            );
+        }
     }
     Ok(())
 }

@@ -169,6 +169,9 @@ pub struct FetchPlan {
     /// The data subject the access names (an agreement with consent required must name one;
     /// for personal data, the gateway then serves that subject's rows only).
     pub subject: Option<String>,
+    /// Quality checkers this consumer trusts: when any is named, the version must carry a
+    /// standing passing quality attestation by one of them, or nothing is recorded.
+    pub require_quality: Vec<String>,
 }
 
 /// What `fetch` did.
@@ -277,6 +280,23 @@ pub async fn fetch(
         .await?;
     let want = v.version.content_hash;
 
+    if !plan.require_quality.is_empty()
+        && super::quality::passed_by(
+            chain,
+            deployment,
+            a.asset_id,
+            version,
+            &plan.require_quality,
+        )
+        .await?
+        .is_none()
+    {
+        anyhow::bail!(
+            "asset {} version {version} has no passing quality attestation by {}: nothing was recorded (a checker attests with `datapact quality FILE --attest`)",
+            a.asset_id,
+            plan.require_quality.join(" or ")
+        );
+    }
     // what would waste the recorded access is checked before it: the output's place, the gateway
     if plan.out.exists() {
         anyhow::bail!(

@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod provider;
+pub mod quality;
 pub mod subject;
 
 use std::path::Path;
