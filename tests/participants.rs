@@ -294,5 +294,21 @@ async fn a_checker_attests_a_passing_file_and_a_consumer_requiring_one_refuses_a
     // without the requirement the same version is fetched
     fp.require_quality.clear();
     consumer::fetch(&ctx.chain, &ctx.d, &mut cons, &age, &fp).await?;
+
+    // a gateway that trusts the checker serves version 1 and refuses version 2
+    let (strict, _server) = gateway_requiring(&ctx, &p.files, p.pool.clone(), trusted).await?;
+    for (version, want) in [
+        (1u32, (200, String::new())),
+        (2, (403, "quality_not_attested".into())),
+    ] {
+        let tx = record(&ctx, s.agreement_id).await?;
+        let mut r = request(&ctx, &s, &tx);
+        r.version = version;
+        assert_eq!(
+            refused(ask_at(&ctx, &strict, CONSUMER, &r).await?),
+            want,
+            "version {version}"
+        );
+    }
     Ok(())
 }

@@ -41,12 +41,23 @@ pub async fn gateway(
     files: &ProviderFiles,
     pool: sqlx::PgPool,
 ) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    gateway_requiring(ctx, files, pool, vec![]).await
+}
+
+/// [`gateway`], serving only versions one of `require_quality` attested as passing.
+pub async fn gateway_requiring(
+    ctx: &Ctx,
+    files: &ProviderFiles,
+    pool: sqlx::PgPool,
+    require_quality: Vec<String>,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let g = Arc::new(Gateway {
         config: GatewayConfig {
             gateway_id: GATEWAY.into(),
             agreements: ctx.contract("agreements"),
             max_proof_seconds: 300,
             max_record_seconds: 900,
+            require_quality,
         },
         chain: ctx.chain.clone(),
         pool,

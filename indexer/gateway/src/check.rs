@@ -24,6 +24,9 @@ pub struct GatewayConfig {
     pub max_proof_seconds: u64,
     /// The oldest `record_access` transaction redeemed (seconds from its block to now).
     pub max_record_seconds: u64,
+    /// Quality checkers this gateway trusts: when any is named, a version is served only with a
+    /// standing passing quality attestation by one of them.
+    pub require_quality: Vec<String>,
 }
 
 /// A request that passed every check: what to deliver, and to whom.
@@ -177,6 +180,46 @@ pub async fn admit(
         record_tx: tx.hash.to_uppercase(),
         nonce: request.nonce,
     })
+}
+
+/// The first of `attestors` with a standing passing quality attestation
+/// (`datapact_quality::PASSED_CLAIM`) on asset `asset_id` version `version`, if any.
+pub async fn quality_passed(
+    chain: &Chain,
+    registry: &str,
+    asset_id: u64,
+    version: u32,
+    attestors: &[String],
+) -> anyhow::Result<Option<String>> {
+    use datapact_registry::msg::{AttestationCursor, AttestationsResponse, QueryMsg as RQ};
+    let mut start_after = None;
+    loop {
+        let page: AttestationsResponse = chain
+            .smart(
+                registry,
+                &RQ::Attestations {
+                    asset_id,
+                    version,
+                    start_after,
+                    limit: Some(50),
+                },
+            )
+            .await?;
+        if let Some(a) = page.attestations.iter().find(|a| {
+            a.claim == datapact_quality::PASSED_CLAIM
+                && a.revoked_height.is_none()
+                && attestors.iter().any(|t| t == a.attestor.as_str())
+        }) {
+            return Ok(Some(a.attestor.to_string()));
+        }
+        let Some(last) = page.attestations.last() else {
+            return Ok(None);
+        };
+        start_after = Some(AttestationCursor {
+            attestor: last.attestor.to_string(),
+            claim: last.claim.clone(),
+        });
+    }
 }
 
 /// The subjects consent is asked for in one query (the consent contract's limit).

@@ -42,6 +42,8 @@ pub enum Refusal {
         asset: u64,
         version: u32,
     },
+    #[error("asset {asset} version {version} has no passing quality attestation by a checker this gateway trusts")]
+    QualityNotAttested { asset: u64, version: u32 },
     #[error("asset {asset} version {version} holds no rows of subject {subject:?}, the subject the access recorded")]
     SubjectNotInVersion {
         asset: u64,
@@ -86,6 +88,7 @@ impl Refusal {
             Refusal::NotStored { .. } => "not_stored",
             Refusal::SubjectNotInVersion { .. } => "subject_not_in_version",
             Refusal::KeyNotDelivered { .. } => "key_not_delivered",
+            Refusal::QualityNotAttested { .. } => "quality_not_attested",
             // the chain's own name for it: no consent in force
             Refusal::NoConsentInForce { .. } => DenyReason::ConsentNotGranted.as_str(),
             Refusal::AlreadyRedeemed { .. } => "already_redeemed",
@@ -103,7 +106,8 @@ impl Refusal {
             | Refusal::RecordTooOld { .. }
             | Refusal::Chain { .. }
             | Refusal::NoConsentInForce { .. }
-            | Refusal::KeyNotDelivered { .. } => StatusCode::FORBIDDEN,
+            | Refusal::KeyNotDelivered { .. }
+            | Refusal::QualityNotAttested { .. } => StatusCode::FORBIDDEN,
             Refusal::NotStored { .. } | Refusal::SubjectNotInVersion { .. } => {
                 StatusCode::NOT_FOUND
             }

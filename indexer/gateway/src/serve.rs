@@ -139,6 +139,29 @@ async fn decide(
         }
         other => other?,
     };
+    if !g.config.require_quality.is_empty() {
+        let unavailable = |e: anyhow::Error| Refusal::Unavailable(format!("{e:#}"));
+        let contracts: datapact_agreements::state::Config = g
+            .chain
+            .smart(
+                &g.config.agreements,
+                &datapact_agreements::msg::QueryMsg::Config {},
+            )
+            .await
+            .map_err(unavailable)?;
+        let passed = check::quality_passed(
+            &g.chain,
+            contracts.registry.as_str(),
+            asset,
+            version,
+            &g.config.require_quality,
+        )
+        .await
+        .map_err(unavailable)?;
+        if passed.is_none() {
+            return Err(Refusal::QualityNotAttested { asset, version });
+        }
+    }
     let index = g.store.segment_index(asset, version).map_err(|e| {
         Refusal::Unavailable(format!(
             "the segment index of asset {asset} version {version}: {e}"

@@ -111,6 +111,10 @@ pub(crate) struct GatewayArgs {
     metrics_addr: SocketAddr,
     #[arg(long)]
     no_metrics: bool,
+    /// Serve only versions a quality checker at this address attested as passing
+    /// (`datapact quality --attest`); repeat to trust several.
+    #[arg(long = "require-quality", value_name = "ATTESTOR")]
+    require_quality: Vec<String>,
 }
 
 pub(crate) fn print<T: Serialize>(
@@ -148,6 +152,7 @@ pub(crate) async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
             agreements: deployment.address("agreements")?.to_string(),
             max_proof_seconds: args.max_proof_seconds,
             max_record_seconds: args.max_record_seconds,
+            require_quality: args.require_quality.clone(),
         },
         chain,
         pool,

@@ -6,9 +6,7 @@ use anyhow::Context;
 use datapact_chain::tx::Sender;
 use datapact_chain::{Chain, Deployment};
 use datapact_quality::PASSED_CLAIM;
-use datapact_registry::msg::{
-    AttestationsResponse, ExecuteMsg as RegistryMsg, QueryMsg as RQ, VersionResponse,
-};
+use datapact_registry::msg::{ExecuteMsg as RegistryMsg, QueryMsg as RQ, VersionResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -84,32 +82,5 @@ pub async fn passed_by(
     attestors: &[String],
 ) -> anyhow::Result<Option<String>> {
     let registry = deployment.address("registry")?;
-    let mut start_after = None;
-    loop {
-        let page: AttestationsResponse = chain
-            .smart(
-                registry,
-                &RQ::Attestations {
-                    asset_id,
-                    version,
-                    start_after,
-                    limit: Some(50),
-                },
-            )
-            .await?;
-        if let Some(a) = page.attestations.iter().find(|a| {
-            a.claim == PASSED_CLAIM
-                && a.revoked_height.is_none()
-                && attestors.iter().any(|t| t == a.attestor.as_str())
-        }) {
-            return Ok(Some(a.attestor.to_string()));
-        }
-        let Some(last) = page.attestations.last() else {
-            return Ok(None);
-        };
-        start_after = Some(datapact_registry::msg::AttestationCursor {
-            attestor: last.attestor.to_string(),
-            claim: last.claim.clone(),
-        });
-    }
+    datapact_gateway::check::quality_passed(chain, registry, asset_id, version, attestors).await
 }
