@@ -55,6 +55,13 @@ case "${1:-}" in
     json_id() { grep -o "\"$1\": *[0-9]*" | head -1 | grep -o '[0-9]*$'; }
     asset=$("$DATAPACT" provider --as provider-0 --json register --name "demo trips" --sensitivity internal | json_id asset_id)
     "$DATAPACT" provider --as provider-0 publish --asset "$asset" "$trips"
+    addr_of() { "$DATAPACT" localnet accounts | awk -v n="$1" '$1 == n { print $NF }'; }
+    echo "-- a quality checker checks the file against the asset's rules and attests the pass on chain"
+    echo '{"key": ["trip_id"], "columns": {"trip_id": {"type": "integer", "not_null": true}, "city": {"allowed": ["Oslo", "Lyon"]}, "distance_km": {"type": "number", "min": 0, "max": 40}, "fare": {"type": "integer", "min": 0}}}' >"$plane/trips.rules.json"
+    rm -f "$plane/trips.quality.json"
+    "$DATAPACT" quality "$trips" --rules "$plane/trips.rules.json" --report "$plane/trips.quality.json" \
+      --attest --asset "$asset" --version 1 --as attestor-0
+    checker=$(addr_of attestor-0)
     offer=$("$DATAPACT" provider --as provider-0 --json offer --asset "$asset" --purpose research --cap 5 | json_id offer_id)
     [[ -f "$plane/consumer.agekey" ]] || "$DATAPACT" consumer --age-key "$plane/consumer.agekey" keygen
     # a consumer in good standing fetches; one the sentinel suspended is refused
@@ -69,7 +76,8 @@ case "${1:-}" in
     agreement=$("$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" --json sign --offer "$offer" --purpose research | json_id agreement_id)
     "$DATAPACT" provider --as provider-0 deliver-keys
     rm -f "$plane/fetched.csv"   # this demo's own output from an earlier run
-    "$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" fetch --agreement "$agreement" --gateway "http://$GATEWAY" --out "$plane/fetched.csv"
+    "$DATAPACT" consumer --as "$good" --age-key "$plane/consumer.agekey" fetch --agreement "$agreement" --gateway "http://$GATEWAY" \
+      --require-quality "$checker" --out "$plane/fetched.csv"
     cmp "$trips" "$plane/fetched.csv" && echo "the fetched file is byte for byte the provider's"
     if [[ -n "$suspended" ]]; then
       echo "-- $suspended, suspended by the sentinel's alert, tries the same:"
@@ -82,7 +90,6 @@ case "${1:-}" in
       echo "-- no consumer is suspended right now (the sentinel reported nothing at its threshold)"
     fi
     echo "-- personal data: a subject's rows leave the gateway only while their consent is in force"
-    addr_of() { "$DATAPACT" localnet accounts | awk -v n="$1" '$1 == n { print $NF }'; }
     s0=$(addr_of subject-0) s1=$(addr_of subject-1) p0=$(addr_of provider-0)
     visits="$plane/visits.csv"
     { echo "subject,visit,systolic"; for v in 1 2 3; do echo "$s0,$v,$((118 + v))"; echo "$s1,$v,$((131 + v))"; done; } >"$visits"
