@@ -25,8 +25,7 @@ use super::exec::{Expect, Fleet, Planned};
 use super::WorkloadConfig;
 use crate::labels::Label;
 
-/// Purposes consumers ask for; the last two are never permitted by honest offers (the
-/// synthetic histories of `analytics::synth` use the same).
+/// Purposes consumers ask for; honest offers never permit the last two (synth uses the same).
 pub const PURPOSES: [&str; 6] = [
     "analytics",
     "research",
@@ -170,7 +169,6 @@ pub struct World {
     pub(super) agreements_addr: String,
     pub(super) denom: String,
     pub(super) addr: BTreeMap<String, String>,
-    /// Each account's age public key (consumers register theirs when they sign).
     pub(super) pubkey: BTreeMap<String, Vec<u8>>,
     pub(super) providers: Vec<String>,
     pub(super) consumers: Vec<String>,
@@ -216,8 +214,8 @@ impl World {
         for (name, s) in &fleet.senders {
             let s = s.lock().await;
             addr.insert(name.clone(), s.addr());
-            let age = datapact_plane::DataKey::generate(); // as `datapact consumer keygen`
-            pubkey.insert(name.clone(), age.public().to_bytes());
+            let key = datapact_plane::DataKey::generate(); // an age key, as consumers make
+            pubkey.insert(name.clone(), key.public().to_bytes());
         }
         let by_prefix = |p: &str| -> Vec<String> {
             let mut v: Vec<String> = addr.keys().filter(|n| n.starts_with(p)).cloned().collect();
@@ -241,10 +239,9 @@ impl World {
                     },
                 )
                 .await?;
-            if r.suspension.is_none() {
-                consumers.push(c);
-            } else {
-                tracing::warn!("{c} is suspended by an audit alert: it sits this workload out");
+            match r.suspension {
+                None => consumers.push(c),
+                Some(_) => tracing::warn!("{c} is suspended by an audit alert: it sits this out"),
             }
         }
         let subjects = by_prefix("subject-");
@@ -256,7 +253,10 @@ impl World {
                 && subjects.len() >= 8
                 && !attestors.is_empty()
                 && !relayers.is_empty(),
-            "the fleet lacks the local chain's named accounts"
+            "{} providers and {} consumers in good standing; the workload needs 4 and 8: lift \
+             earlier alerts' suspensions (`datapact respond lift ALERT`) or `make localnet-reset`",
+            providers.len(),
+            consumers.len()
         );
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         // a quarter of the subjects consent by signature, from keys that never touch the chain
