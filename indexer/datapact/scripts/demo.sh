@@ -34,6 +34,17 @@ stop() {
 
 case "${1:-}" in
   start)
+    # a demo already running: its processes restart with this run (the chain and Postgres stay)
+    stop
+    # a chain an earlier demo ran on: the responder lifts the suspensions its alerts caused, so the
+    # workload has its consumers (this run's sentinel suspends this run's offenders anew)
+    for i in $(seq 0 15); do
+      "$DATAPACT" consumer --as "consumer-$i" --json status 2>/dev/null \
+        | tr -d '\n ' | grep -o '"suspended_by":\[[0-9,]*\]' | grep -o '[0-9][0-9]*' \
+        | while read -r alert; do
+            "$DATAPACT" respond lift "$alert" >/dev/null 2>&1 && echo "lifted the suspension of an earlier run's alert $alert (consumer-$i)"
+          done || true   # in good standing: nothing to lift
+    done
     echo "== workload (seeded, with injected misbehaviour; ground truth in $DATA/labels.jsonl)"
     # shellcheck disable=SC2086
     "$DATAPACT_SIM" simulate $SIMULATE_ARGS
