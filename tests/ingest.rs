@@ -395,6 +395,19 @@ async fn a_follower_survives_the_node_stopping_and_starting_again_without_a_gap(
     let mut follower = ingest_process(&ctx, &url, &["--from", &from, "--follow"])?;
     let head = ingest::head(&ctx.chain).await?;
     wait_checkpoint(&pool, head, Duration::from_secs(120)).await?;
+    // a second ingester on the same database is refused, and writes nothing
+    let checkpoint: (i64,) = sqlx::query_as("select coalesce(max(height), 0) from blocks")
+        .fetch_one(&pool)
+        .await?;
+    let second = ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(ctx.d.first_height(), head)).await;
+    assert!(
+        matches!(second, Err(datapact_index::IngestError::Busy)),
+        "while the follower holds the writer lock: {second:?}"
+    );
+    let after: (i64,) = sqlx::query_as("select coalesce(max(height), 0) from blocks")
+        .fetch_one(&pool)
+        .await?;
+    assert!(after.0 >= checkpoint.0, "the follower's work stands");
 
     // the node goes away for a while, then comes back
     let net = ctx.net.clone();

@@ -35,6 +35,12 @@ pub enum IngestError {
     /// The deployment file lacks something the ingester needs.
     #[error("{0}")]
     Config(String),
+    /// Another ingester holds the database's writer lock.
+    #[error(
+        "another `datapact ingest` is writing to this database (it holds the writer lock): stop \
+         it (`make demo-stop` stops the demo's follower) or let it finish; two writers would collide"
+    )]
+    Busy,
     /// A database call failed.
     #[error("{context}")]
     Db {
@@ -58,7 +64,8 @@ impl IngestError {
             IngestError::Pruned { .. }
             | IngestError::ChainMismatch { .. }
             | IngestError::Gap { .. }
-            | IngestError::Config(_) => false,
+            | IngestError::Config(_)
+            | IngestError::Busy => false,
             IngestError::Db { source, .. } => db_is_transient(source),
         }
     }

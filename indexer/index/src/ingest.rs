@@ -219,6 +219,32 @@ async fn fetcher(plan: FetchPlan, out: mpsc::Sender<Result<Batch, IngestError>>)
     }
 }
 
+/// The advisory lock one ingester holds per database ("datapact" in ASCII).
+const WRITER_LOCK: i64 = 0x6461_7461_7061_6374;
+
+/// Takes the database's writer lock on a connection of its own, so two ingesters never write
+/// the same tables at once; the lock goes with the connection (dropped, or its process killed).
+/// A lock still held by a process that just died is waited for, up to 10 s.
+async fn writer_lock(pool: &PgPool) -> Result<sqlx::PgConnection, IngestError> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(IngestError::db("connecting for the writer lock"))?
+        .detach();
+    for _ in 0..50 {
+        let (got,): (bool,) = sqlx::query_as("select pg_try_advisory_lock($1)")
+            .bind(WRITER_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(IngestError::db("taking the writer lock"))?;
+        if got {
+            return Ok(conn);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(IngestError::Busy)
+}
+
 /// Ingests per `cfg`; returns when the range is done (never, with `follow` and no `to`, unless
 /// an error retrying cannot mend stops it).
 pub async fn run(
@@ -229,6 +255,8 @@ pub async fn run(
 ) -> Result<IngestStats, IngestError> {
     let started = Instant::now();
     let contracts = Contracts::from_deployment(d)?;
+    // held (on a connection of its own) until this run ends
+    let _writer = writer_lock(pool).await?;
     let next = start_height(pool, chain, d, cfg).await?;
     let (earliest, head) = source::node_range(chain).await?;
     if next < earliest {
