@@ -57,6 +57,7 @@ pub mod checks {
     pub const ALLOWED: &str = "allowed_values";
     pub const UNIQUE: &str = "unique";
     pub const DUPLICATE_KEY: &str = "duplicate_key";
+    pub const STALE: &str = "stale";
     pub const DROPPED_COLUMN: &str = "dropped_column";
     pub const ADDED_COLUMN: &str = "added_column";
     pub const RETYPED_COLUMN: &str = "retyped_column";

@@ -8,9 +8,13 @@
 //!     "fare":    {"type": "number", "min": 0, "max": 500},
 //!     "city":    {"type": "string", "allowed": ["Oslo", "Lyon", "Turin"]},
 //!     "rider":   {"unique": true}
-//!   }
+//!   },
+//!   "freshness": {"column": "started_at", "max_age_days": 30}
 //! }
 //! ```
+//!
+//! Freshness: the newest value of the column (RFC 3339 timestamps or `YYYY-MM-DD` dates) is at
+//! most `max_age_days` old when the check runs.
 //!
 //! Types: `integer`, `number` (integers or decimals), `string`, `boolean`. A column the rules
 //! name must exist; columns they do not name are not checked.
@@ -32,6 +36,79 @@ pub struct Rules {
     pub key: Vec<String>,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnRule>,
+    pub freshness: Option<Freshness>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Freshness {
+    pub column: String,
+    pub max_age_days: f64,
+}
+
+/// Seconds since the epoch of an RFC 3339 timestamp or a `YYYY-MM-DD` date (midnight UTC).
+fn instant(text: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let text = text.trim();
+    if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t.unix_timestamp());
+    }
+    let mut parts = text.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?)
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
+/// The freshness rule against `now` (seconds since the epoch).
+fn fresh(df: &DataFrame, f: &Freshness, now: i64) -> Result<Option<Discrepancy>, QualityError> {
+    let Ok(c) = df.column(&f.column) else {
+        return Ok(Some(found(
+            checks::MISSING_COLUMN,
+            &f.column,
+            None,
+            format!(
+                "the freshness rule names column {:?}, which the file does not have",
+                f.column
+            ),
+        )));
+    };
+    let s = c
+        .cast(&DataType::String)
+        .map_err(|e| QualityError::compute(format!("reading {:?}", f.column), e))?;
+    let s = s
+        .as_materialized_series()
+        .str()
+        .map_err(|e| QualityError::compute(format!("reading {:?}", f.column), e))?
+        .clone();
+    let (mut newest, mut unreadable) = (None::<i64>, 0u64);
+    for v in s.into_iter().flatten() {
+        match instant(v) {
+            Some(t) => newest = Some(newest.map_or(t, |n| n.max(t))),
+            None => unreadable += 1,
+        }
+    }
+    let max_age = (f.max_age_days * 86_400.0) as i64;
+    Ok(match newest {
+        None => Some(found(
+            checks::STALE,
+            &f.column,
+            Some(unreadable),
+            "no value is a date (YYYY-MM-DD) or an RFC 3339 timestamp".into(),
+        )),
+        Some(t) if now - t > max_age => Some(found(
+            checks::STALE,
+            &f.column,
+            None,
+            format!(
+                "the newest value is {:.1} days old (limit {} days)",
+                (now - t) as f64 / 86_400.0,
+                f.max_age_days
+            ),
+        )),
+        Some(_) => None,
+    })
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -261,6 +338,10 @@ pub fn check(df: &DataFrame, rules: &Rules) -> Result<Vec<Discrepancy>, QualityE
             }
         }
     }
+    if let Some(f) = &rules.freshness {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        out.extend(fresh(df, f, now)?);
+    }
     if !rules.key.is_empty() {
         let missing: Vec<&String> = rules.key.iter().filter(|k| !present.contains(*k)).collect();
         if missing.is_empty() {
@@ -352,6 +433,23 @@ mod tests {
             "{}",
             range.detail
         );
+    }
+
+    #[test]
+    fn the_newest_date_must_be_within_the_freshness_limit() {
+        let df = df!("at" => ["2026-11-20", "2026-11-28T10:00:00Z", "soon"]).unwrap();
+        let rule = Freshness {
+            column: "at".into(),
+            max_age_days: 5.0,
+        };
+        let day = 86_400;
+        let nov_30 = instant("2026-11-30").unwrap();
+        assert_eq!(fresh(&df, &rule, nov_30).unwrap(), None, "1.6 days old");
+        let stale = fresh(&df, &rule, nov_30 + 10 * day).unwrap().unwrap();
+        assert_eq!(stale.check, "stale");
+        assert!(stale.detail.contains("11.6 days old"), "{}", stale.detail);
+        let none = df!("at" => ["soon", "later"]).unwrap();
+        assert_eq!(fresh(&none, &rule, nov_30).unwrap().unwrap().count, Some(2));
     }
 
     #[test]
