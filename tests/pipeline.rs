@@ -443,23 +443,27 @@ async fn consumer_offers_shows_each_offered_assets_provenance_score_from_the_ind
     let _g = lock().await;
     let ctx = setup().await?;
     let p = pipeline(&ctx).await?;
-    let out = std::process::Command::new(datapact_bin()?)
-        .args([
-            "consumer",
-            "--json",
-            "--rpc",
-            &ctx.chain.url,
-            "--deployment",
-        ])
-        .arg(&ctx.deployment_path)
-        .args(["offers", "--database-url", &p.url])
-        .output()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let offers: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    // `datapact consumer offers --json` against the index at `url`
+    let offers_with = |url: &str| -> anyhow::Result<Vec<serde_json::Value>> {
+        let out = std::process::Command::new(datapact_bin()?)
+            .args([
+                "consumer",
+                "--json",
+                "--rpc",
+                &ctx.chain.url,
+                "--deployment",
+            ])
+            .arg(&ctx.deployment_path)
+            .args(["offers", "--database-url", url])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let offers = offers_with(&p.url)?;
     let scored: Vec<_> = offers
         .iter()
         .filter(|o| o["provenance_score"].is_number())
@@ -479,23 +483,7 @@ async fn consumer_offers_shows_each_offered_assets_provenance_score_from_the_ind
         );
     }
     // no index: the offers still come, without scores
-    let out = std::process::Command::new(datapact_bin()?)
-        .args([
-            "consumer",
-            "--json",
-            "--rpc",
-            &ctx.chain.url,
-            "--deployment",
-        ])
-        .arg(&ctx.deployment_path)
-        .args([
-            "offers",
-            "--database-url",
-            "postgres://nobody@127.0.0.1:9/none",
-        ])
-        .output()?;
-    assert!(out.status.success());
-    let bare: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    let bare = offers_with("postgres://nobody@127.0.0.1:9/none")?;
     assert_eq!(bare.len(), offers.len());
     assert!(bare.iter().all(|o| o["provenance_score"].is_null()));
     Ok(())

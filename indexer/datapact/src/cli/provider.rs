@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use datapact_chain::Deployment;
 use datapact_gateway::Store;
+use datapact_registry::msg::ExecuteMsg as RegistryMsg;
 use datapact_types::{Sensitivity, VersionRef};
 
 use super::plane::{print, KeyArgs, StoreArgs};
@@ -288,40 +289,28 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
             }
         }
         ProviderAction::AddSteward { asset, steward } => {
-            let msg = datapact_registry::msg::ExecuteMsg::AddSteward {
+            let msg = RegistryMsg::AddSteward {
                 asset_id: asset,
                 steward: steward.clone(),
             };
-            let o = exec(
-                &chain,
-                &mut sender,
-                deployment.address("registry")?,
-                &msg,
-                &[],
-            )
-            .await?;
-            let out = serde_json::json!({"asset_id": asset, "steward": steward, "tx": o.hash});
-            print(args.json, &out, |_| {
-                format!("{steward} now manages asset {asset} (tx {})", o.hash)
-            })
+            let (c, d, j) = (&chain, &deployment, args.json);
+            stewardship(c, d, &mut sender, j, &msg, (asset, &steward, "now manages")).await
         }
         ProviderAction::RemoveSteward { asset, steward } => {
-            let msg = datapact_registry::msg::ExecuteMsg::RemoveSteward {
+            let msg = RegistryMsg::RemoveSteward {
                 asset_id: asset,
                 steward: steward.clone(),
             };
-            let o = exec(
-                &chain,
+            let (c, d, j) = (&chain, &deployment, args.json);
+            stewardship(
+                c,
+                d,
                 &mut sender,
-                deployment.address("registry")?,
+                j,
                 &msg,
-                &[],
+                (asset, &steward, "no longer manages"),
             )
-            .await?;
-            let out = serde_json::json!({"asset_id": asset, "steward": steward, "tx": o.hash});
-            print(args.json, &out, |_| {
-                format!("{steward} no longer manages asset {asset} (tx {})", o.hash)
-            })
+            .await
         }
         ProviderAction::Tombstone { asset } => {
             let e = provider::tombstone(&chain, &deployment, &mut sender, &files, asset).await?;
@@ -344,6 +333,22 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// Sends a steward change and says what it did.
+async fn stewardship(
+    chain: &datapact_chain::Chain,
+    deployment: &Deployment,
+    sender: &mut datapact_chain::tx::Sender,
+    json: bool,
+    msg: &RegistryMsg,
+    (asset, steward, now): (u64, &str, &str),
+) -> anyhow::Result<()> {
+    let o = exec(chain, sender, deployment.address("registry")?, msg, &[]).await?;
+    let out = serde_json::json!({"asset_id": asset, "steward": steward, "tx": o.hash});
+    print(json, &out, |_| {
+        format!("{steward} {now} asset {asset} (tx {})", o.hash)
+    })
 }
 
 /// What `deliver-keys` did, for people: one line per agreement served, one per reason for
