@@ -228,6 +228,17 @@ bench-gateway: localnet native ## the gateway vs the same ciphertext served with
 	@test -f $(DATA)/deployment.json || $(DATAPACT) deploy
 	$(NATIVE)/bench-gateway $(BENCH_GATEWAY_ARGS)
 
+QUALITY_VENV := $(CACHE)/quality-peer-venv
+
+.PHONY: quality-peer
+quality-peer: ## install the pandas peer of bench-quality (pinned; a venv in ~/.cache/datapact)
+	@test -x $(QUALITY_VENV)/bin/python || python3 -m venv $(QUALITY_VENV)
+	$(QUALITY_VENV)/bin/pip install -q -r indexer/quality/peer/requirements.txt
+
+.PHONY: bench-quality
+bench-quality: native quality-peer ## profiling a 1 GiB CSV against polars alone and a pandas peer: time, memory
+	QUALITY_PEER_PYTHON=$(QUALITY_VENV)/bin/python $(NATIVE)/bench-quality $(BENCH_QUALITY_ARGS)
+
 .PHONY: bench-public
 bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC and wine, from scikit-learn's bundled data) vs IsolationForest
 	$(PEER_VENV)/bin/python indexer/sim/peer/public_benchmark.py $(BUILD)/public
@@ -235,7 +246,7 @@ bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC a
 		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
 
 .PHONY: bench
-bench: bench-contracts bench-ingest bench-gateway bench-analytics bench-scale bench-dashboard bench-public ## every benchmark
+bench: bench-contracts bench-ingest bench-gateway bench-quality bench-analytics bench-scale bench-dashboard bench-public ## every benchmark
 
 .PHONY: ci
 ci: tools lint check-schema check-artifacts test eval bench-contracts ## what .ci/run does

@@ -16,7 +16,7 @@
 //! Needs the local chain with the suite deployed (`make localnet deploy`).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,10 @@ use datapact_plane::DataKey;
 use datapact_registry::msg::ExecuteMsg as R;
 use datapact_types::events::{action, key};
 use datapact_types::Sensitivity;
+
+#[path = "bench/trips.rs"]
+mod trips;
+use trips::write_csv;
 
 const GATEWAY_ID: &str = "gateway-bench";
 
@@ -128,39 +132,6 @@ async fn serve_plain(root: PathBuf, addr: SocketAddr) -> anyhow::Result<()> {
         .with_state(Arc::new(root));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await?;
-    Ok(())
-}
-
-/// A CSV of about `mib` MiB.
-fn write_csv(path: &Path, mib: u64) -> anyhow::Result<()> {
-    use std::io::Write;
-    let target = mib << 20;
-    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let mut written = f.write(b"trip_id,city,distance_km,fare,started_at\n")? as u64;
-    let cities = ["Oslo", "Lyon", "Turin", "Porto", "Ghent"];
-    let mut i: u64 = 0;
-    let mut line = String::with_capacity(80);
-    while written < target {
-        let x = i.wrapping_mul(2_654_435_761) % 100_000;
-        line.clear();
-        use std::fmt::Write as _;
-        writeln!(
-            line,
-            "{i},{},{}.{:02},{},2026-{:02}-{:02}T{:02}:{:02}:00Z",
-            cities[(i % 5) as usize],
-            x / 1000,
-            x % 100,
-            x % 997,
-            1 + i % 12,
-            1 + i % 28,
-            i % 24,
-            i % 60
-        )?;
-        f.write_all(line.as_bytes())?;
-        written += line.len() as u64;
-        i += 1;
-    }
-    f.flush()?;
     Ok(())
 }
 
