@@ -55,6 +55,8 @@ pub async fn gateway_requiring(
         config: GatewayConfig {
             gateway_id: GATEWAY.into(),
             agreements: ctx.contract("agreements"),
+            consent: ctx.contract("consent"),
+            registry: ctx.contract("registry"),
             max_proof_seconds: 300,
             max_record_seconds: 900,
             require_quality,
@@ -257,10 +259,7 @@ pub async fn share_with(
             &[],
         )
         .await?;
-    let asset_id: u64 = out
-        .wasm_attr("register_asset", "asset_id")
-        .unwrap_or_default()
-        .parse()?;
+    let asset_id: u64 = out.wasm_id("register_asset", "asset_id")?;
     let original = p
         .files
         .store
@@ -305,10 +304,7 @@ pub async fn offer_and_sign(
             &[],
         )
         .await?;
-    let offer_id: u64 = out
-        .wasm_attr("create_offer", "offer_id")
-        .unwrap_or_default()
-        .parse()?;
+    let offer_id: u64 = out.wasm_id("create_offer", "offer_id")?;
     let mut cons = sender(CONSUMER, ctx).await?;
     let signed = consumer::sign(&ctx.chain, &ctx.d, &mut cons, age, offer_id, "research").await?;
     let mut prov = sender(PROVIDER, ctx).await?;

@@ -20,6 +20,10 @@ pub struct GatewayConfig {
     pub gateway_id: String,
     /// The agreements contract whose `record_access` transactions are redeemed.
     pub agreements: String,
+    /// The consent contract the agreements contract asks (for personal data's rows).
+    pub consent: String,
+    /// The registry (for quality attestations).
+    pub registry: String,
     /// The longest a proof may live (seconds from now to its expiry).
     pub max_proof_seconds: u64,
     /// The oldest `record_access` transaction redeemed (seconds from its block to now).
@@ -238,15 +242,11 @@ pub async fn consents_in_force(
         .smart(&config.agreements, &QueryMsg::Agreement { agreement_id })
         .await
         .map_err(unavailable)?;
-    let contracts: datapact_agreements::state::Config = chain
-        .smart(&config.agreements, &QueryMsg::Config {})
-        .await
-        .map_err(unavailable)?;
     let mut in_force = Vec::new();
     for batch in subjects.chunks(CONSENT_BATCH) {
         let r: ConsentsInForceResponse = chain
             .smart(
-                contracts.consent.as_str(),
+                &config.consent,
                 &ConsentQuery::ConsentsInForce {
                     controller: a.agreement.provider.to_string(),
                     asset_id: a.agreement.asset_id,

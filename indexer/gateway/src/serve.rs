@@ -141,17 +141,9 @@ async fn decide(
     };
     if !g.config.require_quality.is_empty() {
         let unavailable = |e: anyhow::Error| Refusal::Unavailable(format!("{e:#}"));
-        let contracts: datapact_agreements::state::Config = g
-            .chain
-            .smart(
-                &g.config.agreements,
-                &datapact_agreements::msg::QueryMsg::Config {},
-            )
-            .await
-            .map_err(unavailable)?;
         let passed = check::quality_passed(
             &g.chain,
-            contracts.registry.as_str(),
+            &g.config.registry,
             asset,
             version,
             &g.config.require_quality,

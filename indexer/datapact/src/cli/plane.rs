@@ -150,6 +150,8 @@ pub(crate) async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
         config: GatewayConfig {
             gateway_id: args.gateway_id.clone(),
             agreements: deployment.address("agreements")?.to_string(),
+            consent: deployment.address("consent")?.to_string(),
+            registry: deployment.address("registry")?.to_string(),
             max_proof_seconds: args.max_proof_seconds,
             max_record_seconds: args.max_record_seconds,
             require_quality: args.require_quality.clone(),
