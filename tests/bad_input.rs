@@ -30,11 +30,7 @@ async fn bad_input_to_every_participant_command_says_what_to_do_and_changes_noth
                     &[],
                 )
                 .await?;
-            anyhow::Ok(
-                o.wasm_attr("register_asset", "asset_id")
-                    .map(str::to_string)
-                    .unwrap_or_default(),
-            )
+            anyhow::Ok(o.wasm_id::<u64>("register_asset", "asset_id")?.to_string())
         }
     };
     let personal = register(datapact_types::Sensitivity::Personal).await?;

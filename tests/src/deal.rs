@@ -54,10 +54,7 @@ pub async fn deal(ctx: &Ctx, provider: &str, consumer: &str, t: DealTerms) -> an
             &[],
         )
         .await?;
-    let asset_id: AssetId = out
-        .wasm_attr("register_asset", "asset_id")
-        .unwrap_or_default()
-        .parse()?;
+    let asset_id: AssetId = out.wasm_id("register_asset", "asset_id")?;
     ctx.ok(
         provider,
         "registry",
@@ -91,10 +88,7 @@ pub async fn deal(ctx: &Ctx, provider: &str, consumer: &str, t: DealTerms) -> an
             &[],
         )
         .await?;
-    let offer_id: u64 = out
-        .wasm_attr("create_offer", "offer_id")
-        .unwrap_or_default()
-        .parse()?;
+    let offer_id: u64 = out.wasm_id("create_offer", "offer_id")?;
     let out = ctx
         .ok(
             consumer,
@@ -107,10 +101,7 @@ pub async fn deal(ctx: &Ctx, provider: &str, consumer: &str, t: DealTerms) -> an
             &[(t.price, DENOM)],
         )
         .await?;
-    let agreement_id = out
-        .wasm_attr("sign", "agreement_id")
-        .unwrap_or_default()
-        .parse()?;
+    let agreement_id = out.wasm_id("sign", "agreement_id")?;
     Ok(Deal {
         asset_id,
         agreement_id,
