@@ -23,7 +23,17 @@ pub const MODEL_VERSION: &str = "datapact-anomaly-1";
 
 /// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
 pub fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    vm_hwm_mib("/proc/self/status")
+}
+
+/// Another process's peak resident memory so far, in MiB, 0 where unknown (e.g. benchmarks'
+/// child processes).
+pub fn peak_rss_mib_of(pid: u32) -> f64 {
+    vm_hwm_mib(&format!("/proc/{pid}/status"))
+}
+
+fn vm_hwm_mib(status: &str) -> f64 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines()

@@ -135,18 +135,6 @@ async fn serve_plain(root: PathBuf, addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -408,7 +396,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let (g_small_rss, p_small_rss) = (peak_rss_mib(gpid), peak_rss_mib(ppid));
+    let (g_small_rss, p_small_rss) = (
+        datapact_analytics::peak_rss_mib_of(gpid),
+        datapact_analytics::peak_rss_mib_of(ppid),
+    );
 
     // (a) throughput on the large file, alternating
     let (mut g_best, mut p_best) = (f64::INFINITY, f64::INFINITY);
@@ -424,7 +415,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
         g_best = g_best.min(t.as_secs_f64());
     }
-    let (g_large_rss, p_large_rss) = (peak_rss_mib(gpid), peak_rss_mib(ppid));
+    let (g_large_rss, p_large_rss) = (
+        datapact_analytics::peak_rss_mib_of(gpid),
+        datapact_analytics::peak_rss_mib_of(ppid),
+    );
     let _ = gateway.kill().await;
     let _ = plain.kill().await;
 

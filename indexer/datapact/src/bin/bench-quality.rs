@@ -35,18 +35,6 @@ struct Args {
     child: Option<Vec<String>>,
 }
 
-fn peak_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn child(what: &str, file: &Path) -> anyhow::Result<()> {
     let t = Instant::now();
     let df = datapact_plane::table::read(file)?;
@@ -56,7 +44,7 @@ fn child(what: &str, file: &Path) -> anyhow::Result<()> {
     };
     println!(
         "{}",
-        serde_json::json!({"seconds": t.elapsed().as_secs_f64(), "peak_mib": peak_mib(), "rows": rows})
+        serde_json::json!({"seconds": t.elapsed().as_secs_f64(), "peak_mib": datapact_analytics::peak_rss_mib(), "rows": rows})
     );
     Ok(())
 }
