@@ -43,6 +43,20 @@ pub(crate) fn numbers(c: &Column) -> Result<Option<Float64Chunked>, QualityError
     Ok(Some(ca))
 }
 
+/// The values of any column as text.
+pub(crate) fn text(c: &Column) -> Result<StringChunked, QualityError> {
+    let what = || format!("column {:?} as text", c.name());
+    let cast = c
+        .cast(&DataType::String)
+        .map_err(|e| QualityError::compute(what(), e))?;
+    let ca = cast
+        .as_materialized_series()
+        .str()
+        .map_err(|e| QualityError::compute(what(), e))?
+        .clone();
+    Ok(ca)
+}
+
 pub fn profile(df: &DataFrame) -> Result<Profile, QualityError> {
     let mut columns = Vec::with_capacity(df.width());
     for c in df.columns() {

@@ -25,7 +25,7 @@ use std::path::Path;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::profile::{numbers, repeats};
+use crate::profile::{numbers, repeats, text};
 use crate::{checks, Discrepancy, QualityError};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -74,14 +74,7 @@ fn fresh(df: &DataFrame, f: &Freshness, now: i64) -> Result<Option<Discrepancy>,
             ),
         )));
     };
-    let s = c
-        .cast(&DataType::String)
-        .map_err(|e| QualityError::compute(format!("reading {:?}", f.column), e))?;
-    let s = s
-        .as_materialized_series()
-        .str()
-        .map_err(|e| QualityError::compute(format!("reading {:?}", f.column), e))?
-        .clone();
+    let s = text(c)?;
     let (mut newest, mut unreadable) = (None::<i64>, 0u64);
     for v in s.into_iter().flatten() {
         match instant(v) {
@@ -205,6 +198,18 @@ fn examples(c: &Column, mask: &BooleanChunked) -> String {
     }
 }
 
+/// The discrepancy `check` of column `c` where `mask` holds, if it holds anywhere: `say` gets
+/// the count and a few examples.
+fn flagged(
+    check: &'static str,
+    c: &Column,
+    mask: &BooleanChunked,
+    say: impl FnOnce(u64, String) -> String,
+) -> Option<Discrepancy> {
+    let n = mask.sum().unwrap_or(0) as u64;
+    (n > 0).then(|| found(check, c.name().as_str(), Some(n), say(n, examples(c, mask))))
+}
+
 /// Every rule `df` breaks.
 pub fn check(df: &DataFrame, rules: &Rules) -> Result<Vec<Discrepancy>, QualityError> {
     let mut out = Vec::new();
@@ -279,49 +284,27 @@ pub fn check(df: &DataFrame, rules: &Rules) -> Result<Vec<Discrepancy>, QualityE
                     .into_iter()
                     .map(|v| Some(v.is_some_and(|v| v < lo || v > hi || v.is_nan())))
                     .collect();
-                let n = mask.sum().unwrap_or(0) as u64;
-                if n > 0 {
-                    out.push(found(
-                        checks::RANGE,
-                        name,
-                        Some(n),
-                        format!(
-                            "{n} value(s) outside [{}, {}] (e.g. {})",
-                            rule.min.map_or("-inf".into(), |v| v.to_string()),
-                            rule.max.map_or("inf".into(), |v| v.to_string()),
-                            examples(c, &mask)
-                        ),
-                    ));
-                }
+                out.extend(flagged(checks::RANGE, c, &mask, |n, eg| {
+                    format!(
+                        "{n} value(s) outside [{}, {}] (e.g. {eg})",
+                        rule.min.map_or("-inf".into(), |v| v.to_string()),
+                        rule.max.map_or("inf".into(), |v| v.to_string()),
+                    )
+                }));
             }
         }
         if let Some(allowed) = &rule.allowed {
-            let s = c
-                .cast(&DataType::String)
-                .map_err(|e| compute("reading", e))?;
-            let s = s
-                .as_materialized_series()
-                .str()
-                .map_err(|e| compute("reading", e))?
-                .clone();
             let set: BTreeSet<&str> = allowed.iter().map(String::as_str).collect();
-            let mask: BooleanChunked = s
+            let mask: BooleanChunked = text(c)?
                 .into_iter()
                 .map(|v| Some(v.is_some_and(|v| !set.contains(v))))
                 .collect();
-            let n = mask.sum().unwrap_or(0) as u64;
-            if n > 0 {
-                out.push(found(
-                    checks::ALLOWED,
-                    name,
-                    Some(n),
-                    format!(
-                        "{n} value(s) not among the {} allowed (e.g. {})",
-                        allowed.len(),
-                        examples(c, &mask)
-                    ),
-                ));
-            }
+            out.extend(flagged(checks::ALLOWED, c, &mask, |n, eg| {
+                format!(
+                    "{n} value(s) not among the {} allowed (e.g. {eg})",
+                    allowed.len()
+                )
+            }));
         }
         if rule.unique {
             let one = df
