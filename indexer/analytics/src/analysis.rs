@@ -21,6 +21,10 @@ pub struct Analysis {
     pub window: Windowing,
     pub from_height: i64,
     pub to_height: i64,
+    /// the first window this run (re)computed (None: all)
+    pub since_window: Option<i64>,
+    /// the digests of what the run read (see [`crate::manifest`])
+    pub inputs: std::collections::BTreeMap<String, crate::manifest::Digest>,
     /// the role tables this run (re)computed, with their scores
     pub tables: Vec<(RoleTable, Vec<Scored>)>,
     pub findings: Vec<Finding>,

@@ -6,11 +6,13 @@ pub mod features;
 pub mod iforest;
 pub mod inputs;
 pub mod load;
+pub mod manifest;
 pub mod metrics;
 pub mod provenance;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod runs;
 pub mod store;
 pub mod svg;
 

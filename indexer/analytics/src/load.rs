@@ -2,7 +2,7 @@
 //! `COPY (query) TO STDOUT` in CSV, parsed by polars' multi-threaded CSV reader against a fixed
 //! schema: the fastest path out of Postgres that sqlx offers, and no per-row decoding in Rust.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
 use anyhow::Context;
@@ -10,13 +10,10 @@ use futures::TryStreamExt;
 use polars::prelude::*;
 use sqlx::PgPool;
 
-/// Runs `query` (a SELECT) through COPY and parses its CSV with `schema` (column names and
-/// types, in the query's order).
-pub async fn frame(
-    pool: &PgPool,
-    query: &str,
-    schema: &[(&str, DataType)],
-) -> anyhow::Result<DataFrame> {
+use crate::manifest::{self, Digest};
+
+/// Runs `query` (a SELECT) through COPY and returns its CSV, as Postgres wrote it.
+pub async fn copy_bytes(pool: &PgPool, query: &str) -> anyhow::Result<Vec<u8>> {
     let mut conn = pool.acquire().await.context("a connection to read from")?;
     let stmt = format!("copy ({query}) to stdout with (format csv)");
     let mut stream = conn
@@ -31,8 +28,7 @@ pub async fn frame(
     {
         bytes.extend_from_slice(&chunk);
     }
-    drop(stream);
-    parse_csv(bytes, schema)
+    Ok(bytes)
 }
 
 /// Parses headerless CSV with an explicit schema (empty unquoted fields are nulls).
@@ -50,6 +46,14 @@ pub fn parse_csv(bytes: Vec<u8>, schema: &[(&str, DataType)]) -> anyhow::Result<
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
         .context("parsing the rows read from Postgres")
+}
+
+/// The chain the index holds (None before the first ingest).
+pub async fn chain_id(pool: &PgPool) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar("select chain_id from checkpoint where id = 1")
+        .fetch_optional(pool)
+        .await
+        .context("reading the checkpoint")
 }
 
 /// The last indexed height (the ingester's checkpoint), if anything is indexed.
@@ -139,29 +143,44 @@ pub struct Data {
     pub consents: DataFrame,
     /// subject, severity
     pub alerts: DataFrame,
+    /// each table's digest as read (the run's inputs), by table name
+    pub digests: BTreeMap<String, Digest>,
 }
 
 impl Data {
-    /// Reads everything the analytics need; the event tables from `from_height` on (0: all).
-    pub async fn load(pool: &PgPool, from_height: i64) -> anyhow::Result<Self> {
+    /// Reads everything the analytics need, as indexed up to `to_height`: the event tables from
+    /// `from_height` on (0: all), the state tables whole. Each table's rows are digested as
+    /// `COPY` writes them (see [`crate::manifest`]): the run's inputs.
+    pub async fn load(pool: &PgPool, from_height: i64, to_height: i64) -> anyhow::Result<Self> {
         use DataType::*;
-        let f = from_height;
-        let q_blocks = format!(
-            "select height, extract(epoch from time)::bigint from blocks where height >= {f}"
+        let (f, t) = (from_height, to_height);
+        let events = |cols: &str, table: &str| {
+            format!("select {cols} from {table} where height between {f} and {t}")
+        };
+        let state =
+            |cols: &str, table: &str| format!("select {cols} from {table} where height <= {t}");
+        let mut digests = BTreeMap::new();
+        let q_blocks = events("height, extract(epoch from time)::bigint", "blocks");
+        let q_denied = events(
+            "height, tx_index, consumer, agreement_id, purpose, subject, reason",
+            "denied_attempts",
         );
-        let q_denied = format!("select height, tx_index, consumer, agreement_id, purpose, subject, reason from denied_attempts where height >= {f}");
+        // a subject is only counted, never shown: its hash is enough, and far smaller
+        let acc_cols =
+            "height, consumer, agreement_id, asset_id, purpose, hashtext(subject), access_count";
         // the accesses, the big table, in two height ranges read at once: Postgres formats
         // each on its own core
-        let (lo, hi): (Option<i64>, Option<i64>) =
-            sqlx::query_as("select min(height), max(height) from accesses where height >= $1")
-                .bind(f)
-                .fetch_one(pool)
-                .await?;
+        let (lo, hi): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "select min(height), max(height) from accesses where height between $1 and $2",
+        )
+        .bind(f)
+        .bind(t)
+        .fetch_one(pool)
+        .await?;
         let (lo, hi) = (lo.unwrap_or(f), hi.unwrap_or(f));
         let mid = lo + (hi - lo) / 2;
         let q_acc = |a: i64, b: i64| {
-            // a subject is only counted, never shown: its hash is enough, and far smaller
-            format!("select height, consumer, agreement_id, asset_id, purpose, hashtext(subject), access_count from accesses where height between {a} and {b}")
+            format!("select {acc_cols} from accesses where height between {a} and {b}")
         };
         let acc_schema = [
             ("height", Int64),
@@ -173,26 +192,35 @@ impl Data {
             ("access_count", Int64),
         ];
         let (q1, q2) = (q_acc(lo, mid), q_acc(mid + 1, hi));
-        let (blocks, mut accesses, accesses2, denied) = tokio::try_join!(
-            frame(pool, &q_blocks, &[("height", Int64), ("t", Int64)]),
-            frame(pool, &q1, &acc_schema),
-            frame(pool, &q2, &acc_schema),
-            frame(
-                pool,
-                &q_denied,
-                &[
-                    ("height", Int64),
-                    ("tx_index", Int64),
-                    ("consumer", String),
-                    ("agreement_id", Int64),
-                    ("purpose", String),
-                    ("subject", String),
-                    ("reason", String),
-                ],
-            ),
+        let (blocks, acc1, acc2, denied) = tokio::try_join!(
+            copy_bytes(pool, &q_blocks),
+            copy_bytes(pool, &q1),
+            copy_bytes(pool, &q2),
+            copy_bytes(pool, &q_denied),
         )?;
-        accesses.vstack_mut(&accesses2)?;
-        drop(accesses2);
+        let mut take = |name: &str, query: &str, chunks: &[&[u8]]| {
+            let mut d = manifest::digest_csv(chunks);
+            d.query = Some(query.to_string());
+            digests.insert(name.to_string(), d);
+        };
+        take("blocks", &q_blocks, &[&blocks]);
+        take("accesses", &events(acc_cols, "accesses"), &[&acc1, &acc2]);
+        take("denied_attempts", &q_denied, &[&denied]);
+        let blocks = parse_csv(blocks, &[("height", Int64), ("t", Int64)])?;
+        let mut accesses = parse_csv(acc1, &acc_schema)?;
+        accesses.vstack_mut(&parse_csv(acc2, &acc_schema)?)?;
+        let denied = parse_csv(
+            denied,
+            &[
+                ("height", Int64),
+                ("tx_index", Int64),
+                ("consumer", String),
+                ("agreement_id", Int64),
+                ("purpose", String),
+                ("subject", String),
+                ("reason", String),
+            ],
+        )?;
         // addresses and purposes repeat: as categories they cost an integer a row
         let accesses = accesses
             .lazy()
@@ -201,9 +229,20 @@ impl Data {
                 col("purpose").cast(DataType::from_categories(Categories::global())),
             ])
             .collect()?;
-        let agreements = frame(
-            pool,
-            "select agreement_id, offer_id, asset_id, provider, consumer, purpose from agreements",
+        let mut read =
+            async |name: &str, query: std::string::String, schema: &[(&str, DataType)]| {
+                let bytes = copy_bytes(pool, &query).await?;
+                let mut d = manifest::digest_csv(&[&bytes]);
+                d.query = Some(query);
+                digests.insert(name.to_string(), d);
+                parse_csv(bytes, schema)
+            };
+        let agreements = read(
+            "agreements",
+            state(
+                "agreement_id, offer_id, asset_id, provider, consumer, purpose",
+                "agreements",
+            ),
             &[
                 ("agreement_id", Int64),
                 ("offer_id", Int64),
@@ -214,15 +253,18 @@ impl Data {
             ],
         )
         .await?;
-        let offers = frame(
-            pool,
-            "select offer_id, access_cap from offers",
+        let offers = read(
+            "offers",
+            state("offer_id, access_cap", "offers"),
             &[("offer_id", Int64), ("access_cap", Int64)],
         )
         .await?;
-        let versions = frame(
-            pool,
-            "select height, asset_id, version, publisher, (schema_hash is not null)::text from versions",
+        let versions = read(
+            "versions",
+            state(
+                "height, asset_id, version, publisher, (schema_hash is not null)::text",
+                "versions",
+            ),
             &[
                 ("height", Int64),
                 ("asset_id", Int64),
@@ -232,9 +274,12 @@ impl Data {
             ],
         )
         .await?;
-        let lineage = frame(
-            pool,
-            "select parent_asset, parent_version, child_asset, child_version from lineage_edges",
+        let lineage = read(
+            "lineage_edges",
+            state(
+                "parent_asset, parent_version, child_asset, child_version",
+                "lineage_edges",
+            ),
             &[
                 ("parent_asset", Int64),
                 ("parent_version", Int64),
@@ -243,10 +288,12 @@ impl Data {
             ],
         )
         .await?;
-        let attestations = frame(
-            pool,
-            "select height, asset_id, version, attestor, claim, revoked::text from attestations \
-             order by height, tx_index, event_index",
+        let attestations = read(
+            "attestations",
+            state(
+                "height, asset_id, version, attestor, claim, revoked::text",
+                "attestations",
+            ) + " order by height, tx_index, event_index",
             &[
                 ("height", Int64),
                 ("asset_id", Int64),
@@ -257,9 +304,9 @@ impl Data {
             ],
         )
         .await?;
-        let assets = frame(
-            pool,
-            "select height, asset_id, owner, sensitivity from assets",
+        let assets = read(
+            "assets",
+            state("height, asset_id, owner, sensitivity", "assets"),
             &[
                 ("height", Int64),
                 ("asset_id", Int64),
@@ -268,15 +315,18 @@ impl Data {
             ],
         )
         .await?;
-        let tombstones = frame(
-            pool,
-            "select distinct asset_id from asset_changes where change = 'tombstone'",
+        let tombstones = read(
+            "asset_changes",
+            state("distinct asset_id", "asset_changes") + " and change = 'tombstone'",
             &[("asset_id", Int64)],
         )
         .await?;
-        let withdrawals = frame(
-            pool,
-            "select height, consent_id, subject, controller from consent_withdrawals",
+        let withdrawals = read(
+            "consent_withdrawals",
+            state(
+                "height, consent_id, subject, controller",
+                "consent_withdrawals",
+            ),
             &[
                 ("height", Int64),
                 ("consent_id", Int64),
@@ -285,9 +335,12 @@ impl Data {
             ],
         )
         .await?;
-        let consents = frame(
-            pool,
-            "select consent_id, subject, controller, scope, array_to_string(purposes, ',') from consents",
+        let consents = read(
+            "consents",
+            state(
+                "consent_id, subject, controller, scope, array_to_string(purposes, ',')",
+                "consents",
+            ),
             &[
                 ("consent_id", Int64),
                 ("subject", String),
@@ -297,9 +350,9 @@ impl Data {
             ],
         )
         .await?;
-        let alerts = frame(
-            pool,
-            "select subject, severity from alerts",
+        let alerts = read(
+            "alerts",
+            state("subject, severity", "alerts"),
             &[("subject", String), ("severity", String)],
         )
         .await?;
@@ -317,6 +370,7 @@ impl Data {
             withdrawals,
             consents,
             alerts,
+            digests,
         })
     }
 

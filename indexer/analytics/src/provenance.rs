@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use datapact_types::claims;
 use serde::Serialize;
 
 /// What the score knows about a version.
@@ -121,9 +122,20 @@ pub fn score_all(
                 .map(|a| 1.0 - 0.6 * track.get(*a).copied().unwrap_or(0.5))
                 .product::<f64>();
         let diversity = (independent.len() as f64 / 3.0).min(1.0);
-        let claims = f.attestations.values().flatten().count() > 0;
-        let integrity =
-            0.4 + 0.3 * f64::from(u8::from(f.schema_hash)) + 0.3 * f64::from(u8::from(claims));
+        // what can be checked about the bytes: the content hash (always on chain), a schema
+        // hash, and claims by someone other than the owner: a passed quality check fully,
+        // any other claim half
+        let mut claims = f
+            .attestations
+            .iter()
+            .filter(|(a, _)| **a != f.owner)
+            .flat_map(|(_, c)| c);
+        let checked = match claims.clone().any(|c| c == claims::QUALITY_PASSED) {
+            true => 1.0,
+            false if claims.next().is_some() => 0.5,
+            false => 0.0,
+        };
+        let integrity = 0.4 + 0.3 * f64::from(u8::from(f.schema_hash)) + 0.3 * checked;
         let consent = if f.personal && f.accesses > 0 {
             f.accesses_with_subject as f64 / f.accesses as f64
         } else {
@@ -272,5 +284,28 @@ mod tests {
         assert_eq!(get(&base, 3), 0.0);
         let alerted = score_all(&facts, &[("p".into(), "high".into())], &HashMap::new());
         assert!(get(&alerted, 1) < get(&base, 1));
+    }
+
+    #[test]
+    fn a_quality_check_passed_by_another_counts_and_the_owners_own_claims_do_not() {
+        let mut facts = HashMap::new();
+        let with = |claimer: &str, claim: &str| VersionFacts {
+            owner: "p".into(),
+            schema_hash: true,
+            attestations: [(claimer.to_string(), vec![claim.to_string()])].into(),
+            ..Default::default()
+        };
+        facts.insert((1, 1), with("checker", claims::QUALITY_PASSED));
+        facts.insert((2, 1), with("checker", "schema-valid"));
+        facts.insert((3, 1), with("p", claims::QUALITY_PASSED));
+        let s = score_all(&facts, &[], &HashMap::new());
+        let integrity = |a: i64| s.iter().find(|x| x.asset_id == a).unwrap().integrity;
+        assert_eq!(integrity(1), 1.0);
+        assert_eq!(integrity(2), 0.85);
+        assert_eq!(
+            integrity(3),
+            0.7,
+            "the owner vouching for itself adds nothing"
+        );
     }
 }

@@ -19,6 +19,7 @@ use crate::analysis::{self, Analysis, REPORT_THRESHOLD};
 use crate::detect::{DetectConfig, Detector, Feature, Scored};
 use crate::features::{self, ActorWindow, FeatureDef, Lineage, RoleTable, Windowing};
 use crate::load::{self, Data};
+use crate::manifest::{self, Digest, Manifest, Model};
 use crate::store::{self, RunOutput};
 use crate::{inputs, provenance, report, rules, MODEL_VERSION};
 
@@ -59,14 +60,34 @@ pub fn auto_window(span_seconds: i64) -> i64 {
 }
 
 /// What a run reads: its window, its heights, and where its windows start.
-struct Plan {
-    window: Windowing,
-    from_height: i64,
-    to_height: i64,
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub window: Windowing,
+    pub from_height: i64,
+    pub to_height: i64,
     /// the first window this run recomputes (None: all of them)
-    since_window: Option<i64>,
+    pub since_window: Option<i64>,
     /// nothing new was indexed since the last run
-    up_to_date: bool,
+    pub up_to_date: bool,
+    /// the run whose inputs these are, for a recomputation (None: a new run, reading what is
+    /// current)
+    pub as_of_run: Option<i64>,
+}
+
+impl Plan {
+    /// The plan a recorded run followed.
+    pub fn of(m: &Manifest) -> Self {
+        Plan {
+            window: Windowing {
+                seconds: m.window_seconds,
+            },
+            from_height: m.from_height,
+            to_height: m.to_height,
+            since_window: m.since_window,
+            up_to_date: false,
+            as_of_run: Some(m.run_id),
+        }
+    }
 }
 
 /// Chooses the window and the heights to read, from the previous run's state.
@@ -111,6 +132,7 @@ async fn plan(pool: &PgPool, cfg: &AnalyzeConfig) -> anyhow::Result<Plan> {
         to_height,
         since_window,
         up_to_date,
+        as_of_run: None,
     })
 }
 
@@ -162,14 +184,14 @@ impl Timings {
 }
 
 /// The role tables of the plan's windows, completed against their history, and the rows each
-/// role's detector is fitted on.
+/// role's detector is fitted on; and the digest of the history read (an input of the run).
 async fn role_tables(
     pool: &PgPool,
     data: &Data,
     lineage: &Lineage,
     plan: &Plan,
     cfg: &AnalyzeConfig,
-) -> anyhow::Result<Vec<(RoleTable, Vec<Vec<f64>>)>> {
+) -> anyhow::Result<(Vec<(RoleTable, Vec<Vec<f64>>)>, Digest)> {
     let window = plan.window;
     let tables = vec![
         features::consumers(data, window)?,
@@ -177,12 +199,20 @@ async fn role_tables(
         features::attestors(data, window, lineage)?,
     ];
     let mut out = Vec::new();
+    let mut history = Vec::new();
     for mut table in tables {
         // earlier windows: the baseline of a re-run
         let prior = match plan.since_window {
-            Some(w0) => store::prior_windows(pool, table.role, window.start(w0)).await?,
+            Some(w0) => {
+                store::prior_windows(pool, table.role, window.start(w0), plan.as_of_run).await?
+            }
             None => Vec::new(),
         };
+        history.extend(
+            prior
+                .iter()
+                .map(|w| manifest::window_line(table.role, window, w, None)),
+        );
         if let Some(w0) = plan.since_window {
             table.rows.retain(|r| r.window >= w0);
         }
@@ -191,7 +221,7 @@ async fn role_tables(
         let fit = fit_rows(&table, prior, cfg.fit_sample);
         out.push((table, fit));
     }
-    Ok(out)
+    Ok((out, manifest::digest_lines(history)))
 }
 
 fn feature_specs(defs: &[FeatureDef]) -> Vec<Feature> {
@@ -217,11 +247,16 @@ fn score(
     Ok(scored)
 }
 
+/// The settings a run records in its manifest: every one that changes a score.
+pub fn settings(cfg: &AnalyzeConfig) -> serde_json::Value {
+    json!({"detect": cfg.detect, "fit_sample": cfg.fit_sample, "report_threshold": REPORT_THRESHOLD})
+}
+
 /// Runs an analysis over what is indexed (only what is new since the last run, unless
-/// `cfg.full`) and writes it back. With `write` false nothing is stored (the evaluation).
+/// `cfg.full`) and writes it back with its manifest. With `write` false nothing is stored (the
+/// evaluation).
 pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow::Result<Analysis> {
     let t0 = Instant::now();
-    let mut timings = Timings::default();
     if cfg.full && write {
         store::reset(pool).await?;
     }
@@ -232,24 +267,82 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
             window: plan.window,
             from_height: plan.to_height,
             to_height: plan.to_height,
+            since_window: None,
             tables: Vec::new(),
             findings: Vec::new(),
             provenance: Vec::new(),
             anomalies: Vec::new(),
+            inputs: BTreeMap::new(),
             timings: Vec::new(),
             report_dir: None,
             up_to_date: true,
         });
     }
+    let (mut analysis, mut timings) = compute(pool, &plan, cfg).await?;
+    if write {
+        persist(pool, cfg, &mut analysis).await?;
+    }
+    timings.lap("write");
+    timings
+        .laps
+        .push(("total".into(), t0.elapsed().as_secs_f64()));
+    analysis.timings = timings.laps;
+    Ok(analysis)
+}
+
+/// Computes the run `m` describes again, from the index as it is now and the history as it was
+/// then; stores nothing. With `cfg`'s settings (use the manifest's: [`AnalyzeConfig::of`]).
+pub async fn recompute(
+    pool: &PgPool,
+    m: &Manifest,
+    cfg: &AnalyzeConfig,
+) -> anyhow::Result<Analysis> {
+    Ok(compute(pool, &Plan::of(m), cfg).await?.0)
+}
+
+impl AnalyzeConfig {
+    /// The settings a manifest recorded (an error if this code cannot score with them).
+    pub fn of(m: &Manifest) -> anyhow::Result<Self> {
+        if m.model.version != MODEL_VERSION {
+            anyhow::bail!(
+                "run {} scored with model {}; this datapact has {MODEL_VERSION} and cannot recompute it",
+                m.run_id,
+                m.model.version
+            );
+        }
+        let s = &m.model.settings;
+        let detect: DetectConfig = serde_json::from_value(s["detect"].clone())
+            .map_err(|e| anyhow::anyhow!("the manifest's detector settings: {e}"))?;
+        let fit_sample = s["fit_sample"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("the manifest has no fit_sample"))?;
+        Ok(AnalyzeConfig {
+            window: Some(m.window_seconds),
+            detect,
+            fit_sample: fit_sample as usize,
+            ..Default::default()
+        })
+    }
+}
+
+/// Reads what the plan names and computes everything a run stores.
+async fn compute(
+    pool: &PgPool,
+    plan: &Plan,
+    cfg: &AnalyzeConfig,
+) -> anyhow::Result<(Analysis, Timings)> {
+    let mut timings = Timings::default();
     let steps = Steps::new(cfg.progress);
     steps.step("reading the indexed tables");
-    let data = Data::load(pool, plan.from_height)
+    let data = Data::load(pool, plan.from_height, plan.to_height)
         .await
         .context("reading the indexed tables")?;
     timings.lap("read");
     steps.step("features");
     let lineage = Lineage::from_data(&data)?;
-    let tables = role_tables(pool, &data, &lineage, &plan, cfg).await?;
+    let (tables, history) = role_tables(pool, &data, &lineage, plan, cfg).await?;
+    let mut inputs = data.digests.clone();
+    inputs.insert("prior_windows".into(), history);
     timings.lap("features");
     steps.step("scoring");
     let scored = score(tables, &cfg.detect)?;
@@ -278,32 +371,29 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
     let wanted: Vec<(i64, i64)> = findings.iter().flat_map(|f| f.txs.clone()).collect();
     let tx_hashes: HashMap<(i64, i64), String> = load::tx_hashes(pool, &wanted).await?;
     let anomalies = analysis::anomalies(plan.window, &scored, &findings, &tx_hashes);
-    let mut analysis = Analysis {
-        run_id: None,
-        window: plan.window,
-        from_height: plan.from_height,
-        to_height: plan.to_height,
-        tables: scored,
-        findings,
-        provenance,
-        anomalies,
-        timings: Vec::new(),
-        report_dir: None,
-        up_to_date: false,
-    };
-    if write {
-        persist(pool, cfg, &mut analysis).await?;
-    }
-    timings.lap("write");
     steps.done();
-    timings
-        .laps
-        .push(("total".into(), t0.elapsed().as_secs_f64()));
-    analysis.timings = timings.laps;
-    Ok(analysis)
+    Ok((
+        Analysis {
+            run_id: None,
+            window: plan.window,
+            from_height: plan.from_height,
+            to_height: plan.to_height,
+            since_window: plan.since_window,
+            tables: scored,
+            findings,
+            provenance,
+            anomalies,
+            inputs,
+            timings: Vec::new(),
+            report_dir: None,
+            up_to_date: false,
+        },
+        timings,
+    ))
 }
 
-/// Stores the run and writes its report folder.
+/// Stores the run, writes its report folder, then its manifest (in the folder and with the
+/// run).
 async fn persist(
     pool: &PgPool,
     cfg: &AnalyzeConfig,
@@ -319,7 +409,7 @@ async fn persist(
         window: analysis.window,
         from_height: analysis.from_height,
         to_height: analysis.to_height,
-        params: json!({"window_seconds": analysis.window.seconds, "full": cfg.full, "detect": format!("{:?}", cfg.detect), "threshold": REPORT_THRESHOLD}),
+        params: json!({"window_seconds": analysis.window.seconds, "full": cfg.full, "settings": settings(cfg)}),
         stats,
         report_dir: String::new(),
         windows: analysis
@@ -343,6 +433,27 @@ async fn persist(
     report::write(&dir, analysis)
         .with_context(|| format!("writing the report to {}", dir.display()))?;
     store::set_report_dir(pool, run_id, &dir.to_string_lossy()).await?;
+    let m = Manifest {
+        format: manifest::FORMAT.into(),
+        run_id,
+        chain_id: load::chain_id(pool).await?,
+        window_seconds: analysis.window.seconds,
+        from_height: analysis.from_height,
+        to_height: analysis.to_height,
+        since_window: analysis.since_window,
+        model: Model {
+            version: MODEL_VERSION.into(),
+            settings: settings(cfg),
+        },
+        inputs: analysis.inputs.clone(),
+        outputs: manifest::outputs(analysis),
+        files: manifest::digest_files(&dir)
+            .with_context(|| format!("digesting the report files in {}", dir.display()))?,
+    };
+    let text = m.text();
+    std::fs::write(dir.join(manifest::MANIFEST_FILE), &text)
+        .with_context(|| format!("writing the manifest to {}", dir.display()))?;
+    store::set_manifest(pool, run_id, &text, &m.sha256()).await?;
     analysis.report_dir = Some(dir);
     Ok(())
 }

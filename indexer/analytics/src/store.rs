@@ -62,18 +62,22 @@ pub async fn state(pool: &PgPool) -> anyhow::Result<Option<(i64, i64)>> {
         .context("reading the analytics state")
 }
 
-/// Windows of `role` that start before `before` (unix s), for baselines.
+/// Windows of `role` that start before `before` (unix s), for baselines: the current ones, or
+/// (`as_of_run`) the ones that were current when that run read them.
 pub async fn prior_windows(
     pool: &PgPool,
     role: &str,
     before: i64,
+    as_of_run: Option<i64>,
 ) -> anyhow::Result<Vec<ActorWindow>> {
     let rows: Vec<(String, i64, i64, i64, Vec<f64>)> = sqlx::query_as(
         "select actor, extract(epoch from window_start)::bigint / window_seconds, first_height, last_height, raw \
-         from actor_windows where role = $1 and window_start < to_timestamp($2)",
+         from actor_windows where role = $1 and window_start < to_timestamp($2) and case when $3::bigint is null \
+         then superseded_by is null else run_id < $3 and (superseded_by is null or superseded_by >= $3) end",
     )
     .bind(role)
     .bind(before as f64)
+    .bind(as_of_run)
     .fetch_all(pool)
     .await
     .context("reading earlier windows")?;
@@ -149,17 +153,20 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
         .iter()
         .flat_map(|(_, ws, _)| ws.iter().map(|w| w.window))
         .min();
-    // the windows this run recomputed replace what earlier runs wrote for them
+    // the windows this run recomputed supersede what earlier runs wrote for them; those rows
+    // stay as their runs wrote them (a run's outputs never change: docs/runs.md)
     if let Some(first) = first_window {
         let since = out.window.start(first) as f64;
-        sqlx::query("delete from actor_windows where window_start >= to_timestamp($1)")
-            .bind(since)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("delete from anomalies where window_start >= to_timestamp($1)")
-            .bind(since)
-            .execute(&mut *tx)
-            .await?;
+        for update in [
+            "update actor_windows set superseded_by = $1 where window_start >= to_timestamp($2) and superseded_by is null",
+            "update anomalies set superseded_by = $1 where window_start >= to_timestamp($2) and superseded_by is null",
+        ] {
+            sqlx::query(update)
+                .bind(run_id)
+                .bind(since)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     let secs = out.window.seconds;
     let total: usize = out.windows.iter().map(|(_, ws, _)| ws.len()).sum();
@@ -213,9 +220,11 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
     }
     tracing::debug!("actor windows copied");
     if bulk {
-        sqlx::query("alter table actor_windows add primary key (actor, role, window_start)")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "alter table actor_windows add primary key (actor, role, window_start, run_id)",
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("create index actor_windows_time on actor_windows (window_start)")
             .execute(&mut *tx)
             .await?;
@@ -295,10 +304,28 @@ pub async fn latest_asset_scores(
     .context("reading provenance scores")
 }
 
+/// Records a run's manifest (its canonical text and that text's SHA-256).
+pub async fn set_manifest(
+    pool: &PgPool,
+    run_id: i64,
+    text: &str,
+    sha256: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("update analytics_runs set manifest = $1, manifest_sha256 = $2 where run_id = $3")
+        .bind(text)
+        .bind(sha256)
+        .bind(run_id)
+        .execute(pool)
+        .await
+        .context("recording the run's manifest")?;
+    Ok(())
+}
+
 /// Forgets every earlier analysis (for `analyze --full`).
 pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(
-        "truncate analytics_state, anomalies, actor_windows, provenance_scores, analytics_runs",
+        "truncate analytics_state, anomalies, actor_windows, provenance_scores, run_verifications, \
+         run_anchors, analytics_runs",
     )
     .execute(pool)
     .await

@@ -60,7 +60,7 @@ impl Feature {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectConfig {
     pub trees: usize,
     pub sample_size: usize,
