@@ -122,6 +122,8 @@ pub enum Role {
     Consumer,
     Subject,
     Attestor,
+    /// anchors analysis runs' manifests (`datapact analyze --anchor`)
+    Analyst,
 }
 
 /// How many local accounts of each role exist, in HD-index order.
@@ -134,6 +136,7 @@ pub const LOCALNET_ROLES: &[(Role, u32)] = &[
     (Role::Consumer, 16),
     (Role::Subject, 32),
     (Role::Attestor, 6),
+    (Role::Analyst, 1),
 ];
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -154,6 +157,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Consumer => "consumer",
         Role::Subject => "subject",
         Role::Attestor => "attestor",
+        Role::Analyst => "analyst",
     }
 }
 

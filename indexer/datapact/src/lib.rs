@@ -3,5 +3,6 @@
 pub mod cli;
 pub mod metrics;
 pub mod participants;
+pub mod runs;
 pub mod sentinel;
 pub mod serve;

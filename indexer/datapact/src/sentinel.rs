@@ -39,6 +39,9 @@ pub struct SentinelConfig {
     pub dry_run: bool,
     /// one pass, then return
     pub once: bool,
+    /// report only anomalies of runs whose manifest is anchored on chain (the evidence then
+    /// points into a run anyone can verify)
+    pub require_anchor: bool,
 }
 
 impl Default for SentinelConfig {
@@ -49,6 +52,7 @@ impl Default for SentinelConfig {
             per_minute: 30,
             dry_run: false,
             once: false,
+            require_anchor: true,
         }
     }
 }
@@ -70,6 +74,18 @@ pub struct Candidate {
     pub txs: Vec<String>,
     pub targets: Vec<String>,
     pub model_version: String,
+    /// the run that found it, and that run's manifest hash (docs/runs.md)
+    pub run_id: i64,
+    pub manifest_sha256: Option<String>,
+}
+
+/// The columns a [`Candidate`] is read from (anomalies `a`, analytics_runs `ar`), as a literal
+/// for `concat!`.
+macro_rules! candidate_columns {
+    () => { "a.role, a.actor, extract(epoch from a.window_start)::bigint as window_start, \
+    extract(epoch from a.window_end)::bigint as window_end, a.kind, a.method, a.score, a.severity, \
+    a.explanation, a.first_height, a.last_height, a.txs, a.targets, a.model_version, a.run_id, ar.manifest_sha256"
+    };
 }
 
 impl Candidate {
@@ -90,6 +106,7 @@ impl Candidate {
             "txs": self.txs,
             "targets": self.targets,
             "model_version": self.model_version,
+            "run": {"id": self.run_id, "manifest_sha256": self.manifest_sha256},
         });
         // serde_json's map is ordered by key: the serialization is canonical
         v.to_string()
@@ -120,6 +137,51 @@ impl Candidate {
             model_version: self.model_version.clone(),
         })
     }
+}
+
+/// A sentinel report whose evidence names run `run_id`, and the report that run's stored
+/// anomaly makes today (None: the run holds no such anomaly).
+pub struct EvidenceCheck {
+    pub evidence_hash: String,
+    pub report_text: String,
+    pub rebuilt: Option<String>,
+}
+
+/// The sentinel's reports whose evidence points into run `run_id`, each beside the canonical
+/// report rebuilt from the run's anomaly (what `verify-run` compares).
+pub async fn evidence_of_run(pool: &PgPool, run_id: i64) -> anyhow::Result<Vec<EvidenceCheck>> {
+    let reports: Vec<(String, String, String, String, f64, String)> = sqlx::query_as(
+        "select evidence_hash, report_text, role, actor, extract(epoch from window_start)::float8, kind \
+         from sentinel_reports where (report_text::jsonb -> 'run' ->> 'id')::bigint = $1",
+    )
+    .bind(run_id)
+    .fetch_all(pool)
+    .await
+    .context("reading the sentinel's reports")?;
+    let mut out = Vec::new();
+    for (evidence_hash, report_text, role, actor, start, kind) in reports {
+        let rebuilt: Option<Candidate> = sqlx::query_as(concat!(
+            "select ",
+            candidate_columns!(),
+            " from anomalies a join analytics_runs ar on ar.run_id = a.run_id \
+             where a.run_id = $1 and a.role = $2 and a.actor = $3 and a.window_start = to_timestamp($4) and a.kind = $5 \
+             order by a.anomaly_id limit 1"
+        ))
+        .bind(run_id)
+        .bind(&role)
+        .bind(&actor)
+        .bind(start)
+        .bind(&kind)
+        .fetch_optional(pool)
+        .await
+        .context("reading the run's anomaly")?;
+        out.push(EvidenceCheck {
+            evidence_hash,
+            report_text,
+            rebuilt: rebuilt.map(|c| c.canonical()),
+        });
+    }
+    Ok(out)
 }
 
 pub fn parse_severity(s: &str) -> anyhow::Result<Severity> {
@@ -216,17 +278,18 @@ impl Sentinel {
 
     /// Anomalies at or above the severity that are not reported yet, highest score first.
     pub async fn candidates(&self, pool: &PgPool, limit: i64) -> anyhow::Result<Vec<Candidate>> {
-        let rows: Vec<Candidate> = sqlx::query_as(
-            "select a.role, a.actor, extract(epoch from a.window_start)::bigint as window_start, \
-                    extract(epoch from a.window_end)::bigint as window_end, a.kind, a.method, a.score, \
-                    a.severity, a.explanation, a.first_height, a.last_height, a.txs, a.targets, a.model_version \
-             from anomalies a \
+        let rows: Vec<Candidate> = sqlx::query_as(concat!(
+            "select ",
+            candidate_columns!(),
+            " from anomalies a join analytics_runs ar on ar.run_id = a.run_id \
+             left join run_anchors ra on ra.run_id = a.run_id \
              left join sentinel_reports r on r.role = a.role and r.actor = a.actor \
                   and r.window_start = a.window_start and r.kind = a.kind \
-             where r.actor is null \
-             order by a.score desc, a.anomaly_id limit $1",
-        )
+             where r.actor is null and a.superseded_by is null and (ra.run_id is not null or not $2) \
+             order by a.score desc, a.anomaly_id limit $1"
+        ))
         .bind(limit * 4)
+        .bind(self.cfg.require_anchor)
         .fetch_all(pool)
         .await
         .context("reading the anomalies")?;
@@ -466,6 +529,8 @@ mod tests {
             txs: vec![],
             targets: vec!["asset:7@2".into()],
             model_version: "m1".into(),
+            run_id: 3,
+            manifest_sha256: Some("ab".repeat(32)),
         }
     }
 
@@ -488,6 +553,17 @@ mod tests {
             d.evidence_hash(),
             "the hash covers the score"
         );
+        let mut e = c.clone();
+        e.manifest_sha256 = Some("cd".repeat(32));
+        assert_ne!(
+            c.evidence_hash(),
+            e.evidence_hash(),
+            "the hash covers the run's manifest"
+        );
+        assert!(text.contains(&format!(
+            r#""run":{{"id":3,"manifest_sha256":"{}"}}"#,
+            "ab".repeat(32)
+        )));
     }
 
     #[test]

@@ -2,14 +2,26 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
+use datapact_chain::Deployment;
+
+use super::ops::role_key;
+use super::ChainArgs;
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     datapact analyze                       # what is new since the last run\n  \
+    datapact analyze --anchor              # ... and put its manifest's hash on chain\n  \
     datapact analyze --full --window 3600  # everything again, hourly windows\n\n\
 The window is fixed by the first run (chosen from the data's span unless --window says);\n\
-reports go to REPORTS/run-<id>/ (report.html, anomalies.json, provenance.json, *.parquet).")]
+reports go to REPORTS/run-<id>/ (report.html, anomalies.json, provenance.json, *.parquet,\n\
+manifest.json). Every run records a manifest: the heights it read, a digest of each input\n\
+table, the model and its settings, a digest of each output (docs/runs.md). --anchor publishes\n\
+the manifest's SHA-256 as a version of the analyst's \"datapact analysis runs\" asset on the\n\
+registry (this run's and any earlier unanchored run's); the key comes from --key-file or\n\
+DATAPACT_ANALYST_KEY, on the local chain the funded `analyst` account by default.\n\
+`datapact verify-run <id>` checks a run against its manifest and its anchor.")]
 pub(crate) struct AnalyzeArgs {
     /// Postgres to read and write; unset: the private cluster.
     #[arg(long, env = "DATABASE_URL")]
@@ -30,6 +42,40 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long)]
     pub(crate) scores_out: Option<PathBuf>,
     /// Print one JSON line of figures (seconds, peak memory, counts) instead of the summary.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Anchor the run's manifest hash on chain (and any earlier run not anchored yet).
+    #[arg(long)]
+    pub(crate) anchor: bool,
+    #[command(flatten)]
+    pub(crate) chain: ChainArgs,
+    /// The analyst's key for --anchor (mnemonic or hex); else DATAPACT_ANALYST_KEY; on the local
+    /// chain the `analyst` account.
+    #[arg(long)]
+    pub(crate) key_file: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    pub(crate) key_index: u32,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    datapact verify-run 3           # exit 0: verified; 3: something differs; 1: cannot check\n  \
+    datapact verify-run 3 --json\n\n\
+It reads run 3's manifest, checks it against its recorded hash, reads the run's inputs from the\n\
+index again (same heights, same queries) and recomputes the run with the recorded settings and\n\
+the history as it was, digests the run's stored rows and report files, and asks the registry\n\
+for the anchored version. Each difference is named: input (an indexed table), recomputed or\n\
+output (an output table), file (a report file), manifest, or anchor. The verdict is recorded\n\
+for the dashboard.")]
+pub(crate) struct VerifyRunArgs {
+    /// The run's id (analytics_runs.run_id; the dashboard's Runs page lists them).
+    pub(crate) run_id: i64,
+    /// Postgres holding the run; unset: the private cluster.
+    #[arg(long, env = "DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) chain: ChainArgs,
+    /// Print the verdict as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -67,6 +113,30 @@ pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let a = datapact_analytics::analyze(&pool, &cfg, !args.dry_run).await?;
+    let anchors = if args.anchor && !args.dry_run {
+        let chain = args.chain.connect().await?;
+        let deployment = Deployment::load(&args.chain.deployment)?;
+        let wallet = role_key(
+            args.key_file.as_ref(),
+            args.key_index,
+            "DATAPACT_ANALYST_KEY",
+            "analyst",
+            &chain,
+        )?;
+        let addr = wallet.addr();
+        let mut sender = datapact_chain::tx::Sender::load(&chain, wallet)
+            .await
+            .with_context(|| {
+                format!(
+                    "loading the analyst account {addr} (a local chain started before the analyst \
+                     account existed lacks it: `make localnet-reset` deletes that chain and a new demo \
+                     starts a fresh one; or give a funded key with --key-file)"
+                )
+            })?;
+        crate::runs::anchor_pending(&chain, &deployment, &mut sender, &pool).await?
+    } else {
+        Vec::new()
+    };
     if let Some(path) = &args.scores_out {
         datapact_analytics::report::write_consumer_scores(path, &a)?;
     }
@@ -80,15 +150,25 @@ pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
                 "anomalies": a.anomalies.len(),
                 "timings": a.timings,
                 "run_id": a.run_id,
+                "anchors": anchors,
             })
         );
         return Ok(());
     }
+    let show_anchors = || {
+        for x in &anchors {
+            println!(
+                "run {} anchored: manifest sha256 {} is version {} of registry asset {} (tx {}, height {})",
+                x.run_id, x.manifest_sha256, x.version, x.asset_id, x.tx_hash, x.height
+            );
+        }
+    };
     if a.up_to_date {
         println!(
             "nothing new since the last run (height {}): up to date",
             a.to_height
         );
+        show_anchors();
         return Ok(());
     }
     println!(
@@ -122,6 +202,41 @@ pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     );
     if let Some(dir) = &a.report_dir {
         println!("report: {}", dir.join("report.html").display());
+    }
+    show_anchors();
+    Ok(())
+}
+
+pub(crate) async fn verify_run(args: VerifyRunArgs) -> anyhow::Result<()> {
+    let url = datapact_index::db::database_url(args.database_url.as_deref()).await?;
+    let pool = datapact_index::db::connect(&url, 4).await?;
+    let chain = args.chain.connect().await?;
+    let v = crate::runs::verify(&pool, &chain, args.run_id).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        match &v.anchor {
+            Some(a) => println!(
+                "run {}: heights {}..={}, manifest sha256 {}, anchored as version {} of registry asset {} (height {})",
+                v.run_id, v.from_height, v.to_height, v.manifest_sha256, a.version, a.asset_id, a.height
+            ),
+            None => println!(
+                "run {}: heights {}..={}, manifest sha256 {}, not anchored",
+                v.run_id, v.from_height, v.to_height, v.manifest_sha256
+            ),
+        }
+        if v.ok {
+            println!("verified: inputs, recomputed outputs, stored outputs, report files and the anchor all match the manifest");
+        }
+        for d in &v.differences {
+            println!(
+                "DIFFERS {} {}: expected {}; found {}",
+                d.part, d.name, d.expected, d.found
+            );
+        }
+    }
+    if !v.ok {
+        std::process::exit(3);
     }
     Ok(())
 }

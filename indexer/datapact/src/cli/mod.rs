@@ -64,6 +64,9 @@ enum Command {
     /// Provenance scores and anomaly reports from the indexed tables, written back to Postgres
     /// and to a report folder (JSON, Parquet, HTML). Incremental: only new blocks are read.
     Analyze(analytics::AnalyzeArgs),
+    /// Check an analysis run against its manifest (inputs, a recomputation, outputs, report
+    /// files) and the manifest against its anchor on chain; name what differs.
+    VerifyRun(analytics::VerifyRunArgs),
     /// Score any numeric table (CSV or Parquet) with the anomaly detector: scores and the
     /// features that explain them, as CSV.
     Detect(analytics::DetectArgs),
@@ -140,6 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => index::capture(chain, heights, out).await,
         Command::Postgres { action } => index::postgres(action).await,
         Command::Analyze(args) => analytics::analyze(args).await,
+        Command::VerifyRun(args) => analytics::verify_run(args).await,
         Command::Detect(args) => analytics::detect(args).await,
         Command::Serve(args) => ops::serve(args).await,
         Command::Sentinel(args) => ops::sentinel(args).await,

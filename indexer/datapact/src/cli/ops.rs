@@ -78,6 +78,10 @@ pub(crate) struct SentinelArgs {
     /// One pass, then exit.
     #[arg(long)]
     pub(crate) once: bool,
+    /// Also report anomalies of runs not anchored on chain (by default only anchored runs'
+    /// anomalies are reported, so every alert's evidence points into a verifiable run).
+    #[arg(long)]
+    pub(crate) unanchored: bool,
 }
 
 #[derive(Args)]
@@ -103,7 +107,7 @@ pub(crate) struct RespondArgs {
 }
 
 /// A role's key: --key-file, else the env var, else the local chain's named account.
-fn role_key(
+pub(crate) fn role_key(
     file: Option<&PathBuf>,
     index: u32,
     env: &str,
@@ -181,6 +185,7 @@ pub(crate) async fn sentinel(args: SentinelArgs) -> anyhow::Result<()> {
         per_minute: args.per_minute.max(1),
         dry_run: args.dry_run,
         once: args.once,
+        require_anchor: !args.unanchored,
     };
     let url = db::database_url(args.database_url.as_deref()).await?;
     let pool = db::connect(&url, 2).await?;
