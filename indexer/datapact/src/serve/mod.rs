@@ -17,6 +17,8 @@ pub mod export;
 pub mod layout;
 pub mod overview;
 pub mod params;
+pub mod quality;
+pub mod runs;
 pub mod txs;
 
 use std::net::SocketAddr;
@@ -87,6 +89,8 @@ pub fn app(state: AppState) -> Router {
         .merge(anomalies::router())
         .merge(actors::router())
         .merge(audit::router())
+        .merge(runs::router())
+        .merge(quality::router())
         .merge(txs::router())
         .merge(export::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
