@@ -194,7 +194,8 @@ async fn a_checker_attests_a_passing_file_and_a_consumer_requiring_one_refuses_a
             .arg(dir.join(report))
             .args(["--rpc", &ctx.chain.url, "--deployment"])
             .arg(&ctx.deployment_path)
-            .args(["--as", checker])
+            .args(["--as", checker, "--record"])
+            .env("DATABASE_URL", &p.db_url)
             .env_remove("DATAPACT_KEY");
         cmd
     };
@@ -310,5 +311,42 @@ async fn a_checker_attests_a_passing_file_and_a_consumer_requiring_one_refuses_a
             "version {version}"
         );
     }
+
+    // both reports are in the index; the dashboard shows each, its hash checked, and who
+    // attested it on chain (once the chain is indexed)
+    datapact_e2e::pipeline::ingest_all(&ctx, &p.pool, 1).await?;
+    let app = datapact_e2e::pipeline::router(p.pool.clone());
+    for (file, passed, attested) in [
+        ("v1.quality.json", true, vec![ctx.addr(checker)]),
+        ("v2.quality.json", false, vec![]),
+    ] {
+        let sha = hex::encode(Sha256::digest(std::fs::read(dir.join(file))?));
+        let (status, body) =
+            datapact_e2e::pipeline::get(&app, &format!("/api/quality/{sha}")).await?;
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body)?;
+        assert_eq!(v["hash_matches"], true);
+        assert_eq!(v["passed"], passed, "{file}");
+        assert_eq!(v["attested_by"], serde_json::json!(attested), "{file}");
+        let (status, page) =
+            datapact_e2e::pipeline::get(&app, &format!("/assets/{}", s.asset_id)).await?;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains(&format!("/quality/{sha}")),
+            "the asset page links {file}"
+        );
+    }
+    let (_, page) = datapact_e2e::pipeline::get(
+        &app,
+        &format!(
+            "/quality/{}",
+            hex::encode(Sha256::digest(std::fs::read(dir.join("v2.quality.json"))?))
+        ),
+    )
+    .await?;
+    assert!(
+        page.contains("distance_km"),
+        "the failed check names its column"
+    );
     Ok(())
 }

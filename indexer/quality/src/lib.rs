@@ -67,7 +67,7 @@ pub mod checks {
 
 /// The claim a quality checker attests on chain for a version whose file passed every check;
 /// the evidence hash is the SHA-256 of the verdict's JSON report.
-pub const PASSED_CLAIM: &str = "quality.passed";
+pub const PASSED_CLAIM: &str = datapact_types::claims::QUALITY_PASSED;
 
 /// A file's quality: its profile and everything found wrong with it.
 #[derive(Clone, Debug, Serialize)]

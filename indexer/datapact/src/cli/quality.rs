@@ -9,13 +9,14 @@ use datapact_quality::{DriftLimits, Rules, Verdict};
 
 use super::plane::{print, KeyArgs};
 use super::ChainArgs;
-use crate::participants::quality::attest_passed;
+use crate::participants::quality::{attest_passed, record_report};
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     datapact quality trips-v2.csv --rules trips.rules.json --parent trips-v1.csv\n  \
     datapact quality visits.parquet --json > report.json\n  \
-    datapact quality trips-v2.csv --rules trips.rules.json --attest --asset 3 --version 2 --as attestor-0\n\n\
+    datapact quality trips-v2.csv --rules trips.rules.json --attest --asset 3 --version 2 --as attestor-0\n  \
+    datapact quality trips-v2.csv --rules trips.rules.json --asset 3 --version 2 --record  # for the dashboard\n\n\
 The file is only read. Exit status 0 when every check passes, 3 when any fails (each discrepancy\n\
 named by its check and column), 1 when the check cannot run (the error says why). The rules format\n\
 and the drift tests are in docs/quality.md.")]
@@ -54,6 +55,13 @@ pub(crate) struct QualityArgs {
     asset: Option<u64>,
     #[arg(long)]
     version: Option<u32>,
+    /// Record the verdict, pass or fail, in the index for --asset/--version (the dashboard's
+    /// Quality section and /quality/<sha256>); DATABASE_URL, else the private cluster.
+    #[arg(long, requires_all = ["asset", "version"])]
+    record: bool,
+    /// Postgres for --record; unset: the private cluster.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
     #[command(flatten)]
     chain: ChainArgs,
     #[command(flatten)]
@@ -106,6 +114,14 @@ pub(crate) async fn quality(args: QualityArgs) -> anyhow::Result<()> {
         std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     }
     print(args.json, &verdict, report)?;
+    if let (true, Some(asset), Some(version)) = (args.record, args.asset, args.version) {
+        let url = datapact_index::db::database_url(args.database_url.as_deref()).await?;
+        let pool = datapact_index::db::connect(&url, 1).await?;
+        let sha = record_report(&pool, asset, version, verdict.passed, &bytes).await?;
+        if !args.json {
+            println!("recorded in the index: /quality/{sha}");
+        }
+    }
     if !verdict.passed {
         if args.attest {
             eprintln!("nothing attested: the file failed its checks");

@@ -73,6 +73,33 @@ pub async fn attest_passed(
     })
 }
 
+/// Records a checker's report in the index (`quality_reports`, keyed by the SHA-256 of its
+/// bytes: the evidence hash of an attestation that cites it), pass or fail, for the dashboard.
+/// Recording the same report again changes nothing.
+pub async fn record_report(
+    pool: &sqlx::PgPool,
+    asset_id: u64,
+    version: u32,
+    passed: bool,
+    report: &[u8],
+) -> anyhow::Result<String> {
+    let text = std::str::from_utf8(report).context("a report is JSON text")?;
+    let sha = hex::encode(Sha256::digest(report));
+    sqlx::query(
+        "insert into quality_reports (sha256, asset_id, version, passed, report) values ($1, $2, $3, $4, $5) \
+         on conflict (sha256) do nothing",
+    )
+    .bind(&sha)
+    .bind(i64::try_from(asset_id)?)
+    .bind(i32::try_from(version)?)
+    .bind(passed)
+    .bind(text)
+    .execute(pool)
+    .await
+    .context("recording the report in the index")?;
+    Ok(sha)
+}
+
 /// The first of `attestors` with a standing [`PASSED_CLAIM`] on the version, if any.
 pub async fn passed_by(
     chain: &Chain,

@@ -108,6 +108,8 @@ pub struct AssetDetail {
     /// "a@v" -> score, for every version in the graph
     pub graph_scores: Vec<(String, Option<f64>)>,
     pub attestations: Vec<AttestationRow>,
+    /// quality checkers' recorded reports, per version
+    pub quality: Vec<super::quality::QualityLine>,
     pub consents_in_force: Vec<ConsentRow>,
     pub agreements: Vec<AgreementRow>,
     pub accesses_over_time: Vec<(i64, i64)>,
@@ -228,6 +230,7 @@ pub async fn asset(pool: &PgPool, id: i64) -> ApiResult<AssetDetail> {
             .map(|(a, v, s)| (format!("{a}@{v}"), s))
             .collect(),
         attestations,
+        quality: super::quality::of_asset(pool, id).await?,
         consents_in_force,
         agreements,
         accesses_over_time,
@@ -333,6 +336,8 @@ async fn asset_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiRes
                         td { (v.unattested_ancestors.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) } }
                 }
             }
+            h2 { "Quality" }
+            (super::quality::quality_table(&d.quality))
             h2 { "Attestations" }
             table {
                 tr { th { "version" } th { "height" } th { "attestor" } th { "claim" } th { "revoked" } }
