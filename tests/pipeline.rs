@@ -488,3 +488,46 @@ async fn consumer_offers_shows_each_offered_assets_provenance_score_from_the_ind
     assert!(bare.iter().all(|o| o["provenance_score"].is_null()));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_run_behind_an_alert_is_anchored_and_verifies_with_the_alerts_evidence(
+) -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let p = pipeline(&ctx).await?;
+    let pool = datapact_index::db::connect(&p.url, 2).await?;
+    // the burst's alert names the run that found it, and that run's manifest
+    let report: String = sqlx::query_scalar(
+        "select report_text from sentinel_reports where actor = $1 and status = 'reported' limit 1",
+    )
+    .bind(&p.burst)
+    .fetch_one(&pool)
+    .await?;
+    let report: serde_json::Value = serde_json::from_str(&report)?;
+    let run = report["run"]["id"]
+        .as_i64()
+        .expect("the evidence names its run");
+    let out = std::process::Command::new(datapact_bin()?)
+        .args([
+            "verify-run",
+            &run.to_string(),
+            "--json",
+            "--rpc",
+            &ctx.chain.url,
+        ])
+        .arg("--deployment")
+        .arg(&ctx.deployment_path)
+        .env("DATABASE_URL", &p.url)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert!(out.status.success(), "{v:#}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(
+        v["manifest_sha256"], report["run"]["manifest_sha256"],
+        "the evidence carries the anchored manifest's hash"
+    );
+    assert!(v["anchor"]["version"].as_i64().is_some());
+    assert!(v["evidence_checked"].as_u64().unwrap_or(0) >= 1);
+    Ok(())
+}

@@ -13,6 +13,7 @@ use datapact::serve::{self, AppState};
 use datapact_agreements::msg::{ConsumerSuspensionResponse, ExecuteMsg as A, QueryMsg as AQ};
 use datapact_analytics::{self as analytics, AnalyzeConfig};
 use datapact_chain::keys::{localnet_accounts, localnet_wallet};
+use datapact_chain::tx::Sender;
 use datapact_index::{ingest, IngestConfig};
 use datapact_sim::workload::{self, WorkloadConfig};
 use datapact_sim::Label;
@@ -106,6 +107,9 @@ pub async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
             };
             let a = analytics::analyze(&pool, &cfg, true).await?;
             anyhow::ensure!(!a.anomalies.is_empty(), "the analysis found nothing");
+            // its manifest anchored on chain (the sentinel reports anchored runs only)
+            let mut analyst = Sender::load(&ctx.chain, localnet_wallet("analyst")?).await?;
+            datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
             // 4. the sentinel reports what is high or critical
             let cfg = SentinelConfig {
                 min_severity: Severity::High,
@@ -204,6 +208,7 @@ pub async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
             };
             let second = analytics::analyze(&pool, &cfg, true).await?;
             let third = analytics::analyze(&pool, &cfg, true).await?;
+            datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
             let incremental = (
                 a.tables.iter().map(|(t, _)| t.rows.len()).sum::<usize>(),
                 second.from_height,

@@ -51,11 +51,17 @@ case "${1:-}" in
     echo "== ingest: backfill into the private Postgres, then follow the head"
     "$DATAPACT" ingest --no-metrics
     background ingest "$DATAPACT" ingest --follow --quiet --metrics-addr "$METRICS"
-    echo "== analyze: provenance scores and anomaly reports"
-    "$DATAPACT" analyze
-    echo "== sentinel: high and critical anomalies become alerts on chain"
+    echo "== analyze: provenance scores and anomaly reports; the run's manifest anchored on chain"
+    analysis=$("$DATAPACT" analyze --anchor)
+    echo "$analysis"
+    run=$(echo "$analysis" | grep -o '^analysis run [0-9]*' | grep -o '[0-9]*$' || true)
+    echo "== sentinel: high and critical anomalies of anchored runs become alerts on chain"
     "$DATAPACT" sentinel --once
     background sentinel "$DATAPACT" sentinel
+    if [ -n "$run" ]; then
+      echo "== an auditor checks run $run: inputs re-read, the run recomputed, outputs, report files, the alerts' evidence, the anchor"
+      "$DATAPACT" verify-run "$run"
+    fi
     echo "== the data plane: a real file published encrypted, fetched through the gateway"
     background gateway "$DATAPACT" gateway --addr "$GATEWAY" --metrics-addr 127.0.0.1:9192
     for _ in $(seq 1 50); do curl -fs "http://$GATEWAY/health" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -121,7 +127,7 @@ case "${1:-}" in
     for _ in $(seq 1 50); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
     # the suspensions the alerts caused are indexed by the follower within a block or two
     sleep 3
-    "$DATAPACT" analyze >/dev/null 2>&1 || true
+    "$DATAPACT" analyze --anchor >/dev/null 2>&1 || true
     burst=$(grep -o '"kind":"access_burst","actor":"[a-z0-9]*"' "$DATA/labels.jsonl" | tail -1 | sed 's/.*"actor":"\(.*\)"/\1/')
     report=$(ls -dt "$DATA"/reports/run-* 2>/dev/null | head -1)
     cat <<MSG
@@ -131,6 +137,7 @@ datapact demo is running:
   anomalies      http://$ADDR/anomalies      (the injected misbehaviour ranks at the top)
   the burst      http://$ADDR/actors/$burst  (its alert, suspension and the refused access after it)
   audit trail    http://$ADDR/audit          (alerts, suspensions, the on-chain hash chain check)
+  runs           http://$ADDR/runs           (each analysis run, its anchor on chain, its verification)
   metrics        http://$METRICS/metrics     (the ingester, following the chain)
   gateway        http://$GATEWAY/             (metrics on http://127.0.0.1:9192/metrics)
   fetch as a consumer:

@@ -1,0 +1,234 @@
+//! Auditable analysis runs on the real chain and Postgres (docs/runs.md): a run's manifest hash
+//! anchored as a registry version and verified by `datapact verify-run`; an input row, an output
+//! row or a report file changed afterwards makes it fail and name what changed; a later run that
+//! recomputes the last windows leaves the earlier run as it was, and verifiable.
+
+use std::time::Duration;
+
+use datapact_analytics::{self as analytics, AnalyzeConfig};
+use datapact_chain::keys::localnet_wallet;
+use datapact_chain::tx::Sender;
+use datapact_e2e::deal::{access, deal, DealTerms};
+use datapact_e2e::pipeline::ingest_all;
+use datapact_e2e::{datapact_bin, fresh_database, lock, setup, workspace_root, Ctx};
+use datapact_index::ingest;
+use datapact_registry::msg::{QueryMsg as RQ, VersionResponse};
+
+/// `datapact verify-run RUN --json`: (exit code, verdict).
+fn verify(ctx: &Ctx, url: &str, run: i64) -> anyhow::Result<(i32, serde_json::Value)> {
+    let out = std::process::Command::new(datapact_bin()?)
+        .args([
+            "verify-run",
+            &run.to_string(),
+            "--json",
+            "--rpc",
+            &ctx.chain.url,
+        ])
+        .arg("--deployment")
+        .arg(&ctx.deployment_path)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    let code = out.status.code().unwrap_or(-1);
+    let v = serde_json::from_slice(&out.stdout).map_err(|e| {
+        anyhow::anyhow!(
+            "verify-run printed no verdict ({e}), exit {code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok((code, v))
+}
+
+/// The (part, name) of each difference a verdict lists.
+fn named(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["differences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["part"].as_str().unwrap_or_default().to_string(),
+                d["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn has(v: &serde_json::Value, part: &str, name: &str) -> bool {
+    named(v).iter().any(|(p, n)| p == part && n == name)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_named(
+) -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    // activity of its own, whatever else the shared chain holds: an asset, an agreement, accesses
+    let d = deal(&ctx, "provider-7", "consumer-15", DealTerms::default()).await?;
+    for _ in 0..2 {
+        ctx.ok("consumer-15", "agreements", &access(&d, None), &[])
+            .await?;
+    }
+    let url = fresh_database("e2e_runs").await?;
+    let pool = datapact_index::db::connect(&url, 4).await?;
+    ingest_all(&ctx, &pool, 1).await?;
+    let reports = workspace_root().join("build/e2e-runs");
+    let _ = std::fs::remove_dir_all(&reports);
+    // day-long windows: the whole test chain's activity sits in the window the next run
+    // recomputes, so that run supersedes this one's rows
+    let cfg = AnalyzeConfig {
+        reports: reports.clone(),
+        window: Some(86_400),
+        ..AnalyzeConfig::default()
+    };
+    let a = analytics::analyze(&pool, &cfg, true).await?;
+    let run = a.run_id.expect("a stored run");
+    let mut analyst = Sender::load(&ctx.chain, localnet_wallet("analyst")?).await?;
+    let anchors = datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
+    assert_eq!(anchors.len(), 1, "the one run is anchored");
+    assert_eq!(anchors[0].run_id, run);
+    // on chain, the registry version holds the manifest's hash
+    let sha: String =
+        sqlx::query_scalar("select manifest_sha256 from analytics_runs where run_id = $1")
+            .bind(run)
+            .fetch_one(&pool)
+            .await?;
+    let v: VersionResponse = ctx
+        .query(
+            "registry",
+            &RQ::Version {
+                asset_id: anchors[0].asset_id as u64,
+                version: anchors[0].version as u32,
+            },
+        )
+        .await?;
+    assert_eq!(v.version.content_hash, sha);
+    let manifest = std::fs::read_to_string(reports.join(format!("run-{run}/manifest.json")))?;
+    assert_eq!(
+        datapact_analytics::manifest::sha256_hex(manifest.as_bytes()),
+        sha,
+        "the report folder's manifest is the anchored one"
+    );
+    let (code, out) = verify(&ctx, &url, run)?;
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["ok"], true);
+
+    // an input row changed: one access's count
+    let (h, t, e, n): (i64, i32, i32, i64) = sqlx::query_as(
+        "select height, tx_index, event_index, access_count from accesses where height <= $1 order by height limit 1",
+    )
+    .bind(a.to_height)
+    .fetch_one(&pool)
+    .await?;
+    let set_count = |c: i64| {
+        sqlx::query(
+            "update accesses set access_count = $4 where height = $1 and tx_index = $2 and event_index = $3",
+        )
+        .bind(h)
+        .bind(t)
+        .bind(e)
+        .bind(c)
+    };
+    set_count(n + 1).execute(&pool).await?;
+    let (code, out) = verify(&ctx, &url, run)?;
+    set_count(n).execute(&pool).await?;
+    assert_eq!(code, 3, "{out:#}");
+    assert!(has(&out, "input", "accesses"), "{out:#}");
+    assert!(!has(&out, "output", "provenance_scores"), "{out:#}");
+
+    // an output row changed: one provenance score
+    let (asset, version, score): (i64, i32, f64) = sqlx::query_as(
+        "select asset_id, version, score from provenance_scores where run_id = $1 limit 1",
+    )
+    .bind(run)
+    .fetch_one(&pool)
+    .await?;
+    let set_score = |s: f64| {
+        sqlx::query(
+            "update provenance_scores set score = $4 where run_id = $1 and asset_id = $2 and version = $3",
+        )
+        .bind(run)
+        .bind(asset)
+        .bind(version)
+        .bind(s)
+    };
+    set_score(score + 7.5).execute(&pool).await?;
+    let (code, out) = verify(&ctx, &url, run)?;
+    set_score(score).execute(&pool).await?;
+    assert_eq!(code, 3, "{out:#}");
+    assert!(has(&out, "output", "provenance_scores"), "{out:#}");
+    assert!(
+        named(&out).iter().all(|(p, _)| p == "output"),
+        "only the stored output differs: {out:#}"
+    );
+
+    // a report file changed
+    let html = reports.join(format!("run-{run}/report.html"));
+    let original = std::fs::read(&html)?;
+    let mut edited = original.clone();
+    edited.extend_from_slice(b"<!-- edited -->");
+    std::fs::write(&html, &edited)?;
+    let (code, out) = verify(&ctx, &url, run)?;
+    std::fs::write(&html, &original)?;
+    assert_eq!(code, 3, "{out:#}");
+    assert_eq!(
+        named(&out),
+        [("file".to_string(), "report.html".to_string())]
+    );
+
+    // restored, it verifies again
+    let (code, out) = verify(&ctx, &url, run)?;
+    assert_eq!(code, 0, "{out:#}");
+
+    // a later run recomputes from the window holding the last analyzed block: the earlier
+    // run's rows are superseded, not rewritten, and both runs verify
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "select count(*) from {table} where run_id = $1"
+            )))
+            .bind(run)
+            .fetch_one(&pool)
+            .await?;
+            anyhow::Ok(n)
+        }
+    };
+    let before = (count("actor_windows").await?, count("anomalies").await?);
+    ctx.ok("consumer-15", "agreements", &access(&d, None), &[])
+        .await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while ingest::head(&ctx.chain).await? as i64 <= a.to_height {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the chain stopped");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    ingest_all(&ctx, &pool, 1).await?;
+    let b = analytics::analyze(&pool, &cfg, true).await?;
+    let second = b.run_id.expect("a second run");
+    datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
+    let superseded: i64 = sqlx::query_scalar(
+        "select count(*) from actor_windows where run_id = $1 and superseded_by = $2",
+    )
+    .bind(run)
+    .bind(second)
+    .fetch_one(&pool)
+    .await?;
+    println!("run {second} superseded {superseded} of run {run}'s windows");
+    assert!(superseded > 0, "the second run recomputed the last window");
+    assert_eq!(
+        (count("actor_windows").await?, count("anomalies").await?),
+        before,
+        "the first run's windows and anomalies are all still there"
+    );
+    for r in [run, second] {
+        let (code, out) = verify(&ctx, &url, r)?;
+        assert_eq!(code, 0, "run {r}: {out:#}");
+    }
+    // the dashboard's runs list shows both, anchored and verified
+    let lines = datapact_analytics::runs::lines(&pool, None, 10).await?;
+    assert_eq!(lines.len(), 2);
+    assert!(lines
+        .iter()
+        .all(|l| l.anchor_version.is_some() && l.verified_ok == Some(true)));
+    Ok(())
+}
