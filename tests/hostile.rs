@@ -219,6 +219,8 @@ async fn hostile_chain_data_renders_on_every_page_without_a_5xx_or_unescaped_mar
         "/api/anomalies",
         "/audit",
         "/api/audit",
+        "/runs",
+        "/api/runs",
         "/export/assets.csv",
         "/export/agreements.parquet",
         "/export/consents.csv",

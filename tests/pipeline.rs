@@ -217,6 +217,10 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
         format!("/api/actors/{}", p.burst),
         "/audit".into(),
         "/api/audit".into(),
+        "/runs".into(),
+        "/api/runs?limit=5".into(),
+        "/runs/1".into(),
+        "/api/runs/1".into(),
         format!("/tx/{}", p.denied_tx),
         format!("/api/tx/{}", p.denied_tx.to_lowercase()),
         "/export/assets.csv".into(),
@@ -249,6 +253,14 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
         ("/api/anomalies?after_score=0.5", 400, "go together"),
         ("/api/actors/%3Cscript%3E", 400, "not an address"),
         ("/api/tx/xyz", 400, "not a transaction hash"),
+        ("/api/runs/abc", 400, "not an id"),
+        ("/api/runs/999999", 404, "no run"),
+        ("/api/quality/abc", 400, "not a SHA-256"),
+        (
+            "/api/quality/0000000000000000000000000000000000000000000000000000000000000000",
+            404,
+            "no quality report",
+        ),
         (
             "/tx/0000000000000000000000000000000000000000000000000000000000000000",
             404,
@@ -293,6 +305,7 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
         "/consents",
         "/anomalies",
         "/audit",
+        "/runs",
         "/api/overview",
     ] {
         let (status, body) = get(&empty_app, uri).await?;
@@ -354,6 +367,8 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
         ("anomalies", "/anomalies".into()),
         ("actor", format!("/actors/{}", p.burst)),
         ("audit", "/audit".into()),
+        ("runs", "/runs".into()),
+        ("run", "/runs/1".into()),
         ("tx", format!("/tx/{}", p.denied_tx)),
     ];
     b.console().await?;

@@ -73,11 +73,11 @@ case "${1:-}" in
     asset=$("$DATAPACT" provider --as provider-0 --json register --name "demo trips" --sensitivity internal | json_id asset_id)
     "$DATAPACT" provider --as provider-0 publish --asset "$asset" "$trips"
     addr_of() { "$DATAPACT" localnet accounts | awk -v n="$1" '$1 == n { print $NF }'; }
-    echo "-- a quality checker checks the file against the asset's rules and attests the pass on chain"
+    echo "-- a quality checker checks the file against the asset's rules, attests the pass on chain and records its report for the dashboard"
     echo '{"key": ["trip_id"], "columns": {"trip_id": {"type": "integer", "not_null": true}, "city": {"allowed": ["Oslo", "Lyon"]}, "distance_km": {"type": "number", "min": 0, "max": 40}, "fare": {"type": "integer", "min": 0}}}' >"$plane/trips.rules.json"
     rm -f "$plane/trips.quality.json"
     "$DATAPACT" quality "$trips" --rules "$plane/trips.rules.json" --report "$plane/trips.quality.json" \
-      --attest --asset "$asset" --version 1 --as attestor-0
+      --attest --record --asset "$asset" --version 1 --as attestor-0
     checker=$(addr_of attestor-0)
     offer=$("$DATAPACT" provider --as provider-0 --json offer --asset "$asset" --purpose research --cap 5 | json_id offer_id)
     [[ -f "$plane/consumer.agekey" ]] || "$DATAPACT" consumer --age-key "$plane/consumer.agekey" keygen
