@@ -84,7 +84,7 @@ pub fn read(path: &Path) -> Result<DataFrame, PlaneError> {
 
 /// A CSV is UTF-8 text: the first 64 KiB hold no NUL byte and no invalid UTF-8 (a character
 /// cut at the end of the window is fine). Polars alone reads binary data as a one-column table.
-fn check_text(path: &Path) -> Result<(), String> {
+pub fn check_text(path: &Path) -> Result<(), String> {
     use std::io::Read;
     let mut head = Vec::with_capacity(1 << 16);
     std::fs::File::open(path)

@@ -1,6 +1,8 @@
 //! A version's profile: rows, and per column its type, nulls, distinct values and, for
 //! numbers, range, mean and standard deviation; plus how many rows repeat another entirely.
 
+use std::path::Path;
+
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -88,6 +90,24 @@ pub fn profile(df: &DataFrame) -> Result<Profile, QualityError> {
         duplicate_rows,
         columns,
     })
+}
+
+/// The profile of the file at `path`: a CSV read in chunks (memory flat in its size,
+/// [`crate::stream`]), a Parquet file whole.
+pub fn profile_file(path: &Path) -> Result<Profile, QualityError> {
+    use datapact_plane::table::{check_text, format_of, Format};
+    match format_of(path) {
+        Format::Csv => {
+            check_text(path).map_err(|reason| {
+                QualityError::from(datapact_plane::PlaneError::Table {
+                    path: path.display().to_string(),
+                    reason,
+                })
+            })?;
+            crate::stream::profile_csv(path, &crate::stream::StreamOptions::default())
+        }
+        Format::Parquet => profile(&datapact_plane::table::read(path)?),
+    }
 }
 
 /// Rows that repeat an earlier row of `df` (the first of each group is not counted): the rows

@@ -37,10 +37,10 @@ struct Args {
 
 fn child(what: &str, file: &Path) -> anyhow::Result<()> {
     let t = Instant::now();
-    let df = datapact_plane::table::read(file)?;
     let rows = match what {
-        "read" => df.height(),
-        _ => datapact_quality::profile::profile(&df)?.rows as usize,
+        "read" => datapact_plane::table::read(file)?.height(),
+        // what `datapact quality FILE` does: the CSV read in chunks
+        _ => datapact_quality::profile::profile_file(file)?.rows as usize,
     };
     println!(
         "{}",
@@ -69,27 +69,31 @@ fn main() -> anyhow::Result<()> {
         return child(&c[0], Path::new(&c[1]));
     }
     std::fs::create_dir_all(&args.dir)?;
-    let file = args.dir.join(format!("trips-{}mib.csv", args.size_mib));
-    if !file.exists() {
-        let t = Instant::now();
-        trips::write_csv(&file, args.size_mib)?;
-        println!(
-            "wrote {} in {:.1} s (apart)",
-            file.display(),
-            t.elapsed().as_secs_f64()
-        );
-    }
+    let file_of = |mib: u64| -> anyhow::Result<PathBuf> {
+        let file = args.dir.join(format!("trips-{mib}mib.csv"));
+        if !file.exists() {
+            let t = Instant::now();
+            trips::write_csv(&file, mib)?;
+            println!(
+                "wrote {} in {:.1} s (apart)",
+                file.display(),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Ok(file)
+    };
+    let file = file_of(args.size_mib)?;
     let bytes = std::fs::metadata(&file)?.len() as f64;
     // warm the page cache for everyone
     std::io::copy(&mut std::fs::File::open(&file)?, &mut std::io::sink())?;
     let exe = std::env::current_exe()?;
-    let best = |what: &str| -> anyhow::Result<(f64, f64, u64)> {
+    let best_of = |what: &str, file: &Path| -> anyhow::Result<(f64, f64, u64)> {
         let mut best = (f64::INFINITY, 0.0, 0);
         for _ in 0..args.repeats {
             let v = run(std::process::Command::new(&exe)
                 .arg("--child")
                 .arg(what)
-                .arg(&file))?;
+                .arg(file))?;
             let s = v["seconds"].as_f64().unwrap_or(f64::NAN);
             if s < best.0 {
                 best = (
@@ -101,8 +105,12 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(best)
     };
+    let best = |what: &str| best_of(what, &file);
     let read = best("read")?;
     let profile = best("profile")?;
+    // memory flat in the file's size: the same profile of a file a quarter the size
+    let small_mib = (args.size_mib / 4).max(1);
+    let small = best_of("profile", &file_of(small_mib)?)?;
     let mib = bytes / (1u64 << 20) as f64;
     println!(
         "bench-quality: {} ({:.0} MiB, {} rows), {} cores, best of {}",
@@ -128,6 +136,14 @@ fn main() -> anyhow::Result<()> {
     println!(
         "    ratio of polars' scan rate     {:>8.2}",
         read.0 / profile.0
+    );
+    println!(
+        "    profile's peak at {small_mib} MiB: {:.0} MiB; at {:.0} MiB: {:.0} MiB (flat: x{:.2} for x{:.1} the bytes)",
+        small.1,
+        mib,
+        profile.1,
+        profile.1 / small.1,
+        mib / small_mib as f64
     );
     match &args.python {
         Some(py) => {
