@@ -1,12 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 pub mod agreements;
-/// Claims attested on the registry whose meaning the off-chain tools share.
-pub mod claims {
-    /// A quality checker's verdict that a version's file passed every check (`datapact quality
-    /// --attest`); the evidence hash is the SHA-256 of the verdict's JSON report.
-    pub const QUALITY_PASSED: &str = "quality.passed";
-}
 pub mod consent;
 pub mod events;
 pub mod funds;
@@ -119,6 +113,13 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+}
+
+/// Claims attested on the registry whose meaning the off-chain tools share.
+pub mod claims {
+    /// A quality checker's verdict that a version's file passed every check (`datapact quality
+    /// --attest`); the evidence hash is the SHA-256 of the verdict's JSON report.
+    pub const QUALITY_PASSED: &str = "quality.passed";
 }
 
 #[cfg(test)]
