@@ -522,21 +522,8 @@ async fn the_run_behind_an_alert_is_anchored_and_verifies_with_the_alerts_eviden
     let run = report["run"]["id"]
         .as_i64()
         .expect("the evidence names its run");
-    let out = std::process::Command::new(datapact_bin()?)
-        .args([
-            "verify-run",
-            &run.to_string(),
-            "--json",
-            "--rpc",
-            &ctx.chain.url,
-        ])
-        .arg("--deployment")
-        .arg(&ctx.deployment_path)
-        .env("DATABASE_URL", &p.url)
-        .env("RUST_LOG", "warn")
-        .output()?;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    assert!(out.status.success(), "{v:#}");
+    let (code, v) = datapact_e2e::pipeline::verify_run(&ctx, &p.url, run)?;
+    assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["ok"], true);
     assert_eq!(
         v["manifest_sha256"], report["run"]["manifest_sha256"],

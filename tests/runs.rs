@@ -9,35 +9,10 @@ use datapact_analytics::{self as analytics, AnalyzeConfig};
 use datapact_chain::keys::localnet_wallet;
 use datapact_chain::tx::Sender;
 use datapact_e2e::deal::{access, deal, DealTerms};
-use datapact_e2e::pipeline::ingest_all;
-use datapact_e2e::{datapact_bin, fresh_database, lock, setup, workspace_root, Ctx};
+use datapact_e2e::pipeline::{ingest_all, verify_run as verify};
+use datapact_e2e::{fresh_database, lock, setup, workspace_root};
 use datapact_index::ingest;
 use datapact_registry::msg::{QueryMsg as RQ, VersionResponse};
-
-/// `datapact verify-run RUN --json`: (exit code, verdict).
-fn verify(ctx: &Ctx, url: &str, run: i64) -> anyhow::Result<(i32, serde_json::Value)> {
-    let out = std::process::Command::new(datapact_bin()?)
-        .args([
-            "verify-run",
-            &run.to_string(),
-            "--json",
-            "--rpc",
-            &ctx.chain.url,
-        ])
-        .arg("--deployment")
-        .arg(&ctx.deployment_path)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .output()?;
-    let code = out.status.code().unwrap_or(-1);
-    let v = serde_json::from_slice(&out.stdout).map_err(|e| {
-        anyhow::anyhow!(
-            "verify-run printed no verdict ({e}), exit {code}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
-    Ok((code, v))
-}
 
 /// The (part, name) of each difference a verdict lists.
 fn named(v: &serde_json::Value) -> Vec<(String, String)> {

@@ -279,3 +279,28 @@ pub async fn get(app: &axum::Router, uri: &str) -> anyhow::Result<(StatusCode, S
     let bytes = axum::body::to_bytes(r.into_body(), 16 << 20).await?;
     Ok((status, String::from_utf8_lossy(&bytes).to_string()))
 }
+
+/// `datapact verify-run RUN --json` against the index at `url`: (exit code, verdict).
+pub fn verify_run(ctx: &Ctx, url: &str, run: i64) -> anyhow::Result<(i32, serde_json::Value)> {
+    let out = std::process::Command::new(crate::datapact_bin()?)
+        .args([
+            "verify-run",
+            &run.to_string(),
+            "--json",
+            "--rpc",
+            &ctx.chain.url,
+        ])
+        .arg("--deployment")
+        .arg(&ctx.deployment_path)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    let code = out.status.code().unwrap_or(-1);
+    let v = serde_json::from_slice(&out.stdout).map_err(|e| {
+        anyhow::anyhow!(
+            "verify-run printed no verdict ({e}), exit {code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok((code, v))
+}
