@@ -498,3 +498,39 @@ async fn the_ingester_reconnects_when_postgres_restarts_mid_backfill() -> anyhow
     assert_eq!(table_checksums(&pool, head).await?, ref_sums);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_synthetic_history_refuses_a_database_that_holds_a_chains_index_unless_told_scratch(
+) -> anyhow::Result<()> {
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let to = chain_with_workload(&ctx).await?;
+    let pool = reference(&ctx, "e2e_synth_guard", to).await?;
+    let before = table_checksums(&pool, to).await?;
+    let e = datapact_index::db::replace_with_synthetic(&pool, false)
+        .await
+        .expect_err("an index of a chain is not scratch");
+    let e = format!("{e:#}");
+    assert!(
+        e.contains(&format!("the index of chain {}", ctx.chain.chain_id))
+            && e.contains("--scratch"),
+        "{e}"
+    );
+    assert_eq!(
+        table_checksums(&pool, to).await?,
+        before,
+        "nothing was changed"
+    );
+    // said in so many words, it is replaced; a synthetic history may then be replaced again
+    datapact_index::db::replace_with_synthetic(&pool, true).await?;
+    let n: i64 = sqlx::query_scalar("select count(*) from blocks")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(n, 0);
+    sqlx::query("insert into checkpoint (id, chain_id, start_height, height) values (1, $1, 1, 1)")
+        .bind(format!("{}1", datapact_index::db::SYNTHETIC_CHAIN_PREFIX))
+        .execute(&pool)
+        .await?;
+    datapact_index::db::replace_with_synthetic(&pool, false).await?;
+    Ok(())
+}

@@ -239,6 +239,16 @@ impl PgCluster {
 
     /// Drops and recreates database `name` (letters, digits, underscores); returns its URL.
     pub async fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
+        self.database(name, true).await
+    }
+
+    /// Database `name` (letters, digits, underscores), created if missing and otherwise left
+    /// as it is; returns its URL.
+    pub async fn ensure_database(&self, name: &str) -> anyhow::Result<String> {
+        self.database(name, false).await
+    }
+
+    async fn database(&self, name: &str, fresh: bool) -> anyhow::Result<String> {
         anyhow::ensure!(
             !name.is_empty()
                 && name
@@ -249,14 +259,23 @@ impl PgCluster {
         self.ensure_running().await?;
         let admin = format!("postgres://{DB_USER}@127.0.0.1:{}/postgres", self.port);
         let mut conn = admin.parse::<PgConnectOptions>()?.connect().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "drop database if exists {name} with (force)"
-        )))
-        .execute(&mut conn)
-        .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+        if fresh {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "drop database if exists {name} with (force)"
+            )))
             .execute(&mut conn)
             .await?;
+        }
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+                .bind(name)
+                .fetch_one(&mut conn)
+                .await?;
+        if !exists {
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                .execute(&mut conn)
+                .await?;
+        }
         Ok(format!(
             "postgres://{DB_USER}@127.0.0.1:{}/{name}",
             self.port
@@ -343,6 +362,32 @@ pub async fn check_schema(pool: &PgPool) -> anyhow::Result<()> {
             ))
         ),
     }
+}
+
+/// The chain id every synthetic history carries, before its seed (`datapact-sim synth`, the
+/// evaluation, the benchmarks).
+pub const SYNTHETIC_CHAIN_PREFIX: &str = "datapact-synth-";
+
+/// Empties the index for a synthetic history. A database whose checkpoint names a chain that is
+/// not synthetic holds an index of that chain, which is refused unless `scratch` says, in so
+/// many words, that it may go.
+pub async fn replace_with_synthetic(pool: &PgPool, scratch: bool) -> anyhow::Result<()> {
+    let held: Option<(String, i64)> =
+        sqlx::query_as("select chain_id, height from checkpoint where id = 1")
+            .fetch_optional(pool)
+            .await
+            .context("reading what the database holds")?;
+    if let Some((chain, height)) = held {
+        if !chain.starts_with(SYNTHETIC_CHAIN_PREFIX) && !scratch {
+            anyhow::bail!(
+                "this database holds the index of chain {chain} (up to height {height}), and a \
+                 synthetic history replaces a database's content: nothing was changed. Give a \
+                 scratch database (--database-url postgres://…/scratch), or add --scratch to \
+                 replace this index"
+            );
+        }
+    }
+    truncate_all(pool).await
 }
 
 /// Empties every table the ingester writes, and the checkpoint (for a fresh synthetic history).

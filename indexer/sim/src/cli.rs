@@ -81,11 +81,19 @@ struct SimulateArgs {
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     datapact-sim synth --seed 3                          # 300k accesses over 14 days, 8 injections per kind\n  \
-    datapact-sim synth --accesses 10000000 --consumers 2000 --days 30   # the scale benchmark's data")]
+    datapact-sim synth --accesses 10000000 --consumers 2000 --days 30   # the scale benchmark's data\n\n\
+It replaces the content of its database: by default `datapact_synth` on the private cluster, never\n\
+the `datapact` database `datapact ingest` fills. A database that holds a chain's index (its\n\
+checkpoint names a chain that is not synthetic) is refused and left as it is, unless --scratch\n\
+says it may be replaced.")]
 struct SynthArgs {
-    /// Postgres to write to; unset: the private cluster (database `datapact`).
-    #[arg(long, env = "DATABASE_URL")]
+    /// Postgres to write to (its content is replaced); unset: database `datapact_synth` on the
+    /// private cluster. A database holding a chain's index is refused without --scratch.
+    #[arg(long, env = "SYNTH_DATABASE_URL")]
     database_url: Option<String>,
+    /// The database is scratch: replace its content even if it holds a chain's index.
+    #[arg(long)]
+    scratch: bool,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// About this many accesses in all.
@@ -182,9 +190,16 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
 }
 
 async fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    let url = db::database_url(args.database_url.as_deref()).await?;
+    let url = match args.database_url {
+        Some(u) => u,
+        None => {
+            db::PgCluster::from_env()
+                .ensure_database("datapact_synth")
+                .await?
+        }
+    };
     let pool = db::connect(&url, 4).await?;
-    db::truncate_all(&pool).await?;
+    db::replace_with_synthetic(&pool, args.scratch).await?;
     let cfg = crate::synth::SynthConfig {
         seed: args.seed,
         consumers: args.consumers,
@@ -196,7 +211,7 @@ async fn synth(args: SynthArgs) -> anyhow::Result<()> {
         accesses: args.accesses,
         injections: args.injections,
         labels: args.labels,
-        chain_id: format!("datapact-synth-{}", args.seed),
+        chain_id: format!("{}{}", db::SYNTHETIC_CHAIN_PREFIX, args.seed),
         progress: true,
     };
     let t = std::time::Instant::now();

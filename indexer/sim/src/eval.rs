@@ -236,10 +236,10 @@ pub async fn run(
 ) -> anyhow::Result<Vec<SeedResult>> {
     let mut out = Vec::new();
     for &seed in seeds {
-        datapact_index::db::truncate_all(pool).await?;
+        datapact_index::db::replace_with_synthetic(pool, false).await?;
         let cfg = SynthConfig {
             seed,
-            chain_id: format!("datapact-synth-{seed}"),
+            chain_id: format!("{}{seed}", datapact_index::db::SYNTHETIC_CHAIN_PREFIX),
             ..synth.clone()
         };
         let s = synth::run(pool, &cfg).await?;

@@ -195,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
         days,
         injections: 8,
         labels: labels_path.clone(),
-        chain_id: format!("datapact-synth-{seed}"),
+        chain_id: format!("{}{seed}", datapact_index::db::SYNTHETIC_CHAIN_PREFIX),
         progress: true,
         ..SynthConfig::default()
     };
