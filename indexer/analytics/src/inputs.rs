@@ -247,3 +247,29 @@ pub fn provenance_inputs(data: &Data, lineage: &Lineage) -> anyhow::Result<Prove
     }
     Ok((facts, track))
 }
+
+/// The standing alerts (neither resolved nor lifted by the run's last height), as the
+/// provenance score counts them.
+pub fn standing_alerts(data: &Data) -> anyhow::Result<Vec<crate::provenance::StandingAlert>> {
+    let a = &data.alerts;
+    let standing: Vec<bool> = a
+        .column("standing")?
+        .bool()?
+        .into_iter()
+        .map(|b| b.unwrap_or(true))
+        .collect();
+    Ok(strs(a, "subject")?
+        .into_iter()
+        .zip(strs(a, "severity")?)
+        .zip(ints(a, "asset_id")?)
+        .zip(standing)
+        .filter_map(|(((subject, severity), asset_id), standing)| {
+            Some(crate::provenance::StandingAlert {
+                subject: subject?,
+                severity: severity?,
+                asset_id,
+            })
+            .filter(|_| standing)
+        })
+        .collect())
+}

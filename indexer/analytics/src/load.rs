@@ -141,7 +141,7 @@ pub struct Data {
     pub withdrawals: DataFrame,
     /// consent_id, subject, controller, scope, purposes (comma-separated)
     pub consents: DataFrame,
-    /// subject, severity
+    /// subject, severity, asset_id, standing (neither resolved nor lifted)
     pub alerts: DataFrame,
     /// each table's digest as read (the run's inputs), by table name
     pub digests: BTreeMap<String, Digest>,
@@ -350,10 +350,22 @@ impl Data {
             ],
         )
         .await?;
+        // an alert stands until a responder resolves it or lifts its suspension
+        let standing = format!(
+            "subject, severity, asset_id, (not exists (select 1 from audit_changes c \
+             where c.alert_seq = alerts.alert_seq and c.change in ('{}', '{}') and c.height <= {t}))::text",
+            datapact_types::events::action::RESOLVE,
+            datapact_types::events::action::LIFT_SUSPENSION
+        );
         let alerts = read(
             "alerts",
-            state("subject, severity", "alerts"),
-            &[("subject", String), ("severity", String)],
+            state(&standing, "alerts"),
+            &[
+                ("subject", String),
+                ("severity", String),
+                ("asset_id", Int64),
+                ("standing", Boolean),
+            ],
         )
         .await?;
         Ok(Self {

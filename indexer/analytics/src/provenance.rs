@@ -41,7 +41,7 @@ pub struct ProvenanceScore {
     pub integrity: f64,
     /// accesses to personal data that went through a consent check
     pub consent: f64,
-    /// alerts against the owner or the asset's consumers
+    /// standing alerts against the owner or naming the asset
     pub alerts: f64,
     /// the weakest parent's score (0-1), 1 for a root
     pub inherited: f64,
@@ -90,17 +90,32 @@ fn ancestors(v: (i64, i64), facts: &HashMap<(i64, i64), VersionFacts>) -> Vec<(i
     seen.into_iter().collect()
 }
 
-/// Scores every version. `alerts` are (subject address, severity); `track` is each attestor's
-/// track record in 0-1.
+/// A standing alert on chain (neither resolved nor lifted): its subject, severity, and the
+/// asset it names, if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StandingAlert {
+    pub subject: String,
+    pub severity: String,
+    pub asset_id: Option<i64>,
+}
+
+/// Scores every version. `alerts` are the standing alerts; `track` is each attestor's track
+/// record in 0-1.
 pub fn score_all(
     facts: &HashMap<(i64, i64), VersionFacts>,
-    alerts: &[(String, String)],
+    alerts: &[StandingAlert],
     track: &HashMap<String, f64>,
 ) -> Vec<ProvenanceScore> {
     let attested = |v: &(i64, i64)| facts.get(v).is_some_and(|f| !f.attestations.is_empty());
-    let mut alert_weight: HashMap<&str, f64> = HashMap::new();
-    for (subject, severity) in alerts {
-        *alert_weight.entry(subject.as_str()).or_default() += severity_weight(severity);
+    // an alert counts against the asset of its owner (the subject) or the asset it names, once;
+    // a consumer's alert is the consumer's, not the asset's (anyone could grief an asset)
+    let mut by_subject: HashMap<&str, f64> = HashMap::new();
+    let mut by_asset: HashMap<i64, Vec<&StandingAlert>> = HashMap::new();
+    for a in alerts {
+        *by_subject.entry(a.subject.as_str()).or_default() += severity_weight(&a.severity);
+        if let Some(asset) = a.asset_id {
+            by_asset.entry(asset).or_default().push(a);
+        }
     }
     let mut own: BTreeMap<(i64, i64), ProvenanceScore> = BTreeMap::new();
     for (&(asset, version), f) in facts {
@@ -141,10 +156,14 @@ pub fn score_all(
         } else {
             1.0
         };
-        let against: f64 = std::iter::once(&f.owner)
-            .chain(f.consumers.iter())
-            .map(|who| alert_weight.get(who.as_str()).copied().unwrap_or(0.0))
-            .sum();
+        let against: f64 = by_subject.get(f.owner.as_str()).copied().unwrap_or(0.0)
+            + by_asset
+                .get(&asset)
+                .into_iter()
+                .flatten()
+                .filter(|a| a.subject != f.owner)
+                .map(|a| severity_weight(&a.severity))
+                .sum::<f64>();
         let alerts_c = 1.0 - against.min(1.0);
         let parts = [
             lineage,
@@ -282,8 +301,49 @@ mod tests {
             "an owner attesting itself counts for nothing"
         );
         assert_eq!(get(&base, 3), 0.0);
-        let alerted = score_all(&facts, &[("p".into(), "high".into())], &HashMap::new());
+        let alert = |subject: &str, asset_id: Option<i64>| StandingAlert {
+            subject: subject.into(),
+            severity: "high".into(),
+            asset_id,
+        };
+        let alerted = score_all(&facts, &[alert("p", None)], &HashMap::new());
         assert!(get(&alerted, 1) < get(&base, 1));
+    }
+
+    #[test]
+    fn a_consumers_alert_is_the_consumers_and_one_naming_the_asset_counts_once() {
+        let mut facts = HashMap::new();
+        let mut v = version("p", &[], &["a1"]);
+        v.consumers.insert("c".into());
+        facts.insert((1, 1), v);
+        let alert = |subject: &str, asset_id: Option<i64>| StandingAlert {
+            subject: subject.into(),
+            severity: "high".into(),
+            asset_id,
+        };
+        let alerts_c =
+            |alerts: &[StandingAlert]| score_all(&facts, alerts, &HashMap::new())[0].alerts;
+        assert_eq!(alerts_c(&[]), 1.0);
+        // the game: a consumer of the asset provokes an alert against itself
+        assert_eq!(
+            alerts_c(&[alert("c", None)]),
+            1.0,
+            "a consumer's alert does not grief the asset"
+        );
+        assert!(
+            alerts_c(&[alert("c", Some(1))]) < 1.0,
+            "an alert naming the asset counts"
+        );
+        assert_eq!(
+            alerts_c(&[alert("p", Some(1))]),
+            alerts_c(&[alert("p", None)]),
+            "counted once"
+        );
+        assert_eq!(
+            alerts_c(&[alert("x", Some(2))]),
+            1.0,
+            "another asset's alert does not count"
+        );
     }
 
     #[test]

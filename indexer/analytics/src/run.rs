@@ -360,11 +360,7 @@ async fn compute(
     timings.lap("rules");
     steps.step("provenance");
     let (facts, track) = inputs::provenance_inputs(&data, &lineage)?;
-    let alerts: Vec<(String, String)> = inputs::strs(&data.alerts, "subject")?
-        .into_iter()
-        .zip(inputs::strs(&data.alerts, "severity")?)
-        .filter_map(|(a, b)| Some((a?, b?)))
-        .collect();
+    let alerts = inputs::standing_alerts(&data)?;
     let provenance = provenance::score_all(&facts, &alerts, &track);
     timings.lap("provenance");
     steps.step("writing back");
