@@ -196,13 +196,11 @@ pub fn provenance_inputs(data: &Data, lineage: &Lineage) -> anyhow::Result<Prove
             e.0 += 1.0;
         }
         if let Some(f) = facts.get_mut(&(a, ver)) {
+            let c = claim[i].clone().unwrap_or_default();
             if revoked[i] {
-                f.attestations.remove(&w);
+                revoke(&mut f.attestations, &w, &c);
             } else {
-                f.attestations
-                    .entry(w)
-                    .or_default()
-                    .push(claim[i].clone().unwrap_or_default());
+                f.attestations.entry(w).or_default().push(c);
             }
         }
     }
@@ -272,4 +270,39 @@ pub fn standing_alerts(data: &Data) -> anyhow::Result<Vec<crate::provenance::Sta
             .filter(|_| standing)
         })
         .collect())
+}
+
+/// Takes back one claim of an attestor on a version (its other claims stand); an attestor with
+/// no claim left is no longer an attestor of the version.
+fn revoke(
+    attestations: &mut std::collections::BTreeMap<String, Vec<String>>,
+    attestor: &str,
+    claim: &str,
+) {
+    if let Some(claims) = attestations.get_mut(attestor) {
+        claims.retain(|c| c != claim);
+        if claims.is_empty() {
+            attestations.remove(attestor);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn revoking_one_claim_leaves_the_attestors_other_claims_standing() {
+        let mut a = std::collections::BTreeMap::from([
+            (
+                "w".to_string(),
+                vec!["schema-valid".to_string(), "quality.passed".to_string()],
+            ),
+            ("v".to_string(), vec!["schema-valid".to_string()]),
+        ]);
+        super::revoke(&mut a, "w", "schema-valid");
+        assert_eq!(a["w"], ["quality.passed"]);
+        super::revoke(&mut a, "v", "schema-valid");
+        assert!(!a.contains_key("v"), "no claim left: no longer an attestor");
+        super::revoke(&mut a, "nobody", "x");
+        assert_eq!(a.len(), 1);
+    }
 }
