@@ -198,14 +198,14 @@ impl Data {
             copy_bytes(pool, &q2),
             copy_bytes(pool, &q_denied),
         )?;
-        let mut take = |name: &str, query: &str, chunks: &[&[u8]]| {
-            let mut d = manifest::digest_csv(chunks);
-            d.query = Some(query.to_string());
-            digests.insert(name.to_string(), d);
-        };
-        take("blocks", &q_blocks, &[&blocks]);
-        take("accesses", &events(acc_cols, "accesses"), &[&acc1, &acc2]);
-        take("denied_attempts", &q_denied, &[&denied]);
+        let q_accesses = events(acc_cols, "accesses");
+        for (name, query, chunks) in [
+            ("blocks", &q_blocks, &[&blocks[..]][..]),
+            ("accesses", &q_accesses, &[&acc1[..], &acc2[..]]),
+            ("denied_attempts", &q_denied, &[&denied[..]]),
+        ] {
+            digests.insert(name.to_string(), manifest::digest_copy(query, chunks));
+        }
         let blocks = parse_csv(blocks, &[("height", Int64), ("t", Int64)])?;
         let mut accesses = parse_csv(acc1, &acc_schema)?;
         accesses.vstack_mut(&parse_csv(acc2, &acc_schema)?)?;
@@ -232,9 +232,7 @@ impl Data {
         let mut read =
             async |name: &str, query: std::string::String, schema: &[(&str, DataType)]| {
                 let bytes = copy_bytes(pool, &query).await?;
-                let mut d = manifest::digest_csv(&[&bytes]);
-                d.query = Some(query);
-                digests.insert(name.to_string(), d);
+                digests.insert(name.to_string(), manifest::digest_copy(&query, &[&bytes]));
                 parse_csv(bytes, schema)
             };
         let agreements = read(

@@ -117,6 +117,15 @@ pub fn digest_csv(chunks: &[&[u8]]) -> Digest {
     digest_lines(lines)
 }
 
+/// The digest of an input: the CSV `COPY` wrote for `query` (in one or more chunks), naming
+/// the query.
+pub fn digest_copy(query: &str, chunks: &[&[u8]]) -> Digest {
+    Digest {
+        query: Some(query.to_string()),
+        ..digest_csv(chunks)
+    }
+}
+
 /// A file's digest: its bytes' SHA-256.
 pub fn digest_file(path: &Path) -> std::io::Result<Digest> {
     let mut f = std::fs::File::open(path)?;

@@ -334,14 +334,14 @@ async fn compute(
     let mut timings = Timings::default();
     let steps = Steps::new(cfg.progress);
     steps.step("reading the indexed tables");
-    let data = Data::load(pool, plan.from_height, plan.to_height)
+    let mut data = Data::load(pool, plan.from_height, plan.to_height)
         .await
         .context("reading the indexed tables")?;
     timings.lap("read");
     steps.step("features");
     let lineage = Lineage::from_data(&data)?;
     let (tables, history) = role_tables(pool, &data, &lineage, plan, cfg).await?;
-    let mut inputs = data.digests.clone();
+    let mut inputs = std::mem::take(&mut data.digests);
     inputs.insert("prior_windows".into(), history);
     timings.lap("features");
     steps.step("scoring");
@@ -428,7 +428,6 @@ async fn persist(
     let dir = cfg.reports.join(format!("run-{run_id}"));
     report::write(&dir, analysis)
         .with_context(|| format!("writing the report to {}", dir.display()))?;
-    store::set_report_dir(pool, run_id, &dir.to_string_lossy()).await?;
     let m = Manifest {
         format: manifest::FORMAT.into(),
         run_id,
@@ -449,7 +448,7 @@ async fn persist(
     let text = m.text();
     std::fs::write(dir.join(manifest::MANIFEST_FILE), &text)
         .with_context(|| format!("writing the manifest to {}", dir.display()))?;
-    store::set_manifest(pool, run_id, &text, &m.sha256()).await?;
+    store::set_report(pool, run_id, &dir.to_string_lossy(), &text, &m.sha256()).await?;
     analysis.report_dir = Some(dir);
     Ok(())
 }

@@ -304,23 +304,6 @@ pub async fn latest_asset_scores(
     .context("reading provenance scores")
 }
 
-/// Records a run's manifest (its canonical text and that text's SHA-256).
-pub async fn set_manifest(
-    pool: &PgPool,
-    run_id: i64,
-    text: &str,
-    sha256: &str,
-) -> anyhow::Result<()> {
-    sqlx::query("update analytics_runs set manifest = $1, manifest_sha256 = $2 where run_id = $3")
-        .bind(text)
-        .bind(sha256)
-        .bind(run_id)
-        .execute(pool)
-        .await
-        .context("recording the run's manifest")?;
-    Ok(())
-}
-
 /// Forgets every earlier analysis (for `analyze --full`).
 pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(
@@ -333,13 +316,24 @@ pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Notes where a run's report folder is.
-pub async fn set_report_dir(pool: &PgPool, run_id: i64, dir: &str) -> anyhow::Result<()> {
-    sqlx::query("update analytics_runs set report_dir = $1 where run_id = $2")
-        .bind(dir)
-        .bind(run_id)
-        .execute(pool)
-        .await
-        .context("recording the report folder")?;
+/// Records where a run's report folder is and the run's manifest (its canonical text and that
+/// text's SHA-256).
+pub async fn set_report(
+    pool: &PgPool,
+    run_id: i64,
+    dir: &str,
+    manifest: &str,
+    manifest_sha256: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "update analytics_runs set report_dir = $1, manifest = $2, manifest_sha256 = $3 where run_id = $4",
+    )
+    .bind(dir)
+    .bind(manifest)
+    .bind(manifest_sha256)
+    .bind(run_id)
+    .execute(pool)
+    .await
+    .context("recording the report folder and the manifest")?;
     Ok(())
 }
