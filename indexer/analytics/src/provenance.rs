@@ -140,15 +140,16 @@ pub fn score_all(
         // what can be checked about the bytes: the content hash (always on chain), a schema
         // hash, and claims by someone other than the owner: a passed quality check fully,
         // any other claim half
-        let mut claims = f
-            .attestations
+        let vouched: Vec<&String> = independent
             .iter()
-            .filter(|(a, _)| **a != f.owner)
-            .flat_map(|(_, c)| c);
-        let checked = match claims.clone().any(|c| c == claims::QUALITY_PASSED) {
-            true => 1.0,
-            false if claims.next().is_some() => 0.5,
-            false => 0.0,
+            .flat_map(|a| &f.attestations[*a])
+            .collect();
+        let checked = if vouched.iter().any(|c| *c == claims::QUALITY_PASSED) {
+            1.0
+        } else if !vouched.is_empty() {
+            0.5
+        } else {
+            0.0
         };
         let integrity = 0.4 + 0.3 * f64::from(u8::from(f.schema_hash)) + 0.3 * checked;
         let consent = if f.personal && f.accesses > 0 {
