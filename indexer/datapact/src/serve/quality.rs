@@ -34,6 +34,15 @@ pub struct QualityLine {
 
 /// The recorded reports of asset `id`, newest version first.
 pub async fn of_asset(pool: &PgPool, id: i64) -> ApiResult<Vec<QualityLine>> {
+    lines(pool, Some(id), None).await
+}
+
+/// Recorded reports: of an asset, or the one with a hash.
+async fn lines(
+    pool: &PgPool,
+    asset: Option<i64>,
+    sha: Option<&str>,
+) -> ApiResult<Vec<QualityLine>> {
     Ok(sqlx::query_as(
         "select q.sha256, q.version, q.passed, to_char(q.recorded_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as recorded_at, \
          (case when jsonb_typeof(q.report::jsonb -> 'discrepancies') = 'array' \
@@ -42,10 +51,12 @@ pub async fn of_asset(pool: &PgPool, id: i64) -> ApiResult<Vec<QualityLine>> {
                and a.evidence_hash = q.sha256 and a.claim = $2 and not a.revoked \
                and not exists (select 1 from attestations r where r.asset_id = a.asset_id and r.version = a.version \
                                and r.attestor = a.attestor and r.claim = a.claim and r.revoked and r.height >= a.height)) as attested_by \
-         from quality_reports q where q.asset_id = $1 order by q.version desc, q.recorded_at desc limit 100",
+         from quality_reports q where ($1::bigint is null or q.asset_id = $1) and ($3::text is null or q.sha256 = $3) \
+         order by q.version desc, q.recorded_at desc limit 100",
     )
-    .bind(id)
+    .bind(asset)
     .bind(datapact_types::claims::QUALITY_PASSED)
+    .bind(sha)
     .fetch_all(pool)
     .await?)
 }
@@ -98,10 +109,10 @@ async fn report(pool: &PgPool, sha: &str) -> ApiResult<QualityReport> {
     .await?;
     let (asset_id, version, passed, text) =
         row.ok_or_else(|| ApiError::NotFound(format!("no quality report {sha}")))?;
-    let attested_by = of_asset(pool, asset_id)
+    let attested_by = lines(pool, None, Some(&sha))
         .await?
         .into_iter()
-        .find(|q| q.sha256 == sha)
+        .next()
         .map(|q| q.attested_by)
         .unwrap_or_default();
     Ok(QualityReport {
