@@ -30,6 +30,8 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     pub provenance: Vec<ProvenanceScore>,
     pub anomalies: Vec<Anomaly>,
+    /// what the run forecast (None: a run recorded without forecasts)
+    pub forecasts: Option<crate::forecast::Forecasts>,
     pub timings: Vec<(String, f64)>,
     pub report_dir: Option<PathBuf>,
     /// true when nothing new was indexed since the last run

@@ -218,7 +218,7 @@ pub fn outputs(a: &Analysis) -> BTreeMap<String, Digest> {
                 .map(|(w, s)| window_line(t.role, a.window, w, Some(s.score)))
         })
         .collect();
-    BTreeMap::from([
+    let mut out = BTreeMap::from([
         ("actor_windows".to_string(), digest_lines(windows)),
         (
             "anomalies".to_string(),
@@ -228,7 +228,26 @@ pub fn outputs(a: &Analysis) -> BTreeMap<String, Digest> {
             "provenance_scores".to_string(),
             digest_lines(a.provenance.iter().map(provenance_line).collect()),
         ),
-    ])
+    ]);
+    if let Some(f) = &a.forecasts {
+        let (points, outlooks) = forecast_lines(f);
+        out.insert("forecasts".to_string(), digest_lines(points));
+        out.insert("forecast_outlooks".to_string(), digest_lines(outlooks));
+    }
+    out
+}
+
+/// The lines of a run's forecasts and outlooks, as digested.
+pub fn forecast_lines(f: &crate::forecast::Forecasts) -> (Vec<String>, Vec<String>) {
+    (
+        f.point_rows().iter().map(json_line).collect(),
+        f.outlook_rows().iter().map(json_line).collect(),
+    )
+}
+
+/// A row as one line of JSON (numbers written as serde_json writes them: exact).
+pub fn json_line<T: Serialize>(row: &T) -> String {
+    serde_json::to_string(row).unwrap_or_default()
 }
 
 /// One thing that is not as the manifest says.

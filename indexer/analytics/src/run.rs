@@ -18,7 +18,8 @@ use sqlx::PgPool;
 use crate::analysis::{self, Analysis, REPORT_THRESHOLD};
 use crate::detect::{DetectConfig, Detector, Feature, Scored};
 use crate::features::{self, ActorWindow, FeatureDef, Lineage, RoleTable, Windowing};
-use crate::load::{self, Data};
+use crate::forecast::{self, risk, ForecastConfig, Forecasts};
+use crate::load::{self, Data, SeriesInputs};
 use crate::manifest::{self, Digest, Manifest, Model};
 use crate::store::{self, RunOutput};
 use crate::{inputs, provenance, report, rules, MODEL_VERSION};
@@ -34,6 +35,8 @@ pub struct AnalyzeConfig {
     pub detect: DetectConfig,
     /// at most this many windows per role fit the detector (a random sample of the history)
     pub fit_sample: usize,
+    /// what the run forecasts (None: no forecasts, as runs recorded before them)
+    pub forecast: Option<ForecastConfig>,
     pub progress: bool,
 }
 
@@ -45,6 +48,7 @@ impl Default for AnalyzeConfig {
             reports: PathBuf::from(".data/reports"),
             detect: DetectConfig::default(),
             fit_sample: 50_000,
+            forecast: Some(ForecastConfig::default()),
             progress: false,
         }
     }
@@ -249,7 +253,11 @@ fn score(
 
 /// The settings a run records in its manifest: every one that changes a score.
 pub fn settings(cfg: &AnalyzeConfig) -> serde_json::Value {
-    json!({"detect": cfg.detect, "fit_sample": cfg.fit_sample, "report_threshold": REPORT_THRESHOLD})
+    let mut s = json!({"detect": cfg.detect, "fit_sample": cfg.fit_sample, "report_threshold": REPORT_THRESHOLD});
+    if let Some(f) = &cfg.forecast {
+        s["forecast"] = json!(f);
+    }
+    s
 }
 
 /// Runs an analysis over what is indexed (only what is new since the last run, unless
@@ -272,6 +280,7 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
             findings: Vec::new(),
             provenance: Vec::new(),
             anomalies: Vec::new(),
+            forecasts: None,
             inputs: BTreeMap::new(),
             timings: Vec::new(),
             report_dir: None,
@@ -316,10 +325,19 @@ impl AnalyzeConfig {
         let fit_sample = s["fit_sample"]
             .as_u64()
             .ok_or_else(|| anyhow::anyhow!("the manifest has no fit_sample"))?;
+        // runs recorded before forecasts have none in their settings
+        let forecast = match s.get("forecast") {
+            Some(f) => Some(
+                serde_json::from_value(f.clone())
+                    .map_err(|e| anyhow::anyhow!("the manifest's forecast settings: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(AnalyzeConfig {
             window: Some(m.window_seconds),
             detect,
             fit_sample: fit_sample as usize,
+            forecast,
             ..Default::default()
         })
     }
@@ -367,6 +385,13 @@ async fn compute(
     let wanted: Vec<(i64, i64)> = findings.iter().flat_map(|f| f.txs.clone()).collect();
     let tx_hashes: HashMap<(i64, i64), String> = load::tx_hashes(pool, &wanted).await?;
     let anomalies = analysis::anomalies(plan.window, &scored, &findings, &tx_hashes);
+    timings.lap("anomalies");
+    steps.step("forecasts");
+    let forecasts = match &cfg.forecast {
+        Some(fc) => Some(forecasts(pool, plan, &scored, fc, &mut inputs).await?),
+        None => None,
+    };
+    timings.lap("forecasts");
     steps.done();
     Ok((
         Analysis {
@@ -379,6 +404,7 @@ async fn compute(
             findings,
             provenance,
             anomalies,
+            forecasts,
             inputs,
             timings: Vec::new(),
             report_dir: None,
@@ -400,6 +426,8 @@ async fn persist(
         "anomalies": analysis.anomalies.len(),
         "findings": analysis.findings.len(),
         "versions": analysis.provenance.len(),
+        "forecasts": analysis.forecasts.as_ref().map(|f| f.series.len()),
+        "outlooks": analysis.forecasts.as_ref().map(|f| f.outlooks.len()),
     });
     let out = RunOutput {
         window: analysis.window,
@@ -421,6 +449,7 @@ async fn persist(
             .collect(),
         anomalies: &analysis.anomalies,
         provenance: &analysis.provenance,
+        forecasts: analysis.forecasts.as_ref(),
         model_version: MODEL_VERSION,
     };
     let run_id = store::save(pool, &out).await?;
@@ -451,6 +480,44 @@ async fn persist(
     store::set_report(pool, run_id, &dir.to_string_lossy(), &text, &m.sha256()).await?;
     analysis.report_dir = Some(dir);
     Ok(())
+}
+
+/// The run's forecasts: the series read up to its last height, the consumers' timelines from
+/// the earlier runs' scores (as they were then, for a recomputation) and this run's.
+async fn forecasts(
+    pool: &PgPool,
+    plan: &Plan,
+    scored: &[(RoleTable, Vec<Scored>)],
+    cfg: &ForecastConfig,
+    inputs: &mut BTreeMap<String, Digest>,
+) -> anyhow::Result<Forecasts> {
+    let window = plan.window;
+    let mut series = SeriesInputs::load(pool, plan.to_height, window.seconds).await?;
+    inputs.append(&mut series.digests);
+    let mut rows: Vec<(String, i64, f64)> = match plan.since_window {
+        Some(w0) => store::prior_scores(pool, "consumer", window.start(w0), plan.as_of_run).await?,
+        None => Vec::new(),
+    };
+    inputs.insert(
+        "prior_scores".into(),
+        manifest::digest_lines(rows.iter().map(manifest::json_line).collect()),
+    );
+    for (table, scores) in scored.iter().filter(|(t, _)| t.role == "consumer") {
+        rows.extend(
+            table
+                .rows
+                .iter()
+                .zip(scores)
+                .map(|(w, s)| (w.actor.clone(), w.window, s.score)),
+        );
+    }
+    let timelines = risk::timelines(rows, series.origin);
+    Ok(forecast::forecast(
+        &series,
+        &timelines,
+        cfg,
+        REPORT_THRESHOLD,
+    ))
 }
 
 /// The rows the detector is fitted on: the new windows and the history, sampled to `cap`.

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 
 use crate::analysis::Anomaly;
 use crate::features::{ActorWindow, Windowing};
+use crate::forecast::{OutlookRow, PointRow};
 use crate::manifest::{self, Difference, Digest};
 use crate::provenance::ProvenanceScore;
 
@@ -154,14 +155,50 @@ pub async fn stored_outputs(
             })
         })
         .collect();
-    Ok(BTreeMap::from([
+    let mut out = BTreeMap::from([
         ("actor_windows".to_string(), manifest::digest_lines(windows)),
         ("anomalies".to_string(), manifest::digest_lines(anomalies)),
         (
             "provenance_scores".to_string(),
             manifest::digest_lines(scores),
         ),
-    ]))
+    ]);
+    // runs recorded before forecasts have none, and no forecast settings
+    let forecast: Option<bool> = sqlx::query_scalar(
+        "select (params -> 'settings') ? 'forecast' from analytics_runs where run_id = $1",
+    )
+    .bind(run_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading the run's settings")?;
+    if forecast == Some(true) {
+        let points: Vec<PointRow> = sqlx::query_as(
+            "select target, key, step, extract(epoch from step_start)::bigint as step_start, step_seconds, \
+             point, lower, upper, level, method, history from forecasts where run_id = $1",
+        )
+        .bind(run_id)
+        .fetch_all(pool)
+        .await
+        .context("reading the run's forecasts")?;
+        let outlooks: Vec<OutlookRow> = sqlx::query_as(
+            "select kind, key, party, value, lower, upper, extract(epoch from at)::bigint as at, \
+             extract(epoch from at_early)::bigint as at_early, extract(epoch from at_late)::bigint as at_late, \
+             before_expiry, drivers from forecast_outlooks where run_id = $1",
+        )
+        .bind(run_id)
+        .fetch_all(pool)
+        .await
+        .context("reading the run's outlooks")?;
+        out.insert(
+            "forecasts".into(),
+            manifest::digest_lines(points.iter().map(manifest::json_line).collect()),
+        );
+        out.insert(
+            "forecast_outlooks".into(),
+            manifest::digest_lines(outlooks.iter().map(manifest::json_line).collect()),
+        );
+    }
+    Ok(out)
 }
 
 /// Where a run's manifest hash is on chain.

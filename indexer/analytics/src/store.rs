@@ -10,6 +10,7 @@ use datapact_index::Table;
 
 use crate::analysis::Anomaly;
 use crate::features::{ActorWindow, Windowing};
+use crate::forecast::Forecasts;
 use crate::provenance::ProvenanceScore;
 
 datapact_index::table! {
@@ -51,6 +52,42 @@ datapact_index::table! {
         inherited: f64,
         attestors: i32,
         unattested_ancestors: i32,
+    }
+}
+
+datapact_index::table! {
+    /// One step of one series' forecast in one run.
+    "forecasts" => ForecastRow {
+        run_id: i64,
+        target: String,
+        key: String,
+        step: i32,
+        step_start: UnixTime,
+        step_seconds: i64,
+        point: f64,
+        lower: f64,
+        upper: f64,
+        level: f64,
+        method: String,
+        history: i32,
+    }
+}
+
+datapact_index::table! {
+    /// One outlook (a cap date, a consumer's risk) in one run.
+    "forecast_outlooks" => OutlookDbRow {
+        run_id: i64,
+        kind: String,
+        key: String,
+        party: String,
+        value: f64,
+        lower: f64,
+        upper: f64,
+        at: Option<UnixTime>,
+        at_early: Option<UnixTime>,
+        at_late: Option<UnixTime>,
+        before_expiry: Option<bool>,
+        drivers: String,
     }
 }
 
@@ -128,6 +165,7 @@ pub struct RunOutput<'a> {
     pub windows: Vec<(&'a str, &'a [ActorWindow], Vec<f64>)>,
     pub anomalies: &'a [Anomaly],
     pub provenance: &'a [ProvenanceScore],
+    pub forecasts: Option<&'a Forecasts>,
     pub model_version: &'a str,
 }
 
@@ -273,6 +311,46 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
         })
         .collect();
     copy_rows(&mut tx, &provenance).await?;
+    if let Some(f) = out.forecasts {
+        let points: Vec<ForecastRow> = f
+            .point_rows()
+            .into_iter()
+            .map(|r| ForecastRow {
+                run_id,
+                target: r.target,
+                key: r.key,
+                step: r.step,
+                step_start: UnixTime(r.step_start),
+                step_seconds: r.step_seconds,
+                point: r.point,
+                lower: r.lower,
+                upper: r.upper,
+                level: r.level,
+                method: r.method,
+                history: r.history,
+            })
+            .collect();
+        copy_rows(&mut tx, &points).await?;
+        let outlooks: Vec<OutlookDbRow> = f
+            .outlook_rows()
+            .into_iter()
+            .map(|r| OutlookDbRow {
+                run_id,
+                kind: r.kind,
+                key: r.key,
+                party: r.party,
+                value: r.value,
+                lower: r.lower,
+                upper: r.upper,
+                at: r.at.map(UnixTime),
+                at_early: r.at_early.map(UnixTime),
+                at_late: r.at_late.map(UnixTime),
+                before_expiry: r.before_expiry,
+                drivers: r.drivers,
+            })
+            .collect();
+        copy_rows(&mut tx, &outlooks).await?;
+    }
     sqlx::query(
         "insert into analytics_state (id, window_seconds, last_height, last_run) values (1, $1, $2, $3) \
          on conflict (id) do update set window_seconds = excluded.window_seconds, \
@@ -304,11 +382,33 @@ pub async fn latest_asset_scores(
     .context("reading provenance scores")
 }
 
+/// Every consumer window's score before `before` (unix s): (actor, window index, score), the
+/// current ones, or (`as_of_run`) the ones that were current when that run read them — the
+/// history of the alert-risk forecast.
+pub async fn prior_scores(
+    pool: &PgPool,
+    role: &str,
+    before: i64,
+    as_of_run: Option<i64>,
+) -> anyhow::Result<Vec<(String, i64, f64)>> {
+    sqlx::query_as(
+        "select actor, extract(epoch from window_start)::bigint / window_seconds, score \
+         from actor_windows where role = $1 and window_start < to_timestamp($2) and case when $3::bigint is null \
+         then superseded_by is null else run_id < $3 and (superseded_by is null or superseded_by >= $3) end",
+    )
+    .bind(role)
+    .bind(before as f64)
+    .bind(as_of_run)
+    .fetch_all(pool)
+    .await
+    .context("reading earlier scores")
+}
+
 /// Forgets every earlier analysis (for `analyze --full`).
 pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(
-        "truncate analytics_state, anomalies, actor_windows, provenance_scores, run_verifications, \
-         run_anchors, analytics_runs",
+        "truncate analytics_state, anomalies, actor_windows, provenance_scores, forecasts, \
+         forecast_outlooks, run_verifications, run_anchors, analytics_runs",
     )
     .execute(pool)
     .await

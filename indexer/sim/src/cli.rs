@@ -38,6 +38,64 @@ enum Command {
     /// The labelled evaluation: synthetic histories with injected misbehaviour, per seed;
     /// prints precision, recall, F1 and PR-AUC per kind.
     Eval(EvalArgs),
+    /// The forecasts back-tested: synthetic histories with trends, weekly cycles and regime
+    /// changes; interval width tuned on the training ones, figures from the held-out ones.
+    EvalForecast(EvalForecastArgs),
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  datapact-sim eval-forecast   # what `make eval-forecast` runs\n\n\
+It uses its own database (datapact_eval on the private cluster, or --database-url) and replaces\n\
+its content for each history. Training and held-out seeds and demand shapes must not overlap."
+)]
+struct EvalForecastArgs {
+    /// Postgres to use (its content is replaced); unset: database datapact_eval on the private cluster.
+    #[arg(long, env = "EVAL_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Seeds the interval width is tuned on.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    train_seeds: Vec<u64>,
+    /// Seeds reported on.
+    #[arg(long, value_delimiter = ',', default_value = "11,12,13")]
+    test_seeds: Vec<u64>,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "trend,weekly"
+    )]
+    train_demand: Vec<crate::synth::Demand>,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "regime,mixed"
+    )]
+    test_demand: Vec<crate::synth::Demand>,
+    /// Accesses per history.
+    #[arg(long, default_value_t = 200_000)]
+    accesses: u64,
+    #[arg(long, default_value_t = 200)]
+    consumers: usize,
+    /// Days per history (four weeks: two weekly cycles before the first origin).
+    #[arg(long, default_value_t = 28)]
+    days: u32,
+    /// Step (window) length in seconds.
+    #[arg(long, default_value_t = 3600)]
+    window: i64,
+    /// Origins per series, one horizon apart.
+    #[arg(long, default_value_t = 4)]
+    origins: usize,
+    /// Steps forecast from each origin.
+    #[arg(long, default_value_t = 48)]
+    horizon: usize,
+    /// At most this many agreements per history.
+    #[arg(long, default_value_t = 150)]
+    agreements: usize,
+    /// Write the figures as JSON here too.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -118,6 +176,10 @@ struct SynthArgs {
     /// Ground-truth labels (JSON lines, the workload's format).
     #[arg(long, default_value = ".data/synth-labels.jsonl")]
     labels: PathBuf,
+    /// How each consumer's demand changes over the history (what the forecasts are evaluated
+    /// on); steady leaves the history as it always was.
+    #[arg(long, value_enum, default_value_t = crate::synth::Demand::Steady)]
+    demand: crate::synth::Demand,
 }
 
 #[derive(Args)]
@@ -163,6 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate(args).await,
         Command::Synth(args) => synth(args).await,
         Command::Eval(args) => eval(args).await,
+        Command::EvalForecast(args) => eval_forecast(args).await,
     }
 }
 
@@ -213,6 +276,7 @@ async fn synth(args: SynthArgs) -> anyhow::Result<()> {
         labels: args.labels,
         chain_id: format!("{}{}", db::SYNTHETIC_CHAIN_PREFIX, args.seed),
         progress: true,
+        demand: args.demand,
     };
     let t = std::time::Instant::now();
     let s = crate::synth::run(&pool, &cfg).await?;
@@ -247,9 +311,11 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         labels: std::env::temp_dir().join("datapact-eval-labels.jsonl"),
         ..Default::default()
     };
+    // the forecasts have an evaluation of their own (eval-forecast)
     let cfg = datapact_analytics::AnalyzeConfig {
         window: Some(args.window),
         full: true,
+        forecast: None,
         ..Default::default()
     };
     let results = crate::eval::run(&pool, &args.seeds, &synth, &cfg, args.debug).await?;
@@ -262,6 +328,58 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
     print!("{}", crate::eval::summary(&results));
     if let Some(path) = args.json {
         std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
+    }
+    Ok(())
+}
+
+async fn eval_forecast(args: EvalForecastArgs) -> anyhow::Result<()> {
+    let overlap = args.train_seeds.iter().any(|s| args.test_seeds.contains(s))
+        || args
+            .train_demand
+            .iter()
+            .any(|d| args.test_demand.contains(d));
+    anyhow::ensure!(
+        !overlap,
+        "a seed or demand shape is both training and held out; name disjoint ones (--train-seeds, --test-seeds, --train-demand, --test-demand)"
+    );
+    let url = match args.database_url {
+        Some(u) => u,
+        None => {
+            db::PgCluster::from_env()
+                .fresh_database("datapact_eval")
+                .await?
+        }
+    };
+    let pool = db::connect(&url, 4).await?;
+    let cfg = crate::eval_forecast::ForecastEvalConfig {
+        train_seeds: args.train_seeds,
+        test_seeds: args.test_seeds,
+        train_demand: args.train_demand,
+        test_demand: args.test_demand,
+        synth: crate::synth::SynthConfig {
+            accesses: args.accesses,
+            consumers: args.consumers,
+            days: args.days,
+            progress: false,
+            labels: std::env::temp_dir().join("datapact-eval-forecast-labels.jsonl"),
+            ..Default::default()
+        },
+        window: args.window,
+        origins: args.origins,
+        horizon: args.horizon,
+        agreements: args.agreements,
+        level: datapact_analytics::forecast::ModelConfig::default().level,
+    };
+    let t = std::time::Instant::now();
+    let e = crate::eval_forecast::run(&pool, &cfg).await?;
+    print!("{}", crate::eval_forecast::summary(&e, &cfg));
+    println!(
+        "({} histories in {:.0} s)",
+        e.histories.len(),
+        t.elapsed().as_secs_f64()
+    );
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&e)?)?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod eval;
+pub mod eval_forecast;
 pub mod labels;
 pub mod synth;
 pub mod workload;

@@ -86,6 +86,8 @@ pub struct OriginResult {
     pub model: Errors,
     /// in [`Baseline::ALL`]'s order
     pub baselines: Vec<Errors>,
+    /// (actual, point, lower, upper) per step: what an interval's width is tuned on
+    pub band: Vec<(f64, f64, f64, f64)>,
 }
 
 /// Evaluates `y` at `origin`: the model reads `y[..origin]` and is scored on the next
@@ -113,7 +115,14 @@ pub fn at_origin(
         .iter()
         .map(|b| errors(actual, &b.predict(train, m, h), None, scale))
         .collect();
-    Some(OriginResult { model, baselines })
+    let band = (0..h)
+        .map(|i| (actual[i], p.point[i], p.lower[i], p.upper[i]))
+        .collect();
+    Some(OriginResult {
+        model,
+        baselines,
+        band,
+    })
 }
 
 /// A calibration table's row: forecasts whose probability fell in `lo..hi`.

@@ -101,9 +101,86 @@ pub struct Forecasts {
     pub origin: i64,
     pub horizon: usize,
     pub periods: Vec<usize>,
+    /// the nominal coverage of the intervals
+    pub level: f64,
     pub series: Vec<SeriesForecast>,
     pub outlooks: Vec<Outlook>,
     pub risk: RiskModel,
+}
+
+/// One forecast step of one series, as stored (`forecasts`) and digested.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PointRow {
+    pub target: String,
+    pub key: String,
+    pub step: i32,
+    /// unix seconds
+    pub step_start: i64,
+    pub step_seconds: i64,
+    pub point: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub level: f64,
+    pub method: String,
+    pub history: i32,
+}
+
+/// One outlook, as stored (`forecast_outlooks`) and digested.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+pub struct OutlookRow {
+    pub kind: String,
+    pub key: String,
+    pub party: String,
+    pub value: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub at: Option<i64>,
+    pub at_early: Option<i64>,
+    pub at_late: Option<i64>,
+    pub before_expiry: Option<bool>,
+    pub drivers: String,
+}
+
+impl Forecasts {
+    pub fn point_rows(&self) -> Vec<PointRow> {
+        self.series
+            .iter()
+            .flat_map(|s| {
+                (0..s.path.point.len()).map(move |k| PointRow {
+                    target: s.target.to_string(),
+                    key: s.key.clone(),
+                    step: k as i32,
+                    step_start: (self.origin + k as i64) * self.step_seconds,
+                    step_seconds: self.step_seconds,
+                    point: s.path.point[k],
+                    lower: s.path.lower[k],
+                    upper: s.path.upper[k],
+                    level: self.level,
+                    method: s.path.method.clone(),
+                    history: i32::try_from(s.history).unwrap_or(i32::MAX),
+                })
+            })
+            .collect()
+    }
+
+    pub fn outlook_rows(&self) -> Vec<OutlookRow> {
+        self.outlooks
+            .iter()
+            .map(|o| OutlookRow {
+                kind: o.kind.to_string(),
+                key: o.key.clone(),
+                party: o.party.clone(),
+                value: o.value,
+                lower: o.lower,
+                upper: o.upper,
+                at: o.at,
+                at_early: o.at_early,
+                at_late: o.at_late,
+                before_expiry: o.before_expiry,
+                drivers: o.drivers.clone(),
+            })
+            .collect()
+    }
 }
 
 /// Dense series per key, from the key's first non-zero step up to `origin - 1`.
@@ -222,6 +299,7 @@ pub fn forecast(
         origin,
         horizon,
         periods,
+        level: cfg.model.level,
         series,
         outlooks,
         risk,
@@ -238,8 +316,10 @@ fn reach(v: &[f64], remaining: f64, origin: i64, step: i64) -> Option<i64> {
             return Some((origin + k as i64 + 1) * step);
         }
     }
+    // past the horizon at the mean rate, within ten years (further is "not foreseeable")
     let rate = cum / v.len().max(1) as f64;
-    (rate > 1e-9).then(|| origin * step + (remaining / rate * step as f64).ceil() as i64)
+    let after = remaining / rate * step as f64;
+    (rate > 1e-9 && after < 10.0 * 365.0 * 86400.0).then(|| origin * step + after.ceil() as i64)
 }
 
 /// When a capped agreement will reach its cap.

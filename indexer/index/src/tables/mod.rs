@@ -92,6 +92,7 @@ unmoved!(
     f64,
     Option<f64>,
     bool,
+    Option<bool>,
     String,
     Option<String>,
     crate::copy::PgArray,

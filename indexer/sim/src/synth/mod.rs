@@ -41,6 +41,38 @@ pub struct SynthConfig {
     pub labels: PathBuf,
     pub chain_id: String,
     pub progress: bool,
+    /// how each consumer's demand changes over the history (steady: only the daily rhythm)
+    pub demand: Demand,
+}
+
+/// How honest demand changes over a history, per consumer (drawn from the seed): what the
+/// forecasts are evaluated on. `steady` leaves every other history exactly as it was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Demand {
+    /// the daily rhythm only
+    #[default]
+    Steady,
+    /// growth or decline, from -50% to +150% over the history
+    Trend,
+    /// a weekly cycle of 20-60% around the mean, its low days differing per consumer
+    Weekly,
+    /// a step to 0.3-0.6x or 1.7-3x at a point in the last half of the history
+    Regime,
+    /// trend, weekly cycle and a regime change at once
+    Mixed,
+}
+
+impl Demand {
+    pub fn name(self) -> &'static str {
+        match self {
+            Demand::Steady => "steady",
+            Demand::Trend => "trend",
+            Demand::Weekly => "weekly",
+            Demand::Regime => "regime",
+            Demand::Mixed => "mixed",
+        }
+    }
 }
 
 impl Default for SynthConfig {
@@ -58,6 +90,7 @@ impl Default for SynthConfig {
             labels: PathBuf::from(".data/synth-labels.jsonl"),
             chain_id: "datapact-synth".into(),
             progress: true,
+            demand: Demand::Steady,
         }
     }
 }

@@ -84,7 +84,8 @@ fn honest_hour(w: &mut World, hour: u64, events: &mut Plan) {
         } else {
             1.0
         };
-        let lambda = (w.rate[c] * r * spike).max(1e-6);
+        let shape = w.shapes.get(c).map_or(1.0, |s| s.at(hour));
+        let lambda = (w.rate[c] * r * spike * shape).max(1e-6);
         let n = Poisson::new(lambda)
             .map(|p| p.sample(&mut w.rng) as u64)
             .unwrap_or(0);

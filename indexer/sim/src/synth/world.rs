@@ -113,6 +113,8 @@ pub(super) struct World {
     pub by_consumer: Vec<Vec<usize>>,
     /// per-consumer accesses per hour
     pub rate: Vec<f64>,
+    /// per-consumer demand shape (empty: steady)
+    pub shapes: Vec<Shape>,
     pub next_asset: u64,
     pub next_consent: u64,
     pub labels: Vec<Label>,
@@ -136,6 +138,7 @@ impl World {
         let total: f64 = raw.iter().sum::<f64>() * hours;
         let k = cfg.accesses as f64 / total.max(1e-9);
         Ok(Self {
+            shapes: Shape::draw(cfg),
             rate: raw.iter().map(|r| r * k).collect(),
             consumers,
             providers: name("provider", cfg.providers),
@@ -421,6 +424,72 @@ impl World {
             })
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+/// How one consumer's demand changes over the history (a multiplier of its rate per hour).
+#[derive(Clone, Debug)]
+pub(super) struct Shape {
+    growth: f64,
+    weekly: f64,
+    weekly_phase: f64,
+    regime_at: u64,
+    regime: f64,
+    hours: f64,
+}
+
+impl Shape {
+    /// Every consumer's shape, from a stream of its own: the other draws of a history do not
+    /// change with the demand (a steady history is exactly as before).
+    fn draw(cfg: &SynthConfig) -> Vec<Shape> {
+        use super::Demand;
+        if cfg.demand == Demand::Steady {
+            return Vec::new();
+        }
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_mul(0x9E37_79B9).wrapping_add(0xD3));
+        let hours = (cfg.days as f64 * 24.0).max(1.0);
+        let (trend, weekly, regime) = match cfg.demand {
+            Demand::Trend => (true, false, false),
+            Demand::Weekly => (false, true, false),
+            Demand::Regime => (false, false, true),
+            _ => (true, true, true),
+        };
+        (0..cfg.consumers)
+            .map(|_| {
+                let growth = rng.random_range(-0.5..1.5);
+                let weekly_amp = rng.random_range(0.2..0.6);
+                let weekly_phase = rng.random_range(0.0..7.0);
+                let regime_at = (hours * rng.random_range(0.5..0.85)) as u64;
+                let factor = if rng.random_bool(0.5) {
+                    rng.random_range(0.3..0.6)
+                } else {
+                    rng.random_range(1.7..3.0)
+                };
+                Shape {
+                    growth: if trend { growth } else { 0.0 },
+                    weekly: if weekly { weekly_amp } else { 0.0 },
+                    weekly_phase,
+                    regime_at: if regime { regime_at } else { u64::MAX },
+                    regime: factor,
+                    hours,
+                }
+            })
+            .collect()
+    }
+
+    /// The multiplier of the consumer's rate in `hour`.
+    pub(super) fn at(&self, hour: u64) -> f64 {
+        let trend = 1.0 + self.growth * hour as f64 / self.hours;
+        let day = hour as f64 / 24.0;
+        let week =
+            1.0 + self.weekly * ((day - self.weekly_phase) / 7.0 * std::f64::consts::TAU).cos();
+        let regime = if hour >= self.regime_at {
+            self.regime
+        } else {
+            1.0
+        };
+        (trend * week * regime).max(0.05)
     }
 }
 
