@@ -404,6 +404,36 @@ pub async fn prior_scores(
     .context("reading earlier scores")
 }
 
+/// The latest forecasting run's outlooks of `kind` about `party`, soonest first: (run, row).
+pub async fn latest_outlooks(
+    pool: &PgPool,
+    kind: &str,
+    party: &str,
+) -> anyhow::Result<Vec<(i64, crate::forecast::OutlookRow)>> {
+    let run: Option<i64> = sqlx::query_scalar(
+        "select max(run_id) from analytics_runs where (params -> 'settings') ? 'forecast'",
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading the latest forecasting run")?;
+    let Some(run) = run else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<crate::forecast::OutlookRow> = sqlx::query_as(
+        "select kind, key, party, value, lower, upper, extract(epoch from at)::bigint as at, \
+         extract(epoch from at_early)::bigint as at_early, extract(epoch from at_late)::bigint as at_late, \
+         before_expiry, drivers from forecast_outlooks where run_id = $1 and kind = $2 and party = $3 \
+         order by at nulls last, key",
+    )
+    .bind(run)
+    .bind(kind)
+    .bind(party)
+    .fetch_all(pool)
+    .await
+    .context("reading outlooks")?;
+    Ok(rows.into_iter().map(|r| (run, r)).collect())
+}
+
 /// Forgets every earlier analysis (for `analyze --full`).
 pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(

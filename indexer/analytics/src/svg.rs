@@ -136,6 +136,82 @@ pub fn line(title: &str, points: &[(f64, f64)], x_label: &dyn Fn(f64) -> String)
     out
 }
 
+/// History (x, y) and its forecast (x, point, lower, upper) on one chart: the history as a
+/// line, the forecast dashed over its shaded interval.
+pub fn band(
+    title: &str,
+    history: &[(f64, f64)],
+    forecast: &[(f64, f64, f64, f64)],
+    x_label: &dyn Fn(f64) -> String,
+) -> String {
+    let (w, h, pad_l, pad_b, pad_t) = (640.0, 220.0, 48.0, 36.0, 24.0);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><title>{t}</title><text x="{pad_l}" y="16" class="t">{t}</text>"#,
+        t = esc(title)
+    );
+    let xs = history
+        .iter()
+        .map(|p| p.0)
+        .chain(forecast.iter().map(|p| p.0));
+    let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    if !x0.is_finite() {
+        let _ = write!(
+            out,
+            r#"<text x="{pad_l}" y="{}" class="a">no data yet</text></svg>"#,
+            h / 2.0
+        );
+        return out;
+    }
+    let y1 = history
+        .iter()
+        .map(|p| p.1)
+        .chain(forecast.iter().map(|p| p.3.max(p.1)))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let sx = |x: f64| pad_l + (w - pad_l - 8.0) * (x - x0) / (x1 - x0).max(1e-9);
+    let sy = |y: f64| h - pad_b - (h - pad_b - pad_t) * y.clamp(0.0, y1) / y1;
+    let pts = |v: &mut dyn Iterator<Item = (f64, f64)>| -> String {
+        v.map(|(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if !forecast.is_empty() {
+        let upper = pts(&mut forecast.iter().map(|p| (p.0, p.3)));
+        let lower = pts(&mut forecast.iter().rev().map(|p| (p.0, p.2)));
+        let _ = write!(out, r#"<polygon class="band" points="{upper} {lower}"/>"#);
+        let _ = write!(
+            out,
+            r#"<polyline class="fc" fill="none" points="{}"/>"#,
+            pts(&mut forecast.iter().map(|p| (p.0, p.1)))
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<polyline fill="none" points="{}"/><text x="4" y="{}" class="a">{}</text><text x="4" y="{}" class="a">0</text>"#,
+        pts(&mut history.iter().copied()),
+        pad_t + 10.0,
+        fmt_num(y1),
+        h - pad_b
+    );
+    for k in 0..4 {
+        let x = x0 + (x1 - x0) * k as f64 / 3.0;
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{}" class="a">{}</text>"#,
+            sx(x).min(w - 90.0),
+            h - pad_b + 14.0,
+            esc(&x_label(x))
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 /// A lineage graph: nodes in layers (roots left), edges parent -> child; `nodes` are
 /// (id, label, score 0-100 or None), `edges` (parent id, child id).
 pub fn lineage(nodes: &[(String, String, Option<f64>)], edges: &[(String, String)]) -> String {
@@ -223,7 +299,8 @@ svg.chart .t{font:600 13px sans-serif}svg.chart .a{font:10px sans-serif;fill:#55
 svg.lineage{max-width:100%;height:auto}svg.lineage line{stroke:#888;stroke-width:1.5}\
 svg.lineage text{font:12px sans-serif}svg.lineage rect{stroke:#333;stroke-width:1}\
 svg.lineage .good rect{fill:#c9ecd0}svg.lineage .fair rect{fill:#fbeec1}\
-svg.lineage .poor rect{fill:#f7c9c9}svg.lineage .none rect{fill:#eee}";
+svg.lineage .poor rect{fill:#f7c9c9}svg.lineage .none rect{fill:#eee}\
+svg.chart polygon.band{fill:#f0a04b;opacity:.3;stroke:none}svg.chart polyline.fc{stroke:#c4620a;stroke-dasharray:5 3}";
 
 #[cfg(test)]
 mod tests {

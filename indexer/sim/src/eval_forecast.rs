@@ -19,7 +19,7 @@ use sqlx::PgPool;
 
 use datapact_analytics::forecast::backtest::{self, Errors, OriginResult, ProbabilityScore};
 use datapact_analytics::forecast::model::{Baseline, ModelConfig};
-use datapact_analytics::forecast::{self, risk, targets};
+use datapact_analytics::forecast::{self, risk, targets, ForecastConfig};
 use datapact_analytics::load::{self, SeriesInputs};
 use datapact_analytics::{AnalyzeConfig, REPORT_THRESHOLD};
 
@@ -63,9 +63,9 @@ pub struct RiskRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct ForecastEval {
     pub level: f64,
-    /// the interval scale chosen on the training histories, and the coverage it gave there
-    pub interval_scale: f64,
-    pub training_coverage: f64,
+    /// per target, the interval scale chosen on the training histories and the coverage it
+    /// gave there
+    pub interval_scales: BTreeMap<String, (f64, f64)>,
     pub histories: Vec<(String, u64, String, u64)>,
     pub targets: Vec<TargetRow>,
     pub risk: Vec<RiskRow>,
@@ -84,10 +84,14 @@ struct Split {
 /// Runs the evaluation on `pool` (its content is replaced by each history).
 pub async fn run(pool: &PgPool, cfg: &ForecastEvalConfig) -> anyhow::Result<ForecastEval> {
     let mut histories = Vec::new();
-    let untuned = ModelConfig {
-        level: cfg.level,
-        interval_scale: 1.0,
-        ..ModelConfig::default()
+    let untuned = ForecastConfig {
+        model: ModelConfig {
+            level: cfg.level,
+            interval_scale: 1.0,
+            ..ModelConfig::default()
+        },
+        interval_scales: BTreeMap::new(),
+        horizon: Some(cfg.horizon),
     };
     let train = split(
         pool,
@@ -99,9 +103,16 @@ pub async fn run(pool: &PgPool, cfg: &ForecastEvalConfig) -> anyhow::Result<Fore
         &mut histories,
     )
     .await?;
-    let (scale, training_coverage) = choose_scale(&train, cfg.level);
-    let tuned = ModelConfig {
-        interval_scale: scale,
+    let interval_scales: BTreeMap<String, (f64, f64)> = train
+        .results
+        .iter()
+        .map(|(t, (_, rs))| (t.to_string(), choose_scale(rs, cfg.level)))
+        .collect();
+    let tuned = ForecastConfig {
+        interval_scales: interval_scales
+            .iter()
+            .map(|(t, (k, _))| (t.clone(), *k))
+            .collect(),
         ..untuned
     };
     let test = split(
@@ -157,8 +168,7 @@ pub async fn run(pool: &PgPool, cfg: &ForecastEvalConfig) -> anyhow::Result<Fore
     }
     Ok(ForecastEval {
         level: cfg.level,
-        interval_scale: scale,
-        training_coverage,
+        interval_scales,
         histories,
         targets: rows,
         risk: risk_rows,
@@ -172,7 +182,7 @@ async fn split(
     name: &str,
     seeds: &[u64],
     demands: &[Demand],
-    model: &ModelConfig,
+    model: &ForecastConfig,
     histories: &mut Vec<(String, u64, String, u64)>,
 ) -> anyhow::Result<Split> {
     let mut out = Split::default();
@@ -208,7 +218,7 @@ async fn history(
     pool: &PgPool,
     cfg: &ForecastEvalConfig,
     seed: u64,
-    model: &ModelConfig,
+    fc: &ForecastConfig,
     out: &mut Split,
 ) -> anyhow::Result<()> {
     let to = load::indexed_height(pool).await?.unwrap_or(0);
@@ -252,6 +262,7 @@ async fn history(
         ),
     ];
     for (target, series) in sets {
+        let model = &fc.model_for(target);
         let results: Vec<OriginResult> = series
             .par_iter()
             .flat_map_iter(|y| {
@@ -306,13 +317,10 @@ async fn history(
     Ok(())
 }
 
-/// The interval scale whose coverage on the training histories is nearest the nominal level.
-fn choose_scale(train: &Split, level: f64) -> (f64, f64) {
-    let bands: Vec<&(f64, f64, f64, f64)> = train
-        .results
-        .values()
-        .flat_map(|(_, rs)| rs.iter().flat_map(|r| r.band.iter()))
-        .collect();
+/// The interval scale whose coverage on the training back-tests is nearest the nominal level,
+/// and that coverage.
+fn choose_scale(results: &[OriginResult], level: f64) -> (f64, f64) {
+    let bands: Vec<&(f64, f64, f64, f64)> = results.iter().flat_map(|r| r.band.iter()).collect();
     let coverage = |k: f64| {
         let inside = bands
             .iter()
@@ -351,13 +359,17 @@ pub fn summary(e: &ForecastEval, cfg: &ForecastEvalConfig) -> String {
         cfg.window,
         e.level * 100.0
     );
+    let scales: Vec<String> = e
+        .interval_scales
+        .iter()
+        .map(|(t, (k, c))| format!("{t} {k:.2} ({:.1}%)", c * 100.0))
+        .collect();
     let _ = writeln!(
         s,
-        "training: seeds {} x demand {} — interval scale chosen there: {:.2} (coverage {:.1}%)",
+        "training: seeds {} x demand {}; interval scales chosen there (training coverage): {}",
         list(&cfg.train_seeds),
         names(&cfg.train_demand),
-        e.interval_scale,
-        e.training_coverage * 100.0
+        scales.join(", ")
     );
     let _ = writeln!(
         s,
@@ -404,8 +416,13 @@ pub fn summary(e: &ForecastEval, cfg: &ForecastEvalConfig) -> String {
         let p = &r.score;
         let _ = writeln!(
             s,
-            "\nalert risk, {}: {} consumer windows, {} reported next; Brier {:.4} vs base rate {:.4}",
-            r.split, p.n, p.positives, p.brier, p.brier_base
+            "\nalert risk, {}: {} consumer windows, {} reported next; Brier {:.6} vs base rate {:.6} (skill {:+.3})",
+            r.split,
+            p.n,
+            p.positives,
+            p.brier,
+            p.brier_base,
+            1.0 - p.brier / p.brier_base.max(1e-12)
         );
         if r.split == "held-out" {
             let _ = writeln!(s, "  probability bin   windows   mean p   observed");
@@ -444,7 +461,7 @@ pub fn summary(e: &ForecastEval, cfg: &ForecastEvalConfig) -> String {
     if let Some(r) = e.risk.iter().find(|r| r.split == "held-out") {
         let _ = writeln!(
             s,
-            "aim alert risk: Brier {:.4} {} the base rate's {:.4}",
+            "aim alert risk: Brier {:.6} {} the base rate's {:.6}",
             r.score.brier,
             if r.score.brier < r.score.brier_base {
                 "better than"

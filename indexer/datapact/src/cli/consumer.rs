@@ -290,22 +290,11 @@ async fn provenance(
     url: Option<&str>,
     offers: &[datapact_agreements::state::Offer],
 ) -> Vec<(i64, i32, f64)> {
-    let cluster = datapact_index::db::PgCluster::from_env();
-    let url = match url {
-        Some(u) => u.to_string(),
-        None if cluster.accepting() => cluster.reader_url(),
-        None => return vec![],
+    let Some(pool) = super::index_reader(url).await else {
+        return vec![];
     };
     let ids: Vec<i64> = offers.iter().map(|o| o.asset_id as i64).collect();
-    let read = async {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(std::time::Duration::from_secs(3))
-            .connect(&url)
-            .await?;
-        datapact_analytics::store::latest_asset_scores(&pool, &ids).await
-    };
-    match read.await {
+    match datapact_analytics::store::latest_asset_scores(&pool, &ids).await {
         Ok(scores) => scores,
         Err(e) => {
             tracing::debug!("no provenance scores: {e:#}");

@@ -125,6 +125,29 @@ impl ChainArgs {
 
 /// Logs (at `default` unless `RUST_LOG` says) and pipes, as every datapact process sets them
 /// up.
+/// A read-only connection to an index, when one is reachable: `url`, else the private
+/// cluster's reader if it runs (never started here). None, with the reason logged, otherwise.
+pub(crate) async fn index_reader(url: Option<&str>) -> Option<sqlx::PgPool> {
+    let cluster = datapact_index::db::PgCluster::from_env();
+    let url = match url {
+        Some(u) => u.to_string(),
+        None if cluster.accepting() => cluster.reader_url(),
+        None => return None,
+    };
+    match sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(3))
+        .connect(&url)
+        .await
+    {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::debug!("no index: {e:#}");
+            None
+        }
+    }
+}
+
 pub fn init_logging(default: &str) {
     datapact_chain::process::restore_sigpipe();
     datapact_chain::process::init_logging(default);

@@ -95,6 +95,18 @@ pub(crate) enum ProviderAction {
         #[arg(long)]
         asset: u64,
     },
+    /// When this provider's capped agreements will reach their cap, from the latest
+    /// `datapact analyze` run's forecasts (80% interval), with a warning for every one whose
+    /// cap comes before its expiry or within --warn-days. Exit 0 either way; --json for scripts.
+    Outlook {
+        /// An index with `datapact analyze` runs (read only); unset: the private cluster if it
+        /// runs (never started by this command).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        /// Warn about caps reached within this many days, expiry or not.
+        #[arg(long, default_value_t = 7.0)]
+        warn_days: f64,
+    },
 }
 
 #[derive(Args)]
@@ -103,7 +115,8 @@ pub(crate) enum ProviderAction {
     datapact provider --as provider-0 publish --asset 1 trips.csv\n  \
     datapact provider --as provider-0 offer --asset 1 --purpose research --price 1000 --cap 10\n  \
     datapact provider --as provider-0 deliver-keys --follow\n  \
-    datapact provider --as provider-0 add-steward --asset 1 --steward wasm1…\n\n\
+    datapact provider --as provider-0 add-steward --asset 1 --steward wasm1…\n  \
+    datapact provider --as provider-0 outlook          # which agreements will reach their cap, and when\n\n\
 Data keys are kept under --keyring (0600 files, never printed). What cannot be undone: a key once\n\
 delivered, and bytes once fetched; a tombstone stops every later delivery and erases the ciphertext.")]
 pub(crate) struct ProviderArgs {
@@ -143,6 +156,14 @@ fn parse_sensitivity(s: &str) -> anyhow::Result<Sensitivity> {
 
 pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
     let chain = args.chain.connect().await?;
+    if let ProviderAction::Outlook {
+        database_url,
+        warn_days,
+    } = &args.action
+    {
+        let me = args.key.wallet(&chain)?.addr();
+        return outlook(&me, database_url.as_deref(), *warn_days, args.json).await;
+    }
     let deployment = Deployment::load(&args.chain.deployment)?;
     let mut sender = args.key.sender(&chain).await?;
     let files = provider::ProviderFiles {
@@ -312,6 +333,7 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
             )
             .await
         }
+        ProviderAction::Outlook { .. } => unreachable!("handled above"),
         ProviderAction::Tombstone { asset } => {
             let e = provider::tombstone(&chain, &deployment, &mut sender, &files, asset).await?;
             print(args.json, &e, |e| {
@@ -333,6 +355,86 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// One agreement's cap outlook, as `provider outlook` prints it.
+#[derive(serde::Serialize)]
+struct CapLine {
+    run_id: i64,
+    #[serde(flatten)]
+    outlook: datapact_analytics::forecast::OutlookRow,
+    warning: Option<String>,
+}
+
+/// The provider's cap outlooks with their warnings.
+async fn outlook(me: &str, url: Option<&str>, warn_days: f64, json: bool) -> anyhow::Result<()> {
+    let Some(pool) = super::index_reader(url).await else {
+        anyhow::bail!(
+            "no index reachable: give --database-url (or DATABASE_URL), or start the private cluster (`datapact postgres start`) where `datapact analyze` has run"
+        );
+    };
+    let rows = datapact_analytics::store::latest_outlooks(
+        &pool,
+        datapact_analytics::forecast::targets::AGREEMENT_CAP,
+        me,
+    )
+    .await?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let day = |t: i64| crate::serve::layout::time_label(t as f64);
+    let lines: Vec<CapLine> = rows
+        .into_iter()
+        .map(|(run_id, o)| {
+            let soon = o
+                .at
+                .is_some_and(|t| ((t - now) as f64) < warn_days * 86_400.0);
+            let warning = match (o.at, o.before_expiry) {
+                (Some(t), Some(true)) => Some(format!(
+                    "{}: the cap will be reached around {} (80%: {} to {}), before the agreement expires",
+                    o.key,
+                    day(t),
+                    o.at_early.map_or("?".into(), day),
+                    o.at_late.map_or("not foreseeable".into(), day)
+                )),
+                (Some(t), _) if soon => Some(format!(
+                    "{}: the cap will be reached around {} (within {warn_days} days)",
+                    o.key,
+                    day(t)
+                )),
+                _ => None,
+            };
+            CapLine {
+                run_id,
+                outlook: o,
+                warning,
+            }
+        })
+        .collect();
+    print(json, &lines, |lines| {
+        if lines.is_empty() {
+            return format!(
+                "no capped agreement of {me} is forecast (no `datapact analyze` run with forecasts, or no capped agreements)"
+            );
+        }
+        let mut out = vec![format!(
+            "{:<16} {:>22} {:>14}  drivers",
+            "agreement", "cap reached", "expected (80%)"
+        )];
+        for l in lines {
+            let o = &l.outlook;
+            out.push(format!(
+                "{:<16} {:>22} {:>14}  {}",
+                o.key,
+                o.at.map_or("not foreseeable".into(), day),
+                format!("{:.0} ({:.0}-{:.0})", o.value, o.lower, o.upper),
+                o.drivers
+            ));
+        }
+        for w in lines.iter().filter_map(|l| l.warning.as_ref()) {
+            out.push(format!("WARNING {w}"));
+        }
+        out.push(format!("(forecasts of run {})", lines[0].run_id));
+        out.join("\n")
+    })
 }
 
 /// Sends a steward change and says what it did.

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{agreements, anomalies, assets, audit, consents};
+use super::{agreements, anomalies, assets, audit, consents, forecasts};
 use super::{ApiError, ApiResult, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -46,8 +46,11 @@ async fn rows(s: &AppState, view: &str, raw: &Option<String>) -> ApiResult<Vec<V
         "alerts" => to(serde_json::to_value(
             audit::alerts(&s.pool, &params(raw)?).await?,
         )),
+        "forecasts" => to(serde_json::to_value(
+            forecasts::export_rows(&s.pool, &params(raw)?).await?,
+        )),
         other => Err(ApiError::NotFound(format!(
-            "no export {other:?}: use assets, agreements, consents, anomalies or alerts"
+            "no export {other:?}: use assets, agreements, consents, anomalies, alerts or forecasts"
         ))),
     }
 }

@@ -51,6 +51,7 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                     a href="/consents" { "Consents" }
                     a href="/anomalies" { "Anomalies" }
                     a href="/audit" { "Audit trail" }
+                    a href="/forecasts" { "Forecasts" }
                     a href="/runs" { "Runs" }
                 }
                 main { h1 { (title) } (body) }

@@ -14,6 +14,7 @@ pub mod assets;
 pub mod audit;
 pub mod consents;
 pub mod export;
+pub mod forecasts;
 pub mod layout;
 pub mod overview;
 pub mod params;
@@ -90,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .merge(actors::router())
         .merge(audit::router())
         .merge(runs::router())
+        .merge(forecasts::router())
         .merge(quality::router())
         .merge(txs::router())
         .merge(export::router())
