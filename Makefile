@@ -198,6 +198,10 @@ native: ## build the optimized native binaries the benchmarks run
 eval: bin ## labelled evaluation of the anomaly scores: PR-AUC, recall at 5% FPR, P/R/F1 per kind, seeds 1-3
 	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3)
 
+.PHONY: eval-forecast
+eval-forecast: bin ## the forecasts back-tested on held-out synthetic histories: MASE vs naive baselines, interval coverage, alert-risk Brier and calibration
+	$(DATAPACT_SIM) eval-forecast $(EVAL_FORECAST_ARGS)
+
 .PHONY: peer
 peer: ## install the pandas + scikit-learn peer pipeline (pinned; a venv in ~/.cache/datapact)
 	@test -x $(PEER_VENV)/bin/python || python3 -m venv $(PEER_VENV)

@@ -221,6 +221,11 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
         "/api/runs?limit=5".into(),
         "/runs/1".into(),
         "/api/runs/1".into(),
+        "/forecasts".into(),
+        "/api/forecasts?limit=5".into(),
+        format!("/api/forecasts?party={}&kind=consumer.alert", p.burst),
+        "/export/forecasts.csv".into(),
+        "/export/forecasts.parquet".into(),
         format!("/tx/{}", p.denied_tx),
         format!("/api/tx/{}", p.denied_tx.to_lowercase()),
         "/export/assets.csv".into(),
@@ -255,6 +260,14 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
         ("/api/tx/xyz", 400, "not a transaction hash"),
         ("/api/runs/abc", 400, "not an id"),
         ("/api/runs/999999", 404, "no run"),
+        ("/api/forecasts?kind=weather", 400, "kind"),
+        ("/api/forecasts?run=0", 400, "numbered from 1"),
+        ("/api/forecasts/series", 400, "target is required"),
+        (
+            "/api/forecasts/series?target=asset.accesses&key=%3Cx%3E",
+            400,
+            "not an address",
+        ),
         ("/api/quality/abc", 400, "not a SHA-256"),
         (
             "/api/quality/0000000000000000000000000000000000000000000000000000000000000000",
@@ -306,6 +319,8 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
         "/anomalies",
         "/audit",
         "/runs",
+        "/forecasts",
+        "/api/forecasts",
         "/api/overview",
     ] {
         let (status, body) = get(&empty_app, uri).await?;
@@ -322,6 +337,21 @@ async fn every_api_endpoint_answers_and_bad_parameters_get_a_clear_4xx() -> anyh
     assert!(rows
         .windows(2)
         .all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
+    // the run forecast: every consumer has a risk (highest first), with what drives it
+    let (_, body) = get(&app, "/api/forecasts?limit=500").await?;
+    let f: serde_json::Value = serde_json::from_str(&body)?;
+    let risks = f["risks"].as_array().cloned().unwrap_or_default();
+    assert!(
+        f["run_id"].as_i64().is_some() && !risks.is_empty(),
+        "{body}"
+    );
+    assert!(risks.iter().all(|r| {
+        let p = r["value"].as_f64().unwrap_or(-1.0);
+        (0.0..=1.0).contains(&p) && !r["drivers"].as_str().unwrap_or("").is_empty()
+    }));
+    assert!(risks
+        .windows(2)
+        .all(|w| w[0]["value"].as_f64() >= w[1]["value"].as_f64()));
     Ok(())
 }
 
@@ -369,6 +399,7 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
         ("audit", "/audit".into()),
         ("runs", "/runs".into()),
         ("run", "/runs/1".into()),
+        ("forecasts", "/forecasts".into()),
         ("tx", format!("/tx/{}", p.denied_tx)),
     ];
     b.console().await?;
@@ -501,6 +532,45 @@ async fn consumer_offers_shows_each_offered_assets_provenance_score_from_the_ind
     let bare = offers_with("postgres://nobody@127.0.0.1:9/none")?;
     assert_eq!(bare.len(), offers.len());
     assert!(bare.iter().all(|o| o["provenance_score"].is_null()));
+
+    // a provider of capped agreements reads when each will reach its cap
+    let provider: String = sqlx::query_scalar(
+        "select g.provider from agreements g join offers o on o.offer_id = g.offer_id \
+         where o.access_cap is not null order by g.agreement_id limit 1",
+    )
+    .fetch_one(&pool)
+    .await?;
+    let out = std::process::Command::new(datapact_bin()?)
+        .args([
+            "provider",
+            "--json",
+            "--rpc",
+            &ctx.chain.url,
+            "--as",
+            &provider,
+            "--deployment",
+        ])
+        .arg(&ctx.deployment_path)
+        .args(["outlook", "--database-url", &p.url])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    let want: i64 = sqlx::query_scalar(
+        "select count(*) from forecast_outlooks where kind = 'agreement.cap' and party = $1 \
+         and run_id = (select max(run_id) from forecast_outlooks)",
+    )
+    .bind(&provider)
+    .fetch_one(&pool)
+    .await?;
+    assert!(want > 0, "the provider's capped agreements are forecast");
+    assert_eq!(lines.len() as i64, want);
+    assert!(lines
+        .iter()
+        .all(|l| l["kind"] == "agreement.cap" && l["party"] == provider.as_str()));
     Ok(())
 }
 

@@ -137,6 +137,37 @@ async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_n
         "only the stored output differs: {out:#}"
     );
 
+    // the run's forecasts are outputs of its manifest like any other: one outlook changed is
+    // named, and nothing else
+    let outputs = serde_json::from_str::<serde_json::Value>(&manifest)?["outputs"].clone();
+    assert!(
+        outputs.get("forecasts").is_some() && outputs.get("forecast_outlooks").is_some(),
+        "{outputs:#}"
+    );
+    let (kind, key, value): (String, String, f64) = sqlx::query_as(
+        "select kind, key, value from forecast_outlooks where run_id = $1 order by kind, key limit 1",
+    )
+    .bind(run)
+    .fetch_one(&pool)
+    .await?;
+    let set_value = |v: f64| {
+        sqlx::query(
+            "update forecast_outlooks set value = $4 where run_id = $1 and kind = $2 and key = $3",
+        )
+        .bind(run)
+        .bind(kind.clone())
+        .bind(key.clone())
+        .bind(v)
+    };
+    set_value(value + 0.25).execute(&pool).await?;
+    let (code, out) = verify(&ctx, &url, run)?;
+    set_value(value).execute(&pool).await?;
+    assert_eq!(code, 3, "{out:#}");
+    assert_eq!(
+        named(&out),
+        [("output".to_string(), "forecast_outlooks".to_string())]
+    );
+
     // a report file changed
     let html = reports.join(format!("run-{run}/report.html"));
     let original = std::fs::read(&html)?;
