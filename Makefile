@@ -215,6 +215,10 @@ bench-analytics: native peer ## datapact's analytics against pandas + scikit-lea
 bench-scale: native ## 10 million accesses: read from Postgres, analyze, write back; time and peak memory
 	$(NATIVE)/bench-analytics --scale $(BENCH_SCALE_ARGS)
 
+.PHONY: bench-forecast
+bench-forecast: native peer ## forecasts at ~10M accesses: their share of the run, and against statsmodels on the same series (time, MASE)
+	$(NATIVE)/bench-analytics --forecast $(BENCH_FORECAST_ARGS)
+
 .PHONY: bench-dashboard
 bench-dashboard: native ## dashboard latency per page on the bench-scale database (~10M accesses), against a sequential scan
 	@$(NATIVE)/datapact postgres start >/dev/null
@@ -250,7 +254,7 @@ bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC a
 		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
 
 .PHONY: bench
-bench: bench-contracts bench-ingest bench-gateway bench-quality bench-analytics bench-scale bench-dashboard bench-public ## every benchmark
+bench: bench-contracts bench-ingest bench-gateway bench-quality bench-analytics bench-scale bench-forecast bench-dashboard bench-public ## every benchmark
 
 .PHONY: ci
 ci: tools lint check-schema check-artifacts test eval bench-contracts ## what .ci/run does

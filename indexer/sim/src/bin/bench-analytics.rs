@@ -11,6 +11,13 @@
 //! bench-analytics --scale [--accesses N]
 //!   about 10,000,000 accesses (N drawn, default 12,700,000), then one `datapact analyze --full` that reads them from
 //!   Postgres, computes and writes everything back; prints its time and peak memory.
+//!
+//! bench-analytics --forecast [--accesses N]   (`make bench-forecast`)
+//!   the same history; the time the run spends forecasting beside the time of the rest of the
+//!   run; then forecaster against forecaster on the same series (every agreement's and asset's
+//!   accesses per step, the last 48 steps held out): datapact's (augurs MSTL + AutoETS, on all
+//!   cores) against statsmodels' Holt-Winters (indexer/sim/peer/forecast.py, one process per
+//!   core, its start-up reported apart): time and pooled MASE.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -159,7 +166,8 @@ fn quality(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let scale = args.iter().any(|a| a == "--scale");
+    let forecast = args.iter().any(|a| a == "--forecast");
+    let scale = forecast || args.iter().any(|a| a == "--scale");
     let accesses: u64 = arg(&args, "--accesses")
         .map(|v| v.parse())
         .transpose()
@@ -244,6 +252,9 @@ async fn main() -> anyhow::Result<()> {
             ours["peak_mib"].as_f64().unwrap_or(f64::NAN)
         );
         println!("  stages: {}", ours["timings"]);
+        if forecast {
+            forecasts_against_peer(&pool, &ours, window).await?;
+        }
         return Ok(());
     }
 
@@ -332,6 +343,130 @@ async fn main() -> anyhow::Result<()> {
     }
     println!(
         "(\"datapact\" counts the findings by rule; \"datapact model\" is the learned score alone)"
+    );
+    Ok(())
+}
+
+/// `--forecast`: the run's forecasting stage beside the rest of it, then datapact's forecaster
+/// against statsmodels' on the same series with the last 48 steps held out.
+async fn forecasts_against_peer(
+    pool: &sqlx::PgPool,
+    run: &serde_json::Value,
+    window: i64,
+) -> anyhow::Result<()> {
+    use datapact_analytics::forecast::{self, backtest, model};
+    use rayon::prelude::*;
+    let stage = |name: &str| -> f64 {
+        run["timings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|l| l[0] == name)
+            .filter_map(|l| l[1].as_f64())
+            .sum()
+    };
+    let (fc, total) = (stage("forecasts"), stage("total"));
+    println!(
+        "\nforecasts in the run: {fc:.1} s of its {total:.1} s ({:.1} s for everything else: read, features, scores, rules, provenance, write)",
+        total - fc
+    );
+    let to = datapact_analytics::load::indexed_height(pool)
+        .await?
+        .unwrap_or(0);
+    let inputs = datapact_analytics::load::SeriesInputs::load(pool, to, window).await?;
+    let asset_of: HashMap<i64, i64> = inputs
+        .agreements
+        .iter()
+        .map(|a| (a.agreement_id, a.asset_id))
+        .collect();
+    let by_asset: Vec<(i64, i64, i64)> = inputs
+        .accesses
+        .iter()
+        .filter_map(|(ag, s, n)| Some((*asset_of.get(ag)?, *s, *n)))
+        .collect();
+    let h = 48;
+    let mut series: Vec<(String, Vec<f64>)> = Vec::new();
+    for (ag, y) in forecast::dense(&inputs.accesses, inputs.origin) {
+        series.push((format!("agreement:{ag}"), y));
+    }
+    for (a, y) in forecast::dense(&by_asset, inputs.origin) {
+        series.push((format!("asset:{a}"), y));
+    }
+    series.retain(|(_, y)| y.len() > 2 * h);
+    let periods = forecast::periods(window);
+    let m = periods.first().copied().unwrap_or(1);
+    let cfg = model::ModelConfig::default();
+    let t = std::time::Instant::now();
+    let ours: Vec<Vec<f64>> = series
+        .par_iter()
+        .map(|(_, y)| model::forecast(&y[..y.len() - h], &periods, h, &cfg).point)
+        .collect();
+    let ours_s = t.elapsed().as_secs_f64();
+    // the peer reads exactly these series
+    let dir = std::env::temp_dir().join("datapact-bench-forecast");
+    std::fs::create_dir_all(&dir)?;
+    let src = dir.join("series.csv");
+    let mut text = String::new();
+    for (k, y) in &series {
+        let v: Vec<String> = y[..y.len() - h].iter().map(|x| x.to_string()).collect();
+        text.push_str(&format!("{k},{}\n", v.join(";")));
+    }
+    std::fs::write(&src, text)?;
+    let out = dir.join("peer.json");
+    let script = peer_script().with_file_name("forecast.py");
+    let t = std::time::Instant::now();
+    let status = Command::new(python())
+        .arg(&script)
+        .arg(&src)
+        .arg(&out)
+        .args([h.to_string(), m.to_string()])
+        .status()
+        .with_context(|| format!("running {}", script.display()))?;
+    let wall = t.elapsed().as_secs_f64();
+    anyhow::ensure!(status.success(), "the forecasting peer failed");
+    let peer: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+    let mut e_ours = backtest::Errors::default();
+    let mut e_peer = backtest::Errors::default();
+    for ((k, y), f) in series.iter().zip(&ours) {
+        let (train, actual) = y.split_at(y.len() - h);
+        let scale = backtest::naive_scale(train, m, h);
+        let pf: Vec<f64> = peer["forecasts"][k]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+            .unwrap_or_default();
+        if pf.len() != h {
+            continue;
+        }
+        for (e, f) in [(&mut e_ours, f.as_slice()), (&mut e_peer, pf.as_slice())] {
+            e.scale += scale;
+            e.abs_error += actual
+                .iter()
+                .zip(f)
+                .map(|(a, b)| (a - b).abs())
+                .sum::<f64>();
+        }
+    }
+    let fit = peer["fit_s"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "forecaster against forecaster: {} series ({} steps of {window} s each at most), the last {h} held out",
+        series.len(),
+        series.iter().map(|s| s.1.len()).max().unwrap_or(0)
+    );
+    println!(
+        "  datapact (augurs MSTL{periods:?} + AutoETS, rayon on {} cores): {ours_s:.1} s, pooled MASE {:.3}",
+        rayon::current_num_threads(),
+        e_ours.mase()
+    );
+    println!(
+        "  statsmodels Holt-Winters (season {m}, {} processes): fit {fit:.1} s (+ import {:.2} s, read {:.2} s; process wall {wall:.1} s), pooled MASE {:.3}",
+        peer["cores"],
+        peer["import_s"].as_f64().unwrap_or(f64::NAN),
+        peer["read_s"].as_f64().unwrap_or(f64::NAN),
+        e_peer.mase()
+    );
+    println!(
+        "  datapact is {:.1}x the peer's fitting speed",
+        fit / ours_s.max(1e-9)
     );
     Ok(())
 }
