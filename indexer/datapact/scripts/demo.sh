@@ -62,6 +62,14 @@ case "${1:-}" in
       echo "== an auditor checks run $run: inputs re-read, the run recomputed, outputs, report files, the alerts' evidence, the anchor"
       "$DATAPACT" verify-run "$run"
     fi
+    echo "== providers: when their capped agreements will reach the cap (the run's forecasts, 80% intervals)"
+    for p in provider-0 provider-1 provider-2 provider-3; do
+      out=$("$DATAPACT" provider --as "$p" outlook 2>/dev/null || true)
+      case "$out" in
+        "" | *"no capped agreement"*) ;;
+        *) echo "-- $p:"; echo "$out" | head -12; break ;;
+      esac
+    done
     echo "== the data plane: a real file published encrypted, fetched through the gateway"
     background gateway "$DATAPACT" gateway --addr "$GATEWAY" --metrics-addr 127.0.0.1:9192
     for _ in $(seq 1 50); do curl -fs "http://$GATEWAY/health" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -138,6 +146,7 @@ datapact demo is running:
   the burst      http://$ADDR/actors/$burst  (its alert, suspension and the refused access after it)
   audit trail    http://$ADDR/audit          (alerts, suspensions, the on-chain hash chain check)
   runs           http://$ADDR/runs           (each analysis run, its anchor on chain, its verification)
+  forecasts      http://$ADDR/forecasts      (consumers' alert risk, cap dates, demand with intervals)
   metrics        http://$METRICS/metrics     (the ingester, following the chain)
   gateway        http://$GATEWAY/             (metrics on http://127.0.0.1:9192/metrics)
   fetch as a consumer:

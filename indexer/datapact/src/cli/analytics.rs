@@ -190,6 +190,31 @@ pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
             x.score, x.severity, x.method, x.role, x.actor, x.explanation
         );
     }
+    if let Some(f) = &a.forecasts {
+        use datapact_analytics::forecast::targets;
+        let caps = f
+            .outlooks
+            .iter()
+            .filter(|o| o.kind == targets::AGREEMENT_CAP && o.before_expiry == Some(true))
+            .count();
+        let top = f
+            .outlooks
+            .iter()
+            .filter(|o| o.kind == targets::CONSUMER_ALERT)
+            .max_by(|x, y| x.value.total_cmp(&y.value));
+        println!(
+            "forecasts: {} series {} steps of {} s ahead; {caps} capped agreements reach their cap before they expire{}",
+            f.series.len(),
+            f.horizon,
+            f.step_seconds,
+            top.map(|o| format!(
+                "; highest alert risk {:.1}% ({})",
+                o.value * 100.0,
+                o.key
+            ))
+            .unwrap_or_default()
+        );
+    }
     let timings: Vec<String> = a
         .timings
         .iter()
