@@ -373,7 +373,7 @@ pub fn summary(e: &ForecastEval, cfg: &ForecastEvalConfig) -> String {
     );
     let _ = writeln!(
         s,
-        "held out: seeds {} x demand {} (never seen by the tuning)",
+        "held out: seeds {} x demand {} (never seen by the tuning); training rows below are before the tuning (scale 1)",
         list(&cfg.test_seeds),
         names(&cfg.test_demand)
     );

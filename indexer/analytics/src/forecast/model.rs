@@ -143,7 +143,8 @@ fn widen(point: &[f64], lower: &[f64], upper: &[f64], k: f64) -> (Vec<f64>, Vec<
     (p, l, u)
 }
 
-/// The recent mean (per season position when a season fits) with a Poisson interval.
+/// The recent mean with a Poisson interval: the central `level` of Poisson(mean), in whole
+/// counts (widened about the mean by the interval scale).
 fn mean_path(y: &[f64], periods: &[usize], horizon: usize, cfg: &ModelConfig, why: &str) -> Path {
     let recent = y
         .len()
@@ -154,25 +155,37 @@ fn mean_path(y: &[f64], periods: &[usize], horizon: usize, cfg: &ModelConfig, wh
     } else {
         tail.iter().sum::<f64>() / tail.len() as f64
     };
-    let z = normal_quantile(0.5 + cfg.level / 2.0) * cfg.interval_scale;
-    let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..horizon {
-        point.push(mean);
-        lower.push((mean - z * mean.sqrt()).max(0.0).floor());
-        upper.push(
-            (mean + z * mean.sqrt())
-                .ceil()
-                .max(if mean > 0.0 { 1.0 } else { 0.0 }),
-        );
-    }
+    let lo = poisson_quantile(mean, (1.0 - cfg.level) / 2.0);
+    let hi = poisson_quantile(mean, (1.0 + cfg.level) / 2.0);
+    let lower = (mean - cfg.interval_scale * (mean - lo)).max(0.0).floor();
+    let upper = (mean + cfg.interval_scale * (hi - mean)).max(0.0).ceil();
     Path {
-        point,
-        lower,
-        upper,
+        point: vec![mean; horizon],
+        lower: vec![lower; horizon],
+        upper: vec![upper; horizon],
         method: why.to_string(),
         level_now: mean,
         trend_per_step: 0.0,
     }
+}
+
+/// The smallest whole k with P(X <= k) >= p for X ~ Poisson(mean).
+fn poisson_quantile(mean: f64, p: f64) -> f64 {
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    if mean > 500.0 {
+        // the normal approximation, where summing terms would underflow
+        return (mean + normal_quantile(p) * mean.sqrt()).max(0.0).round();
+    }
+    let (mut k, mut term) = (0u32, (-mean).exp());
+    let mut cdf = term;
+    while cdf < p && k < 100_000 {
+        k += 1;
+        term *= mean / f64::from(k);
+        cdf += term;
+    }
+    f64::from(k)
 }
 
 /// The standard normal quantile (distrs, the crate augurs' own intervals use).
@@ -272,8 +285,12 @@ mod tests {
         let p = forecast(&y, &[24], 5, &ModelConfig::default());
         assert!(p.method.starts_with("mean"), "{}", p.method);
         assert!(p.point.iter().all(|v| (*v - 2.0 / 48.0).abs() < 1e-12));
+        // 80% of Poisson(1/24) is 0: the narrowest whole-count interval is [0, 0]
         assert!(p.lower.iter().all(|v| *v == 0.0));
-        assert!(p.upper.iter().all(|v| *v >= 1.0));
+        assert!(p.upper.iter().all(|v| *v == 0.0));
+        // at a mean of 4: P(X <= 1) = 0.092, P(X <= 6) = 0.889, P(X <= 7) = 0.949
+        assert_eq!(poisson_quantile(4.0, 0.1), 2.0);
+        assert_eq!(poisson_quantile(4.0, 0.9), 7.0);
     }
 
     #[test]
