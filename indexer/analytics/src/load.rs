@@ -431,6 +431,19 @@ pub struct SeriesInputs {
 }
 
 impl SeriesInputs {
+    /// (asset, step, accesses): the agreements' accesses summed per asset.
+    pub fn asset_accesses(&self) -> Vec<(i64, i64, i64)> {
+        let asset_of: HashMap<i64, i64> = self
+            .agreements
+            .iter()
+            .map(|a| (a.agreement_id, a.asset_id))
+            .collect();
+        self.accesses
+            .iter()
+            .filter_map(|(ag, s, n)| Some((*asset_of.get(ag)?, *s, *n)))
+            .collect()
+    }
+
     /// Reads the counts up to `to_height` in steps of `step_seconds`.
     pub async fn load(pool: &PgPool, to_height: i64, step_seconds: i64) -> anyhow::Result<Self> {
         use DataType::*;

@@ -241,7 +241,7 @@ pub fn outputs(a: &Analysis) -> BTreeMap<String, Digest> {
 pub fn forecast_lines(f: &crate::forecast::Forecasts) -> (Vec<String>, Vec<String>) {
     (
         f.point_rows().iter().map(json_line).collect(),
-        f.outlook_rows().iter().map(json_line).collect(),
+        f.outlooks.iter().map(json_line).collect(),
     )
 }
 

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 
 use crate::analysis::Anomaly;
 use crate::features::{ActorWindow, Windowing};
-use crate::forecast::{OutlookRow, PointRow};
+use crate::forecast::{Outlook, PointRow};
 use crate::manifest::{self, Difference, Digest};
 use crate::provenance::ProvenanceScore;
 
@@ -180,7 +180,7 @@ pub async fn stored_outputs(
         .fetch_all(pool)
         .await
         .context("reading the run's forecasts")?;
-        let outlooks: Vec<OutlookRow> = sqlx::query_as(
+        let outlooks: Vec<Outlook> = sqlx::query_as(
             "select kind, key, party, value, lower, upper, extract(epoch from at)::bigint as at, \
              extract(epoch from at_early)::bigint as at_early, extract(epoch from at_late)::bigint as at_late, \
              before_expiry, drivers from forecast_outlooks where run_id = $1",

@@ -332,8 +332,9 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
             .collect();
         copy_rows(&mut tx, &points).await?;
         let outlooks: Vec<OutlookDbRow> = f
-            .outlook_rows()
-            .into_iter()
+            .outlooks
+            .iter()
+            .cloned()
             .map(|r| OutlookDbRow {
                 run_id,
                 kind: r.kind,
@@ -409,7 +410,7 @@ pub async fn latest_outlooks(
     pool: &PgPool,
     kind: &str,
     party: &str,
-) -> anyhow::Result<Vec<(i64, crate::forecast::OutlookRow)>> {
+) -> anyhow::Result<Vec<(i64, crate::forecast::Outlook)>> {
     let run: Option<i64> = sqlx::query_scalar(
         "select max(run_id) from analytics_runs where (params -> 'settings') ? 'forecast'",
     )
@@ -419,7 +420,7 @@ pub async fn latest_outlooks(
     let Some(run) = run else {
         return Ok(Vec::new());
     };
-    let rows: Vec<crate::forecast::OutlookRow> = sqlx::query_as(
+    let rows: Vec<crate::forecast::Outlook> = sqlx::query_as(
         "select kind, key, party, value, lower, upper, extract(epoch from at)::bigint as at, \
          extract(epoch from at_early)::bigint as at_early, extract(epoch from at_late)::bigint as at_late, \
          before_expiry, drivers from forecast_outlooks where run_id = $1 and kind = $2 and party = $3 \

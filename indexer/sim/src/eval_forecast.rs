@@ -233,16 +233,7 @@ async fn history(
             .collect();
         agreements.retain(|k, _| keep.contains(k));
     }
-    let asset_of: BTreeMap<i64, i64> = inputs
-        .agreements
-        .iter()
-        .map(|a| (a.agreement_id, a.asset_id))
-        .collect();
-    let by_asset: Vec<(i64, i64, i64)> = inputs
-        .accesses
-        .iter()
-        .filter_map(|(ag, s, n)| Some((*asset_of.get(ag)?, *s, *n)))
-        .collect();
+    let by_asset = inputs.asset_accesses();
     let sets: Vec<(&'static str, Vec<Vec<f64>>)> = vec![
         (
             targets::AGREEMENT_ACCESSES,

@@ -106,10 +106,12 @@ pub struct SeriesForecast {
     pub path: Path,
 }
 
-/// A forecast about one party: when an agreement reaches its cap, or a consumer's risk.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A forecast about one party: when an agreement reaches its cap, or a consumer's risk; as
+/// computed, stored (`forecast_outlooks`) and digested.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Outlook {
-    pub kind: &'static str,
+    /// [`targets::AGREEMENT_CAP`] or [`targets::CONSUMER_ALERT`]
+    pub kind: String,
     /// `agreement:N` or the consumer's address
     pub key: String,
     /// who it concerns: the agreement's provider, or the consumer
@@ -160,22 +162,6 @@ pub struct PointRow {
     pub history: i32,
 }
 
-/// One outlook, as stored (`forecast_outlooks`) and digested.
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
-pub struct OutlookRow {
-    pub kind: String,
-    pub key: String,
-    pub party: String,
-    pub value: f64,
-    pub lower: f64,
-    pub upper: f64,
-    pub at: Option<i64>,
-    pub at_early: Option<i64>,
-    pub at_late: Option<i64>,
-    pub before_expiry: Option<bool>,
-    pub drivers: String,
-}
-
 impl Forecasts {
     pub fn point_rows(&self) -> Vec<PointRow> {
         self.series
@@ -194,25 +180,6 @@ impl Forecasts {
                     method: s.path.method.clone(),
                     history: i32::try_from(s.history).unwrap_or(i32::MAX),
                 })
-            })
-            .collect()
-    }
-
-    pub fn outlook_rows(&self) -> Vec<OutlookRow> {
-        self.outlooks
-            .iter()
-            .map(|o| OutlookRow {
-                kind: o.kind.to_string(),
-                key: o.key.clone(),
-                party: o.party.clone(),
-                value: o.value,
-                lower: o.lower,
-                upper: o.upper,
-                at: o.at,
-                at_early: o.at_early,
-                at_late: o.at_late,
-                before_expiry: o.before_expiry,
-                drivers: o.drivers.clone(),
             })
             .collect()
     }
@@ -258,16 +225,7 @@ pub fn forecast(
         .filter(|a| !a.terminated && a.expires_at.is_none_or(|e| e > now))
         .map(|a| (a.agreement_id, a))
         .collect();
-    let asset_of: HashMap<i64, i64> = inputs
-        .agreements
-        .iter()
-        .map(|a| (a.agreement_id, a.asset_id))
-        .collect();
-    let by_asset: Vec<(i64, i64, i64)> = inputs
-        .accesses
-        .iter()
-        .filter_map(|(ag, s, n)| Some((*asset_of.get(ag)?, *s, *n)))
-        .collect();
+    let by_asset = inputs.asset_accesses();
     let mut jobs: Vec<(&'static str, String, Vec<f64>)> = Vec::new();
     for (ag, y) in dense(&inputs.accesses, origin) {
         if live.contains_key(&ag) {
@@ -316,7 +274,7 @@ pub fn forecast(
         let x = risk::features(t, i, threshold);
         let p = risk.probability(&x);
         outlooks.push(Outlook {
-            kind: targets::CONSUMER_ALERT,
+            kind: targets::CONSUMER_ALERT.into(),
             key: t.actor.clone(),
             party: t.actor.clone(),
             value: p,
@@ -395,7 +353,7 @@ fn cap_outlook(a: &AgreementState, path: Option<&Path>, origin: i64, step: i64) 
         ),
     };
     Some(Outlook {
-        kind: targets::AGREEMENT_CAP,
+        kind: targets::AGREEMENT_CAP.into(),
         key,
         party: a.provider.clone(),
         value,

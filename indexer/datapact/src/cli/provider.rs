@@ -362,7 +362,7 @@ pub(crate) async fn provider(args: ProviderArgs) -> anyhow::Result<()> {
 struct CapLine {
     run_id: i64,
     #[serde(flatten)]
-    outlook: datapact_analytics::forecast::OutlookRow,
+    outlook: datapact_analytics::forecast::Outlook,
     warning: Option<String>,
 }
 

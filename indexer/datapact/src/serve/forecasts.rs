@@ -6,7 +6,7 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use datapact_analytics::forecast::targets;
+use datapact_analytics::forecast::{targets, Outlook};
 use maud::{html, Markup, PreEscaped};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -26,17 +26,9 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct OutlookLine {
     pub run_id: i64,
-    pub kind: String,
-    pub key: String,
-    pub party: String,
-    pub value: f64,
-    pub lower: f64,
-    pub upper: f64,
-    pub at: Option<i64>,
-    pub at_early: Option<i64>,
-    pub at_late: Option<i64>,
-    pub before_expiry: Option<bool>,
-    pub drivers: String,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub outlook: Outlook,
 }
 
 /// One series of a run: its totals over the horizon.
@@ -324,13 +316,13 @@ async fn page(State(s): State<AppState>, Query(p): Query<ForecastParams>) -> Api
             table {
                 tr { th { "consumer" } th { "probability" } th { "what drives it" } }
                 @for r in &v.risks {
-                    tr { td { (actor_link(&r.party)) } td { (format!("{:.1}%", r.value * 100.0)) } td { (r.drivers) } }
+                    tr { td { (actor_link(&r.outlook.party)) } td { (format!("{:.1}%", r.outlook.value * 100.0)) } td { (r.outlook.drivers) } }
                 }
             }
             h2 { "Agreements reaching their access cap" }
             table {
                 tr { th { "agreement" } th { "provider" } th { "expected accesses (80%)" } th { "cap reached" } th { "early – late" } th { "before expiry?" } th { "why" } }
-                @for c in &v.caps {
+                @for c in v.caps.iter().map(|c| &c.outlook) {
                     tr { td { (key_link(&c.key)) } td { (actor_link(&c.party)) }
                          td { (format!("{:.0} ({:.0}–{:.0})", c.value, c.lower, c.upper)) }
                          td { (when(c.at)) } td { (when(c.at_early)) " – " (when(c.at_late)) }

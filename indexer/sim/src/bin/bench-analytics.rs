@@ -374,16 +374,7 @@ async fn forecasts_against_peer(
         .await?
         .unwrap_or(0);
     let inputs = datapact_analytics::load::SeriesInputs::load(pool, to, window).await?;
-    let asset_of: HashMap<i64, i64> = inputs
-        .agreements
-        .iter()
-        .map(|a| (a.agreement_id, a.asset_id))
-        .collect();
-    let by_asset: Vec<(i64, i64, i64)> = inputs
-        .accesses
-        .iter()
-        .filter_map(|(ag, s, n)| Some((*asset_of.get(ag)?, *s, *n)))
-        .collect();
+    let by_asset = inputs.asset_accesses();
     let h = 48;
     let mut series: Vec<(String, Vec<f64>)> = Vec::new();
     for (ag, y) in forecast::dense(&inputs.accesses, inputs.origin) {
