@@ -12,12 +12,14 @@
 //!   about 10,000,000 accesses (N drawn, default 12,700,000), then one `datapact analyze --full` that reads them from
 //!   Postgres, computes and writes everything back; prints its time and peak memory.
 //!
-//! bench-analytics --forecast [--accesses N]   (`make bench-forecast`)
+//! bench-analytics --forecast [--accesses N] [--series 400] [--reuse]   (`make bench-forecast`)
 //!   the same history; the time the run spends forecasting beside the time of the rest of the
 //!   run; then forecaster against forecaster on the same series (every agreement's and asset's
 //!   accesses per step, the last 48 steps held out): datapact's (augurs MSTL + AutoETS, on all
 //!   cores) against statsmodels' Holt-Winters (indexer/sim/peer/forecast.py, one process per
-//!   core, its start-up reported apart): time and pooled MASE.
+//!   core, its start-up reported apart): time and pooled MASE, on a fixed sample of the series
+//!   (`--series`, 400) since the peer takes about half a second each. `--reuse` keeps the
+//!   synthetic history already in the database instead of writing it again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -188,7 +190,17 @@ async fn main() -> anyhow::Result<()> {
     } else {
         "bench_analytics"
     };
-    let url = cluster.fresh_database(db).await?;
+    // --reuse (with --scale or --forecast): the synthetic history already in the database
+    let reuse = args.iter().any(|a| a == "--reuse");
+    anyhow::ensure!(
+        !reuse || scale,
+        "--reuse goes with --scale or --forecast (the quality comparison needs the labels a fresh history writes)"
+    );
+    let url = if reuse {
+        cluster.ensure_database(db).await?
+    } else {
+        cluster.fresh_database(db).await?
+    };
     let pool = datapact_index::db::connect(&url, 4).await?;
     // consumers scale with the volume: about 7 accesses per consumer-hour
     let days = if scale { 30 } else { 14 };
@@ -211,15 +223,36 @@ async fn main() -> anyhow::Result<()> {
         "synthetic history: {accesses} accesses by {consumers} consumers over {days} days (seed {seed}) into database {db}"
     );
     let t = std::time::Instant::now();
-    let s = synth::run(&pool, &cfg).await?;
-    println!(
-        "  written in {:.0} s: {} accesses, {} refused attempts, {} rows",
-        t.elapsed().as_secs_f64(),
-        s.accesses,
-        s.denied,
-        s.rows
-    );
-    sqlx::query("vacuum analyze").execute(&pool).await.ok();
+    let chain: Option<String> = sqlx::query_scalar("select chain_id from checkpoint where id = 1")
+        .fetch_optional(&pool)
+        .await?;
+    let s = if reuse
+        && chain.is_some_and(|c| c.starts_with(datapact_index::db::SYNTHETIC_CHAIN_PREFIX))
+    {
+        let n: i64 = sqlx::query_scalar("select count(*) from accesses")
+            .fetch_one(&pool)
+            .await?;
+        println!("  reusing the history already there: {n} accesses");
+        synth::SynthSummary {
+            accesses: n as u64,
+            ..Default::default()
+        }
+    } else {
+        anyhow::ensure!(
+            !reuse,
+            "--reuse: database {db} holds no synthetic history; run without --reuse first"
+        );
+        let s = synth::run(&pool, &cfg).await?;
+        println!(
+            "  written in {:.0} s: {} accesses, {} refused attempts, {} rows",
+            t.elapsed().as_secs_f64(),
+            s.accesses,
+            s.denied,
+            s.rows
+        );
+        sqlx::query("vacuum analyze").execute(&pool).await.ok();
+        s
+    };
 
     if scale {
         let ours = figures(
@@ -253,7 +286,10 @@ async fn main() -> anyhow::Result<()> {
         );
         println!("  stages: {}", ours["timings"]);
         if forecast {
-            forecasts_against_peer(&pool, &ours, window).await?;
+            let n = arg(&args, "--series")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(400);
+            forecasts_against_peer(&pool, &ours, window, n).await?;
         }
         return Ok(());
     }
@@ -353,6 +389,7 @@ async fn forecasts_against_peer(
     pool: &sqlx::PgPool,
     run: &serde_json::Value,
     window: i64,
+    sample: usize,
 ) -> anyhow::Result<()> {
     use datapact_analytics::forecast::{self, backtest, model};
     use rayon::prelude::*;
@@ -384,6 +421,18 @@ async fn forecasts_against_peer(
         series.push((format!("asset:{a}"), y));
     }
     series.retain(|(_, y)| y.len() > 2 * h);
+    // the same fixed-seed sample for both (the peer takes about half a second a series)
+    let all = series.len();
+    if all > sample {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut keep = rand::seq::index::sample(&mut rng, all, sample).into_vec();
+        keep.sort_unstable();
+        series = keep
+            .into_iter()
+            .map(|i| std::mem::take(&mut series[i]))
+            .collect();
+    }
     let periods = forecast::periods(window);
     let m = periods.first().copied().unwrap_or(1);
     let cfg = model::ModelConfig::default();
@@ -439,7 +488,7 @@ async fn forecasts_against_peer(
     }
     let fit = peer["fit_s"].as_f64().unwrap_or(f64::NAN);
     println!(
-        "forecaster against forecaster: {} series ({} steps of {window} s each at most), the last {h} held out",
+        "forecaster against forecaster: {} series (a fixed sample of {all}; {} steps of {window} s each at most), the last {h} held out",
         series.len(),
         series.iter().map(|s| s.1.len()).max().unwrap_or(0)
     );
