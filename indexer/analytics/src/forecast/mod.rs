@@ -185,11 +185,16 @@ impl Forecasts {
     }
 }
 
-/// Dense series per key, from the key's first non-zero step up to `origin - 1`.
+/// The most steps of history a series is fitted on (twelve weeks of hours): a run whose window
+/// is short against its chain's age (seconds on a chain days old) still forecasts in moments.
+pub const MAX_HISTORY: i64 = 2016;
+
+/// Dense series per key, from the key's first non-zero step (at most [`MAX_HISTORY`] steps
+/// back) up to `origin - 1`.
 pub fn dense<K: Ord + Clone>(rows: &[(K, i64, i64)], origin: i64) -> BTreeMap<K, Vec<f64>> {
     let mut by: BTreeMap<K, Vec<(i64, i64)>> = BTreeMap::new();
     for (k, s, n) in rows {
-        if *s < origin {
+        if *s < origin && *s >= origin - MAX_HISTORY {
             by.entry(k.clone()).or_default().push((*s, *n));
         }
     }
@@ -326,8 +331,8 @@ fn cap_outlook(a: &AgreementState, path: Option<&Path>, origin: i64, step: i64) 
             0.0,
             0.0,
             Some(origin * step),
-            None,
-            None,
+            Some(origin * step),
+            Some(origin * step),
             format!("the cap of {cap} is reached ({} used)", a.used),
         ),
         None => (
@@ -440,5 +445,26 @@ mod tests {
         let d = dense(&[(7, 3, 2), (7, 5, 1), (7, 9, 4), (8, 8, 1)], 9);
         assert_eq!(d[&7], vec![2.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
         assert_eq!(d[&8], vec![1.0]);
+        // a key active since long ago keeps its last MAX_HISTORY steps
+        let o = 10 * MAX_HISTORY;
+        let d = dense(&[(1, 0, 5), (1, o - 1, 1)], o);
+        assert_eq!(d[&1].len(), 1);
+        let d = dense(&[(1, o - MAX_HISTORY, 5), (1, o - 1, 1)], o);
+        assert_eq!(d[&1].len() as i64, MAX_HISTORY);
+    }
+
+    #[test]
+    fn a_reached_cap_is_dated_now_at_both_ends() {
+        let mut i = inputs(vec![(1, 1000, 3)], 1010);
+        i.agreements[0].used = 1000;
+        let f = forecast(&i, &[], &ForecastConfig::default(), 0.5);
+        let cap = f
+            .outlooks
+            .iter()
+            .find(|o| o.kind == targets::AGREEMENT_CAP)
+            .expect("cap");
+        let now = Some(1010 * 3600);
+        assert_eq!((cap.at, cap.at_early, cap.at_late), (now, now, now));
+        assert!(cap.drivers.contains("is reached"), "{}", cap.drivers);
     }
 }

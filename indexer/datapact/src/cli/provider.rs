@@ -388,6 +388,10 @@ async fn outlook(me: &str, url: Option<&str>, warn_days: f64, json: bool) -> any
                 .at
                 .is_some_and(|t| ((t - now) as f64) < warn_days * 86_400.0);
             let warning = match (o.at, o.before_expiry) {
+                (Some(t), _) if t <= now || o.drivers.contains("is reached") => Some(format!(
+                    "{}: {}; the agreement records no more accesses",
+                    o.key, o.drivers
+                )),
                 (Some(t), Some(true)) => Some(format!(
                     "{}: the cap will be reached around {} (80%: {} to {}), before the agreement expires",
                     o.key,
