@@ -187,15 +187,24 @@ impl Timings {
     }
 }
 
-/// The role tables of the plan's windows, completed against their history, and the rows each
-/// role's detector is fitted on; and the digest of the history read (an input of the run).
+/// What [`role_tables`] gives: per role its table and the rows its detector fits on; the
+/// digest of the history read (an input of the run); the consumers' earlier (actor, window,
+/// score), the alert risk's history.
+type RoleTables = (
+    Vec<(RoleTable, Vec<Vec<f64>>)>,
+    Digest,
+    Vec<(String, i64, f64)>,
+);
+
+/// The role tables of the plan's windows, completed against their history (read once, for the
+/// baselines and the alert risk).
 async fn role_tables(
     pool: &PgPool,
     data: &Data,
     lineage: &Lineage,
     plan: &Plan,
     cfg: &AnalyzeConfig,
-) -> anyhow::Result<(Vec<(RoleTable, Vec<Vec<f64>>)>, Digest)> {
+) -> anyhow::Result<RoleTables> {
     let window = plan.window;
     let tables = vec![
         features::consumers(data, window)?,
@@ -204,14 +213,24 @@ async fn role_tables(
     ];
     let mut out = Vec::new();
     let mut history = Vec::new();
+    let mut consumer_scores = Vec::new();
     for mut table in tables {
         // earlier windows: the baseline of a re-run
-        let prior = match plan.since_window {
+        let (prior, scores): (Vec<ActorWindow>, Vec<f64>) = match plan.since_window {
             Some(w0) => {
                 store::prior_windows(pool, table.role, window.start(w0), plan.as_of_run).await?
             }
             None => Vec::new(),
-        };
+        }
+        .into_iter()
+        .unzip();
+        if table.role == "consumer" {
+            consumer_scores = prior
+                .iter()
+                .zip(scores)
+                .map(|(w, s)| (w.actor.clone(), w.window, s))
+                .collect();
+        }
         history.extend(
             prior
                 .iter()
@@ -225,7 +244,7 @@ async fn role_tables(
         let fit = fit_rows(&table, prior, cfg.fit_sample);
         out.push((table, fit));
     }
-    Ok((out, manifest::digest_lines(history)))
+    Ok((out, manifest::digest_lines(history), consumer_scores))
 }
 
 fn feature_specs(defs: &[FeatureDef]) -> Vec<Feature> {
@@ -358,7 +377,7 @@ async fn compute(
     timings.lap("read");
     steps.step("features");
     let lineage = Lineage::from_data(&data)?;
-    let (tables, history) = role_tables(pool, &data, &lineage, plan, cfg).await?;
+    let (tables, history, prior_scores) = role_tables(pool, &data, &lineage, plan, cfg).await?;
     let mut inputs = std::mem::take(&mut data.digests);
     inputs.insert("prior_windows".into(), history);
     timings.lap("features");
@@ -388,7 +407,7 @@ async fn compute(
     timings.lap("anomalies");
     steps.step("forecasts");
     let forecasts = match &cfg.forecast {
-        Some(fc) => Some(forecasts(pool, plan, &scored, fc, &mut inputs).await?),
+        Some(fc) => Some(forecasts(pool, plan, &scored, prior_scores, fc, &mut inputs).await?),
         None => None,
     };
     timings.lap("forecasts");
@@ -483,21 +502,17 @@ async fn persist(
 }
 
 /// The run's forecasts: the series read up to its last height, the consumers' timelines from
-/// the earlier runs' scores (as they were then, for a recomputation) and this run's.
+/// the earlier runs' scores (`rows`, as [`role_tables`] read them) and this run's.
 async fn forecasts(
     pool: &PgPool,
     plan: &Plan,
     scored: &[(RoleTable, Vec<Scored>)],
+    mut rows: Vec<(String, i64, f64)>,
     cfg: &ForecastConfig,
     inputs: &mut BTreeMap<String, Digest>,
 ) -> anyhow::Result<Forecasts> {
-    let window = plan.window;
-    let mut series = SeriesInputs::load(pool, plan.to_height, window.seconds).await?;
+    let mut series = SeriesInputs::load(pool, plan.to_height, plan.window.seconds).await?;
     inputs.append(&mut series.digests);
-    let mut rows: Vec<(String, i64, f64)> = match plan.since_window {
-        Some(w0) => store::prior_scores(pool, "consumer", window.start(w0), plan.as_of_run).await?,
-        None => Vec::new(),
-    };
     inputs.insert(
         "prior_scores".into(),
         manifest::digest_lines(rows.iter().map(manifest::json_line).collect()),

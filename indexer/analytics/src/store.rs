@@ -99,16 +99,17 @@ pub async fn state(pool: &PgPool) -> anyhow::Result<Option<(i64, i64)>> {
         .context("reading the analytics state")
 }
 
-/// Windows of `role` that start before `before` (unix s), for baselines: the current ones, or
-/// (`as_of_run`) the ones that were current when that run read them.
+/// Windows of `role` that start before `before` (unix s), with their scores, for baselines and
+/// the alert risk's history: the current ones, or (`as_of_run`) the ones that were current
+/// when that run read them.
 pub async fn prior_windows(
     pool: &PgPool,
     role: &str,
     before: i64,
     as_of_run: Option<i64>,
-) -> anyhow::Result<Vec<ActorWindow>> {
-    let rows: Vec<(String, i64, i64, i64, Vec<f64>)> = sqlx::query_as(
-        "select actor, extract(epoch from window_start)::bigint / window_seconds, first_height, last_height, raw \
+) -> anyhow::Result<Vec<(ActorWindow, f64)>> {
+    let rows: Vec<(String, i64, i64, i64, Vec<f64>, f64)> = sqlx::query_as(
+        "select actor, extract(epoch from window_start)::bigint / window_seconds, first_height, last_height, raw, score \
          from actor_windows where role = $1 and window_start < to_timestamp($2) and case when $3::bigint is null \
          then superseded_by is null else run_id < $3 and (superseded_by is null or superseded_by >= $3) end",
     )
@@ -120,8 +121,8 @@ pub async fn prior_windows(
     .context("reading earlier windows")?;
     Ok(rows
         .into_iter()
-        .map(
-            |(actor, window, first_height, last_height, raw)| ActorWindow {
+        .map(|(actor, window, first_height, last_height, raw, score)| {
+            let w = ActorWindow {
                 actor,
                 window,
                 first_height,
@@ -129,8 +130,9 @@ pub async fn prior_windows(
                 raw,
                 x: Vec::new(),
                 usual: Vec::new(),
-            },
-        )
+            };
+            (w, score)
+        })
         .collect())
 }
 
@@ -381,28 +383,6 @@ pub async fn latest_asset_scores(
     .fetch_all(pool)
     .await
     .context("reading provenance scores")
-}
-
-/// Every consumer window's score before `before` (unix s): (actor, window index, score), the
-/// current ones, or (`as_of_run`) the ones that were current when that run read them — the
-/// history of the alert-risk forecast.
-pub async fn prior_scores(
-    pool: &PgPool,
-    role: &str,
-    before: i64,
-    as_of_run: Option<i64>,
-) -> anyhow::Result<Vec<(String, i64, f64)>> {
-    sqlx::query_as(
-        "select actor, extract(epoch from window_start)::bigint / window_seconds, score \
-         from actor_windows where role = $1 and window_start < to_timestamp($2) and case when $3::bigint is null \
-         then superseded_by is null else run_id < $3 and (superseded_by is null or superseded_by >= $3) end",
-    )
-    .bind(role)
-    .bind(before as f64)
-    .bind(as_of_run)
-    .fetch_all(pool)
-    .await
-    .context("reading earlier scores")
 }
 
 /// The latest forecasting run's outlooks of `kind` about `party`, soonest first: (run, row).
