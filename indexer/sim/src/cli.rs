@@ -293,8 +293,9 @@ async fn synth(args: SynthArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let url = match args.database_url {
+/// The evaluations' database: `url`, else a fresh `datapact_eval` on the private cluster.
+async fn eval_pool(url: Option<String>) -> anyhow::Result<sqlx::PgPool> {
+    let url = match url {
         Some(u) => u,
         None => {
             db::PgCluster::from_env()
@@ -302,7 +303,11 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
                 .await?
         }
     };
-    let pool = db::connect(&url, 4).await?;
+    db::connect(&url, 4).await
+}
+
+async fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let pool = eval_pool(args.database_url).await?;
     let synth = crate::synth::SynthConfig {
         accesses: args.accesses,
         consumers: args.consumers,
@@ -342,15 +347,7 @@ async fn eval_forecast(args: EvalForecastArgs) -> anyhow::Result<()> {
         !overlap,
         "a seed or demand shape is both training and held out; name disjoint ones (--train-seeds, --test-seeds, --train-demand, --test-demand)"
     );
-    let url = match args.database_url {
-        Some(u) => u,
-        None => {
-            db::PgCluster::from_env()
-                .fresh_database("datapact_eval")
-                .await?
-        }
-    };
-    let pool = db::connect(&url, 4).await?;
+    let pool = eval_pool(args.database_url).await?;
     let cfg = crate::eval_forecast::ForecastEvalConfig {
         train_seeds: args.train_seeds,
         test_seeds: args.test_seeds,
