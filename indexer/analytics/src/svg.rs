@@ -43,7 +43,7 @@ pub fn histogram(title: &str, values: &[f64], lo: f64, hi: f64, bins: usize) -> 
 
 /// A bar chart: one bar per label.
 pub fn bars(title: &str, labels: &[String], values: &[f64]) -> String {
-    let (w, h, pad_l, pad_b, pad_t) = (640.0, 220.0, 48.0, 36.0, 24.0);
+    let (w, h, pad_l, pad_b, pad_t) = CHART_FRAME;
     let max = values.iter().copied().fold(0.0, f64::max).max(1e-9);
     let n = values.len().max(1) as f64;
     let bw = (w - pad_l - 8.0) / n;
@@ -85,9 +85,12 @@ pub fn bars(title: &str, labels: &[String], values: &[f64]) -> String {
     out
 }
 
+/// A bar, line or band chart's width, height and left, bottom and top padding.
+const CHART_FRAME: (f64, f64, f64, f64, f64) = (640.0, 220.0, 48.0, 36.0, 24.0);
+
 /// A line chart of (x, y) points; `x_label` formats the x axis ticks.
 pub fn line(title: &str, points: &[(f64, f64)], x_label: &dyn Fn(f64) -> String) -> String {
-    let (w, h, pad_l, pad_b, pad_t) = (640.0, 220.0, 48.0, 36.0, 24.0);
+    let (w, h, pad_l, pad_b, pad_t) = CHART_FRAME;
     let mut out = String::new();
     let _ = write!(
         out,
@@ -116,8 +119,26 @@ pub fn line(title: &str, points: &[(f64, f64)], x_label: &dyn Fn(f64) -> String)
         .collect();
     let _ = write!(
         out,
-        r#"<polyline fill="none" points="{}"/><text x="4" y="{}" class="a">{}</text><text x="4" y="{}" class="a">0</text>"#,
-        path.join(" "),
+        r#"<polyline fill="none" points="{}"/>"#,
+        path.join(" ")
+    );
+    axes(&mut out, y1, (x0, x1), &sx, x_label);
+    out
+}
+
+/// A line or band chart's labels: its top value and 0 on the y axis, four ticks on the x axis
+/// (`sx` places x); closes the chart.
+fn axes(
+    out: &mut String,
+    y1: f64,
+    (x0, x1): (f64, f64),
+    sx: &dyn Fn(f64) -> f64,
+    x_label: &dyn Fn(f64) -> String,
+) {
+    let (w, h, _, pad_b, pad_t) = CHART_FRAME;
+    let _ = write!(
+        out,
+        r#"<text x="4" y="{}" class="a">{}</text><text x="4" y="{}" class="a">0</text>"#,
         pad_t + 10.0,
         fmt_num(y1),
         h - pad_b
@@ -133,7 +154,6 @@ pub fn line(title: &str, points: &[(f64, f64)], x_label: &dyn Fn(f64) -> String)
         );
     }
     out.push_str("</svg>");
-    out
 }
 
 /// History (x, y) and its forecast (x, point, lower, upper) on one chart: the history as a
@@ -144,7 +164,7 @@ pub fn band(
     forecast: &[(f64, f64, f64, f64)],
     x_label: &dyn Fn(f64) -> String,
 ) -> String {
-    let (w, h, pad_l, pad_b, pad_t) = (640.0, 220.0, 48.0, 36.0, 24.0);
+    let (w, h, pad_l, pad_b, pad_t) = CHART_FRAME;
     let mut out = String::new();
     let _ = write!(
         out,
@@ -192,23 +212,10 @@ pub fn band(
     }
     let _ = write!(
         out,
-        r#"<polyline fill="none" points="{}"/><text x="4" y="{}" class="a">{}</text><text x="4" y="{}" class="a">0</text>"#,
-        pts(&mut history.iter().copied()),
-        pad_t + 10.0,
-        fmt_num(y1),
-        h - pad_b
+        r#"<polyline fill="none" points="{}"/>"#,
+        pts(&mut history.iter().copied())
     );
-    for k in 0..4 {
-        let x = x0 + (x1 - x0) * k as f64 / 3.0;
-        let _ = write!(
-            out,
-            r#"<text x="{:.1}" y="{}" class="a">{}</text>"#,
-            sx(x).min(w - 90.0),
-            h - pad_b + 14.0,
-            esc(&x_label(x))
-        );
-    }
-    out.push_str("</svg>");
+    axes(&mut out, y1, (x0, x1), &sx, x_label);
     out
 }
 
