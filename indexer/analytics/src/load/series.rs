@@ -8,6 +8,7 @@ use polars::prelude::*;
 use sqlx::PgPool;
 
 use super::{copy_bytes, parse_csv};
+use crate::features::{i64_col, str_col};
 use crate::manifest::{self, Digest};
 
 /// An agreement as the forecasts see it at the run's last height.
@@ -80,14 +81,14 @@ impl SeriesInputs {
                 digests.insert(name.to_string(), manifest::digest_copy(&query, &[&bytes]));
                 parse_csv(bytes, schema)
             };
-        let counts = [("key", Int64), ("step", Int64), ("n", Int64)];
+        let count_schema = [("key", Int64), ("step", Int64), ("n", Int64)];
         let accesses = read(
             "series_accesses",
             format!(
                 "select a.agreement_id, {step}, count(*) from accesses a join blocks b on b.height = a.height \
                  where a.height <= {t} group by 1, 2"
             ),
-            &counts,
+            &count_schema,
         )
         .await?;
         let signed = read(
@@ -96,7 +97,7 @@ impl SeriesInputs {
                 "select g.asset_id, {step}, count(*) from agreements g join blocks b on b.height = g.height \
                  where g.height <= {t} group by 1, 2"
             ),
-            &counts,
+            &count_schema,
         )
         .await?;
         let withdrawals = read(
@@ -133,50 +134,27 @@ impl SeriesInputs {
             ],
         )
         .await?;
-        let triples = |df: &DataFrame| -> anyhow::Result<Vec<(i64, i64, i64)>> {
-            let (k, st, n) = (
-                df.column("key")?.i64()?,
-                df.column("step")?.i64()?,
-                df.column("n")?.i64()?,
-            );
-            let mut v: Vec<(i64, i64, i64)> = (0..df.height())
-                .filter_map(|i| Some((k.get(i)?, st.get(i)?, n.get(i)?)))
-                .collect();
-            v.sort_unstable();
-            Ok(v)
-        };
-        let mut wd: Vec<(std::string::String, i64, i64)> = {
-            let (k, st, n) = (
-                withdrawals.column("key")?.str()?,
-                withdrawals.column("step")?.i64()?,
-                withdrawals.column("n")?.i64()?,
-            );
-            (0..withdrawals.height())
-                .filter_map(|i| Some((k.get(i)?.to_string(), st.get(i)?, n.get(i)?)))
-                .collect()
-        };
-        wd.sort_unstable();
         let g = &agreements;
-        let (id, asset, cap, exp, used) = (
-            g.column("agreement_id")?.i64()?,
-            g.column("asset_id")?.i64()?,
+        let (id, asset, used) = (
+            i64_col(g, "agreement_id")?,
+            i64_col(g, "asset_id")?,
+            i64_col(g, "used")?,
+        );
+        let (provider, consumer) = (str_col(g, "provider")?, str_col(g, "consumer")?);
+        // cap and expiry may be absent; a missing one is not a zero
+        let (cap, exp, term) = (
             g.column("cap")?.i64()?,
             g.column("expires_at")?.i64()?,
-            g.column("used")?.i64()?,
-        );
-        let (provider, consumer, term) = (
-            g.column("provider")?.str()?,
-            g.column("consumer")?.str()?,
             g.column("terminated")?.bool()?,
         );
         let mut states: Vec<AgreementState> = (0..g.height())
             .map(|i| AgreementState {
-                agreement_id: id.get(i).unwrap_or(0),
-                asset_id: asset.get(i).unwrap_or(0),
-                provider: provider.get(i).unwrap_or_default().to_string(),
-                consumer: consumer.get(i).unwrap_or_default().to_string(),
+                agreement_id: id[i],
+                asset_id: asset[i],
+                provider: provider[i].clone(),
+                consumer: consumer[i].clone(),
                 cap: cap.get(i),
-                used: used.get(i).unwrap_or(0),
+                used: used[i],
                 expires_at: exp.get(i),
                 terminated: term.get(i).unwrap_or(false),
             })
@@ -185,11 +163,23 @@ impl SeriesInputs {
         Ok(Self {
             step_seconds: s,
             origin: origin.unwrap_or(0),
-            accesses: triples(&accesses)?,
-            signed: triples(&signed)?,
-            withdrawals: wd,
+            accesses: counts(i64_col(&accesses, "key")?, &accesses)?,
+            signed: counts(i64_col(&signed, "key")?, &signed)?,
+            withdrawals: counts(str_col(&withdrawals, "key")?, &withdrawals)?,
             agreements: states,
             digests,
         })
     }
+}
+
+/// (key, step, n) rows of a count read, sorted; `keys` is its key column.
+fn counts<K: Ord>(keys: Vec<K>, df: &DataFrame) -> anyhow::Result<Vec<(K, i64, i64)>> {
+    let mut v: Vec<(K, i64, i64)> = keys
+        .into_iter()
+        .zip(i64_col(df, "step")?)
+        .zip(i64_col(df, "n")?)
+        .map(|((k, s), n)| (k, s, n))
+        .collect();
+    v.sort_unstable();
+    Ok(v)
 }
