@@ -109,12 +109,14 @@ pub async fn outlooks(
          extract(epoch from at_early)::bigint as at_early, extract(epoch from at_late)::bigint as at_late, \
          before_expiry, drivers from forecast_outlooks \
          where run_id = $1 and kind = $2 and ($3::text is null or party = $3) \
-         order by case when kind = 'consumer.alert' then -value end, at nulls last, key limit $4",
+         order by case when kind = $5 then -value end, at nulls last, key limit $4",
     )
     .bind(run)
     .bind(kind)
     .bind(party)
     .bind(limit)
+    // risks highest first
+    .bind(targets::CONSUMER_ALERT)
     .fetch_all(pool)
     .await?)
 }
