@@ -227,9 +227,10 @@ async fn history(
     let mut agreements = forecast::dense(&inputs.accesses, inputs.origin);
     if agreements.len() > cfg.agreements {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let keep: Vec<i64> = sample(&mut rng, agreements.len(), cfg.agreements)
+        let keys: Vec<i64> = agreements.keys().copied().collect();
+        let keep: std::collections::BTreeSet<i64> = sample(&mut rng, keys.len(), cfg.agreements)
             .into_iter()
-            .filter_map(|i| agreements.keys().nth(i).copied())
+            .map(|i| keys[i])
             .collect();
         agreements.retain(|k, _| keep.contains(k));
     }
