@@ -7,6 +7,7 @@
 //! origin (the step the run's last block falls in): nothing it says can come from the future.
 
 pub mod backtest;
+pub mod ets;
 pub mod model;
 pub mod risk;
 

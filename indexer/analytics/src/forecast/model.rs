@@ -1,15 +1,18 @@
-//! One series, forecast: Grafana's augurs decomposes the seasons (MSTL) and fits exponential
-//! smoothing to what is left (AutoETS, additive errors: its intervals are analytic, so the same
-//! series always gives the same forecast); a short or nearly empty series gets the mean of its
-//! recent past with a Poisson interval. Beside it, the naive baselines a forecast is judged
-//! against.
+//! One series, forecast: the seasons the series shows are found by an analysis of variance
+//! (cycles x phases; statrs' F distribution), Grafana's augurs decomposes them (MSTL) over the
+//! recent steps and fits exponential smoothing to what is left (AutoETS, additive errors: its
+//! intervals are analytic, so the same series always gives the same forecast); a short or nearly
+//! empty series gets the mean of its recent past with a Poisson interval. Beside it, the naive
+//! baselines a forecast is judged against.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use augurs::ets::AutoETS;
 use augurs::mstl::MSTLModel;
 use augurs::{Fit, Predict};
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, FisherSnedecor};
+
+use super::ets::EtsSearch;
 
 /// How every series is forecast; recorded in a run's manifest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -21,7 +24,33 @@ pub struct ModelConfig {
     pub interval_scale: f64,
     /// a series with fewer non-zero steps than this gets the mean model
     pub min_nonzero: usize,
+    /// a season is decomposed where the test of [`seasons`] rejects "no season" at this level;
+    /// 1 decomposes every season that fits twice (what runs recorded before it did)
+    #[serde(default = "every_season")]
+    pub season_alpha: f64,
+    /// the model fits the last this many steps, or two cycles of its longest season if more;
+    /// 0: the whole history (what runs recorded before it did)
+    #[serde(default)]
+    pub fit_window: usize,
+    /// the exponential smoothing optimizer's step budget per candidate (2,000: augurs' AutoETS,
+    /// what runs recorded before it used)
+    #[serde(default = "autoets_iterations")]
+    pub max_iterations: usize,
 }
+
+fn every_season() -> f64 {
+    1.0
+}
+
+fn autoets_iterations() -> usize {
+    2000
+}
+
+/// The season test's level and the fit window that `make eval-forecast` chose on its training
+/// histories (docs/forecasts.md).
+pub const TUNED_SEASON_ALPHA: f64 = 0.01;
+pub const TUNED_FIT_WINDOW: usize = 336;
+pub const TUNED_MAX_ITERATIONS: usize = 2000;
 
 impl Default for ModelConfig {
     fn default() -> Self {
@@ -29,6 +58,9 @@ impl Default for ModelConfig {
             level: 0.8,
             interval_scale: 1.0,
             min_nonzero: 12,
+            season_alpha: TUNED_SEASON_ALPHA,
+            fit_window: TUNED_FIT_WINDOW,
+            max_iterations: TUNED_MAX_ITERATIONS,
         }
     }
 }
@@ -55,13 +87,100 @@ pub fn usable_periods(periods: &[usize], n: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The seasons among `periods` (shortest first) that `y` shows. Each is tested as in a classical
+/// decomposition: a centred moving average over one cycle takes out the level and its drift,
+/// and an analysis of variance of what is left, grouped by phase, asks whether the phase means
+/// differ; the season is kept where the F test rejects "no season" at level `alpha`. A longer
+/// season is tested on what the seasons kept before it leave, so a week is kept only for what it
+/// adds to the day. At `alpha` >= 1 every season that fits twice is kept.
+pub fn seasons(y: &[f64], periods: &[usize], alpha: f64) -> Vec<usize> {
+    let usable = usable_periods(periods, y.len());
+    if alpha >= 1.0 {
+        return usable;
+    }
+    let mut rest = y.to_vec();
+    let mut kept = Vec::new();
+    for p in usable {
+        let Some((pvalue, effects)) = season_test(&rest, p) else {
+            continue;
+        };
+        if pvalue < alpha {
+            for (i, v) in rest.iter_mut().enumerate() {
+                *v -= effects[i % p];
+            }
+            kept.push(p);
+        }
+    }
+    kept
+}
+
+/// The p-value of "no season of period `p`" in `y`, and the phase effects (phase `i % p` at
+/// step `i`); None with fewer than two cycles.
+fn season_test(y: &[f64], p: usize) -> Option<(f64, Vec<f64>)> {
+    let n = y.len();
+    if p < 2 || n < 2 * p {
+        return None;
+    }
+    // the centred moving average: over p steps, or 2 x p halved at its ends when p is even
+    let half = p / 2;
+    let mut sums = vec![0.0; n + 1];
+    for (i, v) in y.iter().enumerate() {
+        sums[i + 1] = sums[i] + v;
+    }
+    let trend = |i: usize| {
+        if p % 2 == 1 {
+            (sums[i + half + 1] - sums[i - half]) / p as f64
+        } else {
+            let inner = sums[i + half] - sums[i - half + 1];
+            (inner + 0.5 * (y[i - half] + y[i + half])) / p as f64
+        }
+    };
+    let (mut sum, mut count) = (vec![0.0; p], vec![0usize; p]);
+    let detrended: Vec<(usize, f64)> = (half..n - half).map(|i| (i % p, y[i] - trend(i))).collect();
+    for (r, d) in &detrended {
+        sum[*r] += d;
+        count[*r] += 1;
+    }
+    let means: Vec<f64> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, c)| s / (*c).max(1) as f64)
+        .collect();
+    let grand = detrended.iter().map(|(_, d)| d).sum::<f64>() / detrended.len() as f64;
+    let ss_phase: f64 = means
+        .iter()
+        .zip(&count)
+        .map(|(m, c)| *c as f64 * (m - grand).powi(2))
+        .sum();
+    let ss_rest: f64 = detrended.iter().map(|(r, d)| (d - means[*r]).powi(2)).sum();
+    let (d1, d2) = ((p - 1) as f64, (detrended.len() - p) as f64);
+    let pvalue = if ss_rest <= 1e-12 * ss_phase {
+        // nothing but the season (or nothing at all)
+        if ss_phase > 0.0 {
+            0.0
+        } else {
+            1.0
+        }
+    } else {
+        let f = (ss_phase / d1) / (ss_rest / d2);
+        FisherSnedecor::new(d1, d2).map_or(1.0, |d| d.sf(f))
+    };
+    Some((pvalue, means.iter().map(|m| m - grand).collect()))
+}
+
 /// Forecasts `y` (counts per step, oldest first) `horizon` steps ahead.
 pub fn forecast(y: &[f64], periods: &[usize], horizon: usize, cfg: &ModelConfig) -> Path {
     let nonzero = y.iter().filter(|v| **v > 0.0).count();
     if y.len() < 8 || nonzero < cfg.min_nonzero {
         return mean_path(y, periods, horizon, cfg, "mean (short or sparse history)");
     }
-    let periods = usable_periods(periods, y.len());
+    let periods = seasons(y, periods, cfg.season_alpha);
+    let longest = periods.iter().copied().max().unwrap_or(0);
+    let keep = match cfg.fit_window {
+        0 => y.len(),
+        w => w.max(2 * longest).min(y.len()),
+    };
+    let y = &y[y.len() - keep..];
     // augurs is outside code run on outside data: a panic in it is a fallback, not a crash
     let fitted = catch_unwind(AssertUnwindSafe(|| fit_predict(y, &periods, horizon, cfg)));
     match fitted {
@@ -86,15 +205,17 @@ fn fit_predict(
     horizon: usize,
     cfg: &ModelConfig,
 ) -> Result<Path, String> {
-    let ets = AutoETS::new(1, "AZN").map_err(|e| e.to_string())?;
+    let ets = EtsSearch {
+        max_iterations: cfg.max_iterations,
+    };
     let (f, method) = if periods.is_empty() {
-        let fitted = ets.fit(y).map_err(|e| e.to_string())?;
+        let fitted = ets.fit(y)?;
         let f = fitted
             .predict(horizon, cfg.level)
             .map_err(|e| e.to_string())?;
         (f, "ets".to_string())
     } else {
-        let model = MSTLModel::new(periods.to_vec(), ets.into_trend_model());
+        let model = MSTLModel::new(periods.to_vec(), ets);
         let fitted = model.fit(y).map_err(|e| e.to_string())?;
         let f = fitted
             .predict(horizon, cfg.level)
@@ -102,6 +223,7 @@ fn fit_predict(
         let seasons: Vec<String> = periods.iter().map(|p| p.to_string()).collect();
         (f, format!("mstl({})+ets", seasons.join(",")))
     };
+    let method = format!("{method} on {} steps", y.len());
     let iv = f.intervals.ok_or("no intervals")?;
     let (point, lower, upper) = widen(&f.point, &iv.lower, &iv.upper, cfg.interval_scale);
     // the change per step between points a season apart (that season cancels out)
@@ -275,6 +397,95 @@ mod tests {
                 .sum::<f64>()
         };
         assert!(err(&p.point) < err(&season_nowhere) / 3.0);
+    }
+
+    /// Poisson-like counts from a fixed-seed generator: `rate(t)` per step.
+    fn counts(n: usize, seed: u64, rate: impl Fn(usize) -> f64) -> Vec<f64> {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let mut uniform = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|t| {
+                // Knuth's method: count uniforms until their product drops below e^-rate
+                let (limit, mut prod, mut k) = ((-rate(t)).exp(), uniform(), 0.0);
+                while prod > limit {
+                    prod *= uniform();
+                    k += 1.0;
+                }
+                k
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_season_test_keeps_the_seasons_a_series_has_and_no_others() {
+        let day = |t: usize| ((t % 24) as f64 / 24.0 * std::f64::consts::TAU).sin();
+        let weekend = |t: usize| if (t / 24) % 7 >= 5 { 0.4 } else { 1.0 };
+        let n = 24 * 30;
+        let mut found = [0usize; 4];
+        for seed in 0..20 {
+            let flat = counts(n, seed, |_| 4.0);
+            let daily = counts(n, seed, |t| 4.0 + 2.0 * day(t));
+            let weekly = counts(n, seed, |t| (4.0 + 2.0 * day(t)) * weekend(t));
+            // a rising level is not a season
+            let rising = counts(n, seed, |t| 1.0 + t as f64 / 60.0);
+            for (i, y) in [flat, daily, weekly, rising].iter().enumerate() {
+                let s = seasons(y, &[24, 168], 0.01);
+                found[i] += usize::from(
+                    s == [24, 168][..match i {
+                        1 => 1,
+                        2 => 2,
+                        _ => 0,
+                    }],
+                );
+            }
+        }
+        // at the 1% level, noise alone shows a season now and then: allow one in twenty
+        assert!(found[0] >= 19, "flat: {found:?}");
+        assert_eq!(found[1], 20, "daily: {found:?}");
+        assert_eq!(found[2], 20, "day and week: {found:?}");
+        assert!(found[3] >= 19, "rising: {found:?}");
+        // at level 1 every season that fits twice is kept, as before the test existed
+        assert_eq!(
+            seasons(&counts(n, 1, |_| 4.0), &[24, 168], 1.0),
+            vec![24, 168]
+        );
+        assert_eq!(seasons(&counts(300, 1, |_| 4.0), &[24, 168], 1.0), vec![24]);
+    }
+
+    #[test]
+    fn the_model_fits_its_window_and_says_so() {
+        let y = counts(24 * 30, 3, |t| {
+            4.0 + 2.0 * ((t % 24) as f64 / 24.0 * std::f64::consts::TAU).sin()
+        });
+        let p = forecast(&y, &[24, 168], 24, &ModelConfig::default());
+        assert_eq!(
+            p.method,
+            format!("mstl(24)+ets on {TUNED_FIT_WINDOW} steps")
+        );
+        let all = ModelConfig {
+            season_alpha: 1.0,
+            fit_window: 0,
+            ..ModelConfig::default()
+        };
+        assert_eq!(
+            forecast(&y, &[24, 168], 24, &all).method,
+            "mstl(24,168)+ets on 720 steps"
+        );
+    }
+
+    #[test]
+    fn settings_recorded_before_the_season_test_read_as_what_ran_then() {
+        let old = r#"{"level":0.8,"interval_scale":1.4,"min_nonzero":12}"#;
+        let cfg: ModelConfig = serde_json::from_str(old).expect("an old manifest's model");
+        assert_eq!(
+            (cfg.season_alpha, cfg.fit_window, cfg.max_iterations),
+            (1.0, 0, 2000)
+        );
     }
 
     #[test]
