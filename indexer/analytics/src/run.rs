@@ -407,7 +407,18 @@ async fn compute(
     timings.lap("anomalies");
     steps.step("forecasts");
     let forecasts = match &cfg.forecast {
-        Some(fc) => Some(forecasts(pool, plan, &scored, prior_scores, fc, &mut inputs).await?),
+        Some(fc) => Some(
+            forecasts(
+                pool,
+                plan,
+                &scored,
+                prior_scores,
+                fc,
+                &mut inputs,
+                &mut timings,
+            )
+            .await?,
+        ),
         None => None,
     };
     timings.lap("forecasts");
@@ -510,8 +521,10 @@ async fn forecasts(
     mut rows: Vec<(String, i64, f64)>,
     cfg: &ForecastConfig,
     inputs: &mut BTreeMap<String, Digest>,
+    timings: &mut Timings,
 ) -> anyhow::Result<Forecasts> {
     let mut series = SeriesInputs::load(pool, plan.to_height, plan.window.seconds).await?;
+    timings.lap("forecast reads");
     inputs.append(&mut series.digests);
     inputs.insert(
         "prior_scores".into(),

@@ -402,10 +402,11 @@ async fn forecasts_against_peer(
             .filter_map(|l| l[1].as_f64())
             .sum()
     };
-    let (fc, total) = (stage("forecasts"), stage("total"));
+    let (reads, fc, total) = (stage("forecast reads"), stage("forecasts"), stage("total"));
     println!(
-        "\nforecasts in the run: {fc:.1} s of its {total:.1} s ({:.1} s for everything else: read, features, scores, rules, provenance, write)",
-        total - fc
+        "\nforecasts in the run: {:.1} s of its {total:.1} s (reading the series {reads:.1} s, fitting and forecasting {fc:.1} s; {:.1} s for everything else: read, features, scores, rules, provenance, write)",
+        reads + fc,
+        total - fc - reads
     );
     let to = datapact_analytics::load::indexed_height(pool)
         .await?
@@ -437,11 +438,18 @@ async fn forecasts_against_peer(
     let m = periods.first().copied().unwrap_or(1);
     let cfg = model::ModelConfig::default();
     let t = std::time::Instant::now();
-    let ours: Vec<Vec<f64>> = series
+    let paths: Vec<model::Path> = series
         .par_iter()
-        .map(|(_, y)| model::forecast(&y[..y.len() - h], &periods, h, &cfg).point)
+        .map(|(_, y)| model::forecast(&y[..y.len() - h], &periods, h, &cfg))
         .collect();
     let ours_s = t.elapsed().as_secs_f64();
+    // which model each series got (the seasons its test kept), without the fit window
+    let mut methods: std::collections::BTreeMap<String, usize> = Default::default();
+    for p in &paths {
+        let m = p.method.split(" on ").next().unwrap_or(&p.method);
+        *methods.entry(m.to_string()).or_default() += 1;
+    }
+    let ours: Vec<Vec<f64>> = paths.into_iter().map(|p| p.point).collect();
     // the peer reads exactly these series
     let dir = std::env::temp_dir().join("datapact-bench-forecast");
     std::fs::create_dir_all(&dir)?;
@@ -493,10 +501,13 @@ async fn forecasts_against_peer(
         series.iter().map(|s| s.1.len()).max().unwrap_or(0)
     );
     println!(
-        "  datapact (augurs MSTL{periods:?} + AutoETS, rayon on {} cores): {ours_s:.1} s, pooled MASE {:.3}",
+        "  datapact (augurs MSTL over the seasons of {periods:?} its test keeps + AutoETS on the last {} steps, rayon on {} cores): {ours_s:.1} s, pooled MASE {:.3}",
+        cfg.fit_window,
         rayon::current_num_threads(),
         e_ours.mase()
     );
+    let got: Vec<String> = methods.iter().map(|(m, n)| format!("{m} {n}")).collect();
+    println!("    models chosen: {}", got.join(", "));
     println!(
         "  statsmodels Holt-Winters (season {m}, {} processes): fit {fit:.1} s (+ import {:.2} s, read {:.2} s; process wall {wall:.1} s), pooled MASE {:.3}",
         peer["cores"],
