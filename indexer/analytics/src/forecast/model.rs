@@ -50,7 +50,7 @@ fn autoets_iterations() -> usize {
 /// histories (docs/forecasts.md).
 pub const TUNED_SEASON_ALPHA: f64 = 0.01;
 pub const TUNED_FIT_WINDOW: usize = 336;
-pub const TUNED_MAX_ITERATIONS: usize = 2000;
+pub const TUNED_MAX_ITERATIONS: usize = 100;
 
 impl Default for ModelConfig {
     fn default() -> Self {
