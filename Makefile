@@ -118,7 +118,7 @@ analyze: bin ## provenance scores and anomaly reports (incremental); report in .
 	$(DATAPACT) analyze $(ANALYZE_ARGS)
 
 .PHONY: sentinel
-sentinel: bin ## report high and critical anomalies to the audit contract (SENTINEL_ARGS="--dry-run --once")
+sentinel: bin ## report anomalies of medium severity and above to the audit contract (SENTINEL_ARGS="--dry-run --once")
 	$(DATAPACT) sentinel $(SENTINEL_ARGS)
 
 .PHONY: gateway
@@ -195,8 +195,8 @@ native: ## build the optimized native binaries the benchmarks run
 	cargo build --locked --profile native --workspace --bins
 
 .PHONY: eval
-eval: bin ## labelled evaluation of the anomaly scores: PR-AUC, recall at 5% FPR, P/R/F1 per kind, seeds 1-3
-	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3)
+eval: bin ## labelled evaluation of the anomaly scores per kind: PR-AUC, recall at 5% FPR, P/R/F1, and P/R and false alerts where the sentinel acts; development seeds 1-3, held-out 11-13
+	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13)
 
 .PHONY: eval-forecast
 eval-forecast: bin ## the forecasts back-tested on held-out synthetic histories: MASE vs naive baselines, interval coverage, alert-risk Brier and calibration

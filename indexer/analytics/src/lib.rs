@@ -17,7 +17,7 @@ pub mod runs;
 pub mod store;
 pub mod svg;
 
-pub use analysis::{Analysis, REPORT_THRESHOLD};
+pub use analysis::{Analysis, REPORT_THRESHOLD, SENTINEL_DEFAULT_SEVERITY};
 pub use load::Data;
 pub use run::{analyze, AnalyzeConfig};
 

@@ -192,8 +192,12 @@ struct EvalArgs {
     /// Postgres to use (its content is replaced); unset: database datapact_eval on the private cluster.
     #[arg(long, env = "EVAL_DATABASE_URL")]
     database_url: Option<String>,
+    /// Development seeds: the detector's settings were chosen looking at these.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
     seeds: Vec<u64>,
+    /// Held-out seeds, reported apart (never looked at while tuning); empty: none.
+    #[arg(long, value_delimiter = ',', default_value = "11,12,13")]
+    held_out_seeds: Vec<u64>,
     /// Accesses per synthetic history.
     #[arg(long, default_value_t = 300_000)]
     accesses: u64,
@@ -323,16 +327,60 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         forecast: None,
         ..Default::default()
     };
-    let results = crate::eval::run(&pool, &args.seeds, &synth, &cfg, args.debug).await?;
-    for r in &results {
+    anyhow::ensure!(
+        !args.seeds.iter().any(|s| args.held_out_seeds.contains(s)),
+        "--seeds and --held-out-seeds overlap: a held-out seed must not be one the settings were chosen on"
+    );
+    let mut all = serde_json::Map::new();
+    for (name, seeds, about) in [
+        (
+            "development",
+            &args.seeds,
+            "the detector's settings were chosen looking at these",
+        ),
+        (
+            "held_out",
+            &args.held_out_seeds,
+            "never looked at while tuning",
+        ),
+    ] {
+        if seeds.is_empty() {
+            continue;
+        }
+        let results = crate::eval::run(&pool, seeds, &synth, &cfg, args.debug).await?;
+        let list: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
         println!(
-            "seed {}: {} accesses, {} actor windows, analyzed in {:.1} s",
-            r.seed, r.accesses, r.units, r.analyze_seconds
+            "\n{} seeds {} ({about}):",
+            name.replace('_', "-"),
+            list.join(",")
         );
+        for r in &results {
+            println!(
+                "seed {}: {} accesses, {} actor windows, analyzed in {:.1} s",
+                r.seed, r.accesses, r.units, r.analyze_seconds
+            );
+        }
+        print!("{}", crate::eval::summary(&results));
+        if name == "development" {
+            let chosen = crate::eval::choose_severity(&results, 0.9);
+            println!(
+                "the sentinel's default chosen here: {} (the lowest severity whose precision on these seeds is at least 0.9); in the code: {}{}",
+                chosen.unwrap_or("none"),
+                datapact_analytics::SENTINEL_DEFAULT_SEVERITY,
+                if chosen == Some(datapact_analytics::SENTINEL_DEFAULT_SEVERITY) {
+                    ""
+                } else {
+                    " (DIFFERS: update SENTINEL_DEFAULT_SEVERITY)"
+                }
+            );
+        }
+        if name == "held_out" {
+            print!("{}", crate::eval::aims(&results));
+        }
+        all.insert(name.into(), serde_json::to_value(&results)?);
     }
-    print!("{}", crate::eval::summary(&results));
     if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&all)?)?;
     }
     Ok(())
 }

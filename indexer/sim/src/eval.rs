@@ -4,14 +4,17 @@
 //! the unit's actor and their heights overlap; units no label touches are the negatives. A
 //! consumer unit's score is the higher of its model score and its findings by rule. Per kind
 //! (that kind's positives against every negative) and overall: average precision (PR-AUC),
-//! recall at a 5% false-positive rate, and precision / recall / F1 at the report threshold.
+//! recall at a 5% false-positive rate, precision / recall / F1 at the report threshold, and
+//! where the chain acts — at the sentinel's default severity — precision, recall and false
+//! alerts per 1,000 actors per day.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use datapact_analytics::analysis::{severity_floor, SEVERITY_FLOORS};
 use datapact_analytics::metrics::{auc, average_precision, recall_at_fpr};
-use datapact_analytics::{Analysis, AnalyzeConfig, REPORT_THRESHOLD};
+use datapact_analytics::{Analysis, AnalyzeConfig, REPORT_THRESHOLD, SENTINEL_DEFAULT_SEVERITY};
 
 use crate::labels::{role_of, Label, KINDS};
 use crate::synth::{self, SynthConfig};
@@ -37,6 +40,46 @@ pub struct Quality {
     pub precision: f64,
     pub recall: f64,
     pub f1: f64,
+    /// where the sentinel acts by default
+    pub sentinel: OperatingPoint,
+    /// at each severity's floor, highest first (what each `--min-severity` would do)
+    pub by_severity: Vec<(String, OperatingPoint)>,
+}
+
+/// Precision, recall and false alerts at one threshold.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OperatingPoint {
+    pub threshold: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub false_alerts: usize,
+    /// false alerts per 1,000 actors (of the kind's role) per day of history
+    pub false_per_1000_actor_days: f64,
+}
+
+/// The score the sentinel reports from unless told otherwise.
+pub fn sentinel_threshold() -> f64 {
+    severity_floor(SENTINEL_DEFAULT_SEVERITY).unwrap_or(REPORT_THRESHOLD)
+}
+
+fn operating_point(pos: &[f64], neg: &[f64], threshold: f64, actor_days: f64) -> OperatingPoint {
+    let tp = pos.iter().filter(|s| **s >= threshold).count();
+    let fp = neg.iter().filter(|s| **s >= threshold).count();
+    OperatingPoint {
+        threshold,
+        precision: if tp + fp > 0 {
+            tp as f64 / (tp + fp) as f64
+        } else {
+            f64::NAN
+        },
+        recall: if pos.is_empty() {
+            f64::NAN
+        } else {
+            tp as f64 / pos.len() as f64
+        },
+        false_alerts: fp,
+        false_per_1000_actor_days: 1000.0 * fp as f64 / actor_days.max(1e-9),
+    }
 }
 
 /// Units from an analysis, labelled.
@@ -98,7 +141,7 @@ pub fn kinds_for(labels: &[Label], role: &str, actor: &str, first: i64, last: i6
         .collect()
 }
 
-fn quality(kind: &str, pos: &[f64], neg: &[f64]) -> Quality {
+fn quality(kind: &str, pos: &[f64], neg: &[f64], actor_days: f64) -> Quality {
     let tp = pos.iter().filter(|s| **s >= REPORT_THRESHOLD).count() as f64;
     let fp = neg.iter().filter(|s| **s >= REPORT_THRESHOLD).count() as f64;
     let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
@@ -121,11 +164,25 @@ fn quality(kind: &str, pos: &[f64], neg: &[f64]) -> Quality {
         precision,
         recall,
         f1,
+        sentinel: operating_point(pos, neg, sentinel_threshold(), actor_days),
+        by_severity: SEVERITY_FLOORS
+            .iter()
+            .map(|(name, t)| (name.to_string(), operating_point(pos, neg, *t, actor_days)))
+            .collect(),
     }
 }
 
-/// Per kind, then overall. Negatives of a kind are the unlabelled units of its role.
-pub fn evaluate(units: &[Unit], kinds: &[&str]) -> Vec<Quality> {
+/// Per kind, then overall. Negatives of a kind are the unlabelled units of its role; `days` is
+/// the history's length (for false alerts per actor per day).
+pub fn evaluate(units: &[Unit], kinds: &[&str], days: f64) -> Vec<Quality> {
+    let actors = |role: Option<&str>| {
+        units
+            .iter()
+            .filter(|u| role.is_none_or(|r| u.role == r))
+            .map(|u| (u.role.as_str(), u.actor.as_str()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as f64
+    };
     let mut out = Vec::new();
     let mut all_pos = Vec::new();
     for kind in kinds {
@@ -141,14 +198,14 @@ pub fn evaluate(units: &[Unit], kinds: &[&str]) -> Vec<Quality> {
             .map(|u| u.score)
             .collect();
         all_pos.extend(pos.iter().copied());
-        out.push(quality(kind, &pos, &neg));
+        out.push(quality(kind, &pos, &neg, actors(Some(role)) * days));
     }
     let neg: Vec<f64> = units
         .iter()
         .filter(|u| u.kinds.is_empty())
         .map(|u| u.score)
         .collect();
-    out.push(quality("overall", &all_pos, &neg));
+    out.push(quality("overall", &all_pos, &neg, actors(None) * days));
     out
 }
 
@@ -204,10 +261,77 @@ mod tests {
                 kinds: vec![],
             },
         ];
-        let q = evaluate(&units, &["access_burst"]);
+        let q = evaluate(&units, &["access_burst"], 1.0);
         assert_eq!(q[0].pr_auc, 1.0);
         assert_eq!(q[0].f1, 1.0);
         assert_eq!(q[1].kind, "overall");
+    }
+
+    #[test]
+    fn the_operating_point_counts_false_alerts_per_actor_day_at_the_sentinels_threshold() {
+        assert_eq!(
+            Some(sentinel_threshold()),
+            severity_floor(SENTINEL_DEFAULT_SEVERITY)
+        );
+        let unit = |actor: &str, score: f64, kind: Option<&str>| Unit {
+            role: "consumer".into(),
+            actor: actor.into(),
+            window: 1,
+            score,
+            kinds: kind.map(|k| vec![k.to_string()]).unwrap_or_default(),
+        };
+        let units = vec![
+            unit("a", 0.95, Some("access_burst")),
+            unit("b", 0.85, Some("access_burst")),
+            unit("c", 0.92, None),
+            unit("d", 0.6, None),
+        ];
+        // four consumers over two days: one false alert is 125 per 1,000 actors per day
+        let q = evaluate(&units, &["access_burst"], 2.0);
+        let (name, p) = &q[0].by_severity[1];
+        assert_eq!((name.as_str(), p.threshold), ("high", 0.9));
+        assert_eq!((p.precision, p.recall, p.false_alerts), (0.5, 0.5, 1));
+        assert!((p.false_per_1000_actor_days - 125.0).abs() < 1e-9);
+        // the report threshold (0.5) sees both positives
+        assert_eq!(q[0].recall, 1.0);
+    }
+
+    #[test]
+    fn the_sentinels_default_is_the_lowest_severity_that_keeps_precision() {
+        let unit = |actor: String, score: f64, positive: bool| Unit {
+            role: "consumer".into(),
+            actor,
+            window: 1,
+            score,
+            kinds: if positive {
+                vec!["access_burst".into()]
+            } else {
+                vec![]
+            },
+        };
+        // 19 positives at 0.8 and one negative there (precision 0.95 at medium); ten negatives
+        // at 0.6 (at low: 19 of 30)
+        let mut units: Vec<Unit> = (0..19).map(|i| unit(format!("p{i}"), 0.8, true)).collect();
+        units.push(unit("n".into(), 0.8, false));
+        units.extend((0..10).map(|i| unit(format!("m{i}"), 0.6, false)));
+        let result = |quality| SeedResult {
+            seed: 1,
+            accesses: 0,
+            units: 0,
+            quality,
+            provenance_auc: 1.0,
+            laundered_mean: 0.0,
+            clean_mean: 0.0,
+            analyze_seconds: 0.0,
+        };
+        let r = [result(evaluate(&units, &["access_burst"], 1.0))];
+        // no alert at all above medium is no false alert there
+        assert_eq!(choose_severity(&r, 0.9), Some("medium"));
+        assert_eq!(choose_severity(&r, 0.99), Some("high"));
+        units.push(unit("top".into(), 0.99, true));
+        let r = [result(evaluate(&units, &["access_burst"], 1.0))];
+        assert_eq!(choose_severity(&r, 0.9), Some("medium"));
+        assert_eq!(choose_severity(&r, 0.99), Some("high"));
     }
 }
 
@@ -280,7 +404,7 @@ pub async fn run(
                 );
             }
         }
-        let quality = evaluate(&u, &KINDS);
+        let quality = evaluate(&u, &KINDS, f64::from(synth.days));
         // provenance: laundered versions against clean derived versions
         let laundered: std::collections::BTreeSet<(i64, i64)> = s
             .labels
@@ -322,14 +446,50 @@ pub async fn run(
     Ok(out)
 }
 
+/// A ratio to two places, "-" where there is none (no alerts at all).
+fn ratio(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.2}")
+    } else {
+        "-".into()
+    }
+}
+
+/// Precision at the sentinel's threshold pooled over seeds (a seed without alerts has none).
+fn pooled_precision(qs: &[&Quality]) -> f64 {
+    pooled_precision_at(qs, &|q| &q.sentinel)
+}
+
+fn pooled_precision_at(qs: &[&Quality], at: &dyn Fn(&Quality) -> &OperatingPoint) -> f64 {
+    let fp: usize = qs.iter().map(|q| at(q).false_alerts).sum();
+    let tp: f64 = qs
+        .iter()
+        .map(|q| at(q).recall * q.positives as f64)
+        .filter(|v| v.is_finite())
+        .sum();
+    if tp + fp as f64 > 0.0 {
+        tp / (tp + fp as f64)
+    } else {
+        f64::NAN
+    }
+}
+
 /// The table `make eval` prints: per kind, the mean over seeds and the worst seed.
 pub fn summary(results: &[SeedResult]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<26} {:>6} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
-        "kind", "pos", "PR-AUC", "min", "R@5%FPR", "min", "P/R/F1@0.5", ""
+        "{:<26} {:>6} {:>8} {:>8} {:>8} {:>8} {:>15} | {:>11} {:>13}",
+        "kind",
+        "pos",
+        "PR-AUC",
+        "min",
+        "R@5%FPR",
+        "min",
+        "P/R/F1@0.5",
+        format!("P/R@{:.2}", sentinel_threshold()),
+        "false/1k/day"
     );
     let kinds: Vec<String> = results
         .first()
@@ -347,7 +507,7 @@ pub fn summary(results: &[SeedResult]) -> String {
             |f: &dyn Fn(&Quality) -> f64| qs.iter().map(|q| f(q)).fold(f64::INFINITY, f64::min);
         let _ = writeln!(
             s,
-            "{:<26} {:>6} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>5.2}/{:.2}/{:.2}",
+            "{:<26} {:>6} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>5.2}/{:.2}/{:.2} | {:>5}/{:.2} {:>13.2}",
             k,
             qs.iter().map(|q| q.positives).sum::<usize>(),
             mean(&|q| q.pr_auc),
@@ -357,6 +517,36 @@ pub fn summary(results: &[SeedResult]) -> String {
             mean(&|q| q.precision),
             mean(&|q| q.recall),
             mean(&|q| q.f1),
+            ratio(pooled_precision(&qs)),
+            mean(&|q| q.sentinel.recall),
+            mean(&|q| q.sentinel.false_per_1000_actor_days),
+        );
+    }
+    let overall: Vec<&Quality> = results
+        .iter()
+        .filter_map(|r| r.quality.iter().find(|q| q.kind == "overall"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "overall at each --min-severity of the sentinel (precision pooled over seeds; false alerts per 1,000 actors per day):"
+    );
+    for (i, (name, floor)) in SEVERITY_FLOORS.iter().enumerate() {
+        let at = |q: &Quality| q.by_severity.get(i).map(|(_, p)| p.clone());
+        let points: Vec<OperatingPoint> = overall.iter().filter_map(|q| at(q)).collect();
+        let n = points.len().max(1) as f64;
+        let _ = writeln!(
+            s,
+            "  {name:<9} (score >= {floor:.2}): precision {:>4}, recall {:.2}, false alerts {:.2}{}",
+            ratio(pooled_precision_at(&overall, &|q| {
+                q.by_severity.get(i).map_or(&q.sentinel, |(_, p)| p)
+            })),
+            points.iter().map(|p| p.recall).sum::<f64>() / n,
+            points.iter().map(|p| p.false_per_1000_actor_days).sum::<f64>() / n,
+            if *name == SENTINEL_DEFAULT_SEVERITY {
+                "  <- the sentinel's default"
+            } else {
+                ""
+            }
         );
     }
     let aucs: Vec<f64> = results.iter().map(|r| r.provenance_auc).collect();
@@ -367,6 +557,81 @@ pub fn summary(results: &[SeedResult]) -> String {
         aucs.iter().map(|a| format!("{a:.3}")).collect::<Vec<_>>().join(", "),
         results.iter().map(|r| r.laundered_mean).sum::<f64>() / results.len().max(1) as f64,
         results.iter().map(|r| r.clean_mean).sum::<f64>() / results.len().max(1) as f64,
+    );
+    s
+}
+
+/// The sentinel's default as the development seeds choose it: going down from the highest, the
+/// last severity whose pooled overall precision is at least `precision` (None: not even the
+/// highest).
+pub fn choose_severity(results: &[SeedResult], precision: f64) -> Option<&'static str> {
+    let overall: Vec<&Quality> = results
+        .iter()
+        .filter_map(|r| r.quality.iter().find(|q| q.kind == "overall"))
+        .collect();
+    SEVERITY_FLOORS
+        .iter()
+        .enumerate()
+        .take_while(|(i, _)| {
+            let p = pooled_precision_at(&overall, &|q| {
+                q.by_severity.get(*i).map_or(&q.sentinel, |(_, p)| p)
+            });
+            // no alerts at all is no false alert
+            p.is_nan() || p >= precision
+        })
+        .map(|(_, (name, _))| *name)
+        .last()
+}
+
+/// The aims, checked on held-out seeds: overall PR-AUC >= 0.9, precision >= 0.9 at the
+/// sentinel's threshold, and every kind's recall >= 0.8 there.
+pub fn aims(results: &[SeedResult]) -> String {
+    use std::fmt::Write;
+    let of = |kind: &str| -> Vec<&Quality> {
+        results
+            .iter()
+            .filter_map(|r| r.quality.iter().find(|q| q.kind == kind))
+            .collect()
+    };
+    let mean = |qs: &[&Quality], f: &dyn Fn(&Quality) -> f64| {
+        qs.iter().map(|q| f(q)).sum::<f64>() / qs.len().max(1) as f64
+    };
+    let overall = of("overall");
+    let pr = mean(&overall, &|q| q.pr_auc);
+    let precision = pooled_precision(&overall);
+    let t = sentinel_threshold();
+    let mut s = String::new();
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    let _ = writeln!(
+        s,
+        "aim overall PR-AUC >= 0.9 on held-out seeds: {pr:.3} ({})",
+        verdict(pr >= 0.9)
+    );
+    let _ = writeln!(
+        s,
+        "aim precision >= 0.9 at the sentinel's threshold ({t:.2}): {precision:.3} ({})",
+        verdict(precision >= 0.9)
+    );
+    let kinds: Vec<String> = results
+        .first()
+        .map(|r| r.quality.iter().map(|q| q.kind.clone()).collect())
+        .unwrap_or_default();
+    let low: Vec<String> = kinds
+        .iter()
+        .filter(|k| *k != "overall")
+        .filter_map(|k| {
+            let r = mean(&of(k), &|q| q.sentinel.recall);
+            (r < 0.8).then(|| format!("{k} {r:.2}"))
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "aim every kind's recall >= 0.8 at {t:.2}: {}",
+        if low.is_empty() {
+            "met".to_string()
+        } else {
+            format!("NOT met ({})", low.join(", "))
+        }
     );
     s
 }

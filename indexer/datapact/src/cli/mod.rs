@@ -29,7 +29,7 @@ use datapact_chain::{Chain as ChainClient, FeePolicy};
         datapact deploy                # store + instantiate the suite, write .data/deployment.json\n  \
         datapact ingest --follow       # index it into Postgres (a private cluster unless DATABASE_URL)\n  \
         datapact analyze               # provenance scores and anomaly reports\n  \
-        datapact sentinel              # report what is high or critical to the audit contract\n  \
+        datapact sentinel              # report medium severity and above to the audit contract\n  \
         datapact serve                 # the dashboard on http://127.0.0.1:8080/\n\n\
 Each command's --help has its flags, environment variables and examples. `make demo` runs them all;\n\
 the workload that drives the demo is `datapact-sim simulate`."

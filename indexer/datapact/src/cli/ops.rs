@@ -47,7 +47,7 @@ pub(crate) struct ServeArgs {
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
-    datapact sentinel                        # follow new anomalies, report high and critical ones\n  \
+    datapact sentinel                        # follow new anomalies, report medium severity and above\n  \
     datapact sentinel --dry-run --once       # print what it would send, send nothing\n  \
     datapact sentinel --key-file sentinel.key --min-severity critical --rpc https://rpc.example:443\n\n\
 The key (a BIP-39 mnemonic or a hex secp256k1 secret) comes from --key-file or DATAPACT_SENTINEL_KEY;\n\
@@ -64,7 +64,7 @@ pub(crate) struct SentinelArgs {
     #[arg(long, default_value_t = 0)]
     pub(crate) key_index: u32,
     /// Report anomalies of at least this severity: low, medium, high, critical.
-    #[arg(long, default_value = "high")]
+    #[arg(long, default_value = datapact_analytics::SENTINEL_DEFAULT_SEVERITY)]
     pub(crate) min_severity: String,
     /// Seconds between polls of the anomalies.
     #[arg(long, default_value_t = 2.0)]

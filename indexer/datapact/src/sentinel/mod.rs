@@ -47,7 +47,8 @@ pub struct SentinelConfig {
 impl Default for SentinelConfig {
     fn default() -> Self {
         Self {
-            min_severity: Severity::High,
+            min_severity: parse_severity(datapact_analytics::SENTINEL_DEFAULT_SEVERITY)
+                .unwrap_or(Severity::High),
             interval: Duration::from_secs(2),
             per_minute: 30,
             dry_run: false,
@@ -470,6 +471,14 @@ pub async fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_severity_is_the_one_the_evaluation_chose() {
+        assert_eq!(
+            SentinelConfig::default().min_severity.as_str(),
+            datapact_analytics::SENTINEL_DEFAULT_SEVERITY
+        );
+    }
 
     fn candidate() -> Candidate {
         Candidate {
