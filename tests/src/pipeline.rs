@@ -19,6 +19,9 @@ use datapact_sim::workload::{self, WorkloadConfig};
 use datapact_sim::Label;
 use datapact_types::Severity;
 
+/// The severity the pipeline's sentinel reports from (what its tests expect to be reported).
+pub const PIPELINE_SEVERITY: Severity = Severity::High;
+
 use crate::{fresh_database, workspace_root, Ctx};
 
 /// What the shared run left for the tests to check.
@@ -112,7 +115,7 @@ pub async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
             datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
             // 4. the sentinel reports what is high or critical
             let cfg = SentinelConfig {
-                min_severity: Severity::High,
+                min_severity: PIPELINE_SEVERITY,
                 once: true,
                 ..SentinelConfig::default()
             };
