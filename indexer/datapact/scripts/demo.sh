@@ -55,7 +55,7 @@ case "${1:-}" in
     analysis=$("$DATAPACT" analyze --anchor)
     echo "$analysis"
     run=$(echo "$analysis" | grep -o '^analysis run [0-9]*' | grep -o '[0-9]*$' || true)
-    echo "== sentinel: high and critical anomalies of anchored runs become alerts on chain"
+    echo "== sentinel: anomalies of medium severity and above (anchored runs) become alerts on chain; high ones suspend"
     "$DATAPACT" sentinel --once
     background sentinel "$DATAPACT" sentinel
     if [ -n "$run" ]; then
