@@ -47,12 +47,7 @@ pub fn bars(title: &str, labels: &[String], values: &[f64]) -> String {
     let max = values.iter().copied().fold(0.0, f64::max).max(1e-9);
     let n = values.len().max(1) as f64;
     let bw = (w - pad_l - 8.0) / n;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><title>{t}</title><text x="{pad_l}" y="16" class="t">{t}</text>"#,
-        t = esc(title)
-    );
+    let mut out = chart_open(title);
     let _ = write!(
         out,
         r#"<text x="4" y="{}" class="a">{}</text><text x="4" y="{}" class="a">0</text>"#,
@@ -88,15 +83,19 @@ pub fn bars(title: &str, labels: &[String], values: &[f64]) -> String {
 /// A bar, line or band chart's width, height and left, bottom and top padding.
 const CHART_FRAME: (f64, f64, f64, f64, f64) = (640.0, 220.0, 48.0, 36.0, 24.0);
 
+/// A chart's opening: the frame's svg element, its accessible title and the visible one.
+fn chart_open(title: &str) -> String {
+    let (w, h, pad_l, _, _) = CHART_FRAME;
+    format!(
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><title>{t}</title><text x="{pad_l}" y="16" class="t">{t}</text>"#,
+        t = esc(title)
+    )
+}
+
 /// A line chart of (x, y) points; `x_label` formats the x axis ticks.
 pub fn line(title: &str, points: &[(f64, f64)], x_label: &dyn Fn(f64) -> String) -> String {
     let (w, h, pad_l, pad_b, pad_t) = CHART_FRAME;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><title>{t}</title><text x="{pad_l}" y="16" class="t">{t}</text>"#,
-        t = esc(title)
-    );
+    let mut out = chart_open(title);
     if points.is_empty() {
         let _ = write!(
             out,
@@ -165,12 +164,7 @@ pub fn band(
     x_label: &dyn Fn(f64) -> String,
 ) -> String {
     let (w, h, pad_l, pad_b, pad_t) = CHART_FRAME;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><title>{t}</title><text x="{pad_l}" y="16" class="t">{t}</text>"#,
-        t = esc(title)
-    );
+    let mut out = chart_open(title);
     let xs = history
         .iter()
         .map(|p| p.0)
