@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 
-use datapact::sentinel::{Sentinel, SentinelConfig};
 use datapact::serve::{self, AppState};
-use datapact_chain::keys::localnet_wallet;
-use datapact_e2e::pipeline::{get, pipeline, router, PIPELINE_SEVERITY};
+use datapact_e2e::pipeline::{get, pipeline, pipeline_sentinel, router};
 use datapact_e2e::webdriver::Browser;
 use datapact_e2e::{datapact_bin, fresh_database, lock, setup, workspace_root};
 
@@ -98,18 +96,7 @@ async fn a_detected_burst_becomes_an_alert_that_suspends_the_consumer_and_all_of
     .await?;
     assert_eq!(dup, 0, "a window is stored once");
     // a second pass with the first one's settings reports nothing new
-    let ctx2 = setup().await?;
-    let mut sentinel = Sentinel::new(
-        ctx2.chain.clone(),
-        &ctx2.d,
-        localnet_wallet("sentinel")?,
-        SentinelConfig {
-            min_severity: PIPELINE_SEVERITY,
-            once: true,
-            ..SentinelConfig::default()
-        },
-    )
-    .await?;
+    let mut sentinel = pipeline_sentinel(&setup().await?).await?;
     let again = sentinel.run(&pool).await?;
     assert_eq!(again.reported, 0, "an anomaly is reported once");
     Ok(())

@@ -19,8 +19,16 @@ use datapact_sim::workload::{self, WorkloadConfig};
 use datapact_sim::Label;
 use datapact_types::Severity;
 
-/// The severity the pipeline's sentinel reports from (what its tests expect to be reported).
-pub const PIPELINE_SEVERITY: Severity = Severity::High;
+/// The pipeline's sentinel: one pass over anchored runs' high and critical anomalies (what its
+/// tests expect to be reported), as the sentinel key.
+pub async fn pipeline_sentinel(ctx: &Ctx) -> anyhow::Result<Sentinel> {
+    let cfg = SentinelConfig {
+        min_severity: Severity::High,
+        once: true,
+        ..SentinelConfig::default()
+    };
+    Sentinel::new(ctx.chain.clone(), &ctx.d, localnet_wallet("sentinel")?, cfg).await
+}
 
 use crate::{fresh_database, workspace_root, Ctx};
 
@@ -113,19 +121,8 @@ pub async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
             // its manifest anchored on chain (the sentinel reports anchored runs only)
             let mut analyst = Sender::load(&ctx.chain, localnet_wallet("analyst")?).await?;
             datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
-            // 4. the sentinel reports what is high or critical
-            let cfg = SentinelConfig {
-                min_severity: PIPELINE_SEVERITY,
-                once: true,
-                ..SentinelConfig::default()
-            };
-            let mut sentinel = Sentinel::new(
-                ctx.chain.clone(),
-                &ctx.d,
-                localnet_wallet("sentinel")?,
-                cfg,
-            )
-            .await?;
+            // 4. the sentinel reports what is high or critical (pipeline_sentinel)
+            let mut sentinel = pipeline_sentinel(ctx).await?;
             let before_sentinel = ingest::head(&ctx.chain).await?;
             let stats = sentinel.run(&pool).await?;
             // 5. the chain suspended the burst consumer. The burst's score sits near the High
