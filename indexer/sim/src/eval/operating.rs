@@ -1,0 +1,167 @@
+//! Where the chain acts: precision, recall and false alerts at a score threshold (each severity's
+//! floor, the sentinel's default among them), pooled over seeds, and the rule that chooses the
+//! sentinel's default severity on the development seeds.
+
+use serde::Serialize;
+
+use datapact_analytics::analysis::{severity_floor, SEVERITY_FLOORS};
+use datapact_analytics::{REPORT_THRESHOLD, SENTINEL_DEFAULT_SEVERITY};
+
+use super::{Quality, SeedResult};
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OperatingPoint {
+    pub threshold: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub false_alerts: usize,
+    /// false alerts per 1,000 actors (of the kind's role) per day of history
+    pub false_per_1000_actor_days: f64,
+}
+
+/// The score the sentinel reports from unless told otherwise.
+pub fn sentinel_threshold() -> f64 {
+    severity_floor(SENTINEL_DEFAULT_SEVERITY).unwrap_or(REPORT_THRESHOLD)
+}
+
+pub(super) fn operating_point(
+    pos: &[f64],
+    neg: &[f64],
+    threshold: f64,
+    actor_days: f64,
+) -> OperatingPoint {
+    let tp = pos.iter().filter(|s| **s >= threshold).count();
+    let fp = neg.iter().filter(|s| **s >= threshold).count();
+    OperatingPoint {
+        threshold,
+        precision: if tp + fp > 0 {
+            tp as f64 / (tp + fp) as f64
+        } else {
+            f64::NAN
+        },
+        recall: if pos.is_empty() {
+            f64::NAN
+        } else {
+            tp as f64 / pos.len() as f64
+        },
+        false_alerts: fp,
+        false_per_1000_actor_days: 1000.0 * fp as f64 / actor_days.max(1e-9),
+    }
+}
+
+/// Precision at the sentinel's threshold pooled over seeds (a seed without alerts has none).
+pub(super) fn pooled_precision(qs: &[&Quality]) -> f64 {
+    pooled_precision_at(qs, &|q| &q.sentinel)
+}
+
+pub(super) fn pooled_precision_at(
+    qs: &[&Quality],
+    at: &dyn Fn(&Quality) -> &OperatingPoint,
+) -> f64 {
+    let fp: usize = qs.iter().map(|q| at(q).false_alerts).sum();
+    let tp: f64 = qs
+        .iter()
+        .map(|q| at(q).recall * q.positives as f64)
+        .filter(|v| v.is_finite())
+        .sum();
+    if tp + fp as f64 > 0.0 {
+        tp / (tp + fp as f64)
+    } else {
+        f64::NAN
+    }
+}
+
+/// The sentinel's default as the development seeds choose it: going down from the highest, the
+/// last severity whose pooled overall precision is at least `precision` (None: not even the
+/// highest).
+pub fn choose_severity(results: &[SeedResult], precision: f64) -> Option<&'static str> {
+    let overall: Vec<&Quality> = results
+        .iter()
+        .filter_map(|r| r.quality.iter().find(|q| q.kind == "overall"))
+        .collect();
+    SEVERITY_FLOORS
+        .iter()
+        .enumerate()
+        .take_while(|(i, _)| {
+            let p = pooled_precision_at(&overall, &|q| {
+                q.by_severity.get(*i).map_or(&q.sentinel, |(_, p)| p)
+            });
+            // no alerts at all is no false alert
+            p.is_nan() || p >= precision
+        })
+        .map(|(_, (name, _))| *name)
+        .last()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{evaluate, Unit};
+    use super::*;
+
+    #[test]
+    fn the_operating_point_counts_false_alerts_per_actor_day_at_the_sentinels_threshold() {
+        assert_eq!(
+            Some(sentinel_threshold()),
+            severity_floor(SENTINEL_DEFAULT_SEVERITY)
+        );
+        let unit = |actor: &str, score: f64, kind: Option<&str>| Unit {
+            role: "consumer".into(),
+            actor: actor.into(),
+            window: 1,
+            score,
+            kinds: kind.map(|k| vec![k.to_string()]).unwrap_or_default(),
+        };
+        let units = vec![
+            unit("a", 0.95, Some("access_burst")),
+            unit("b", 0.85, Some("access_burst")),
+            unit("c", 0.92, None),
+            unit("d", 0.6, None),
+        ];
+        // four consumers over two days: one false alert is 125 per 1,000 actors per day
+        let q = evaluate(&units, &["access_burst"], 2.0);
+        let (name, p) = &q[0].by_severity[1];
+        assert_eq!((name.as_str(), p.threshold), ("high", 0.9));
+        assert_eq!((p.precision, p.recall, p.false_alerts), (0.5, 0.5, 1));
+        assert!((p.false_per_1000_actor_days - 125.0).abs() < 1e-9);
+        // the report threshold (0.5) sees both positives
+        assert_eq!(q[0].recall, 1.0);
+    }
+
+    #[test]
+    fn the_sentinels_default_is_the_lowest_severity_that_keeps_precision() {
+        let unit = |actor: String, score: f64, positive: bool| Unit {
+            role: "consumer".into(),
+            actor,
+            window: 1,
+            score,
+            kinds: if positive {
+                vec!["access_burst".into()]
+            } else {
+                vec![]
+            },
+        };
+        // 19 positives at 0.8 and one negative there (precision 0.95 at medium); ten negatives
+        // at 0.6 (at low: 19 of 30)
+        let mut units: Vec<Unit> = (0..19).map(|i| unit(format!("p{i}"), 0.8, true)).collect();
+        units.push(unit("n".into(), 0.8, false));
+        units.extend((0..10).map(|i| unit(format!("m{i}"), 0.6, false)));
+        let result = |quality| SeedResult {
+            seed: 1,
+            accesses: 0,
+            units: 0,
+            quality,
+            provenance_auc: 1.0,
+            laundered_mean: 0.0,
+            clean_mean: 0.0,
+            analyze_seconds: 0.0,
+        };
+        let r = [result(evaluate(&units, &["access_burst"], 1.0))];
+        // no alert at all above medium is no false alert there
+        assert_eq!(choose_severity(&r, 0.9), Some("medium"));
+        assert_eq!(choose_severity(&r, 0.99), Some("high"));
+        units.push(unit("top".into(), 0.99, true));
+        let r = [result(evaluate(&units, &["access_burst"], 1.0))];
+        assert_eq!(choose_severity(&r, 0.9), Some("medium"));
+        assert_eq!(choose_severity(&r, 0.99), Some("high"));
+    }
+}

@@ -1,0 +1,189 @@
+//! The text `make eval` prints: the table per kind, the aims checked on held-out seeds, and the
+//! top unlabelled windows for tuning.
+
+use std::fmt::Write;
+
+use datapact_analytics::analysis::SEVERITY_FLOORS;
+use datapact_analytics::{Analysis, SENTINEL_DEFAULT_SEVERITY};
+
+use super::operating::{pooled_precision, pooled_precision_at, sentinel_threshold, OperatingPoint};
+use super::{Quality, SeedResult, Unit};
+
+/// A ratio to two places, "-" where there is none (no alerts at all).
+fn ratio(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.2}")
+    } else {
+        "-".into()
+    }
+}
+
+/// The table `make eval` prints: per kind, the mean over seeds and the worst seed.
+pub fn summary(results: &[SeedResult]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<26} {:>6} {:>8} {:>8} {:>8} {:>8} {:>15} | {:>11} {:>13}",
+        "kind",
+        "pos",
+        "PR-AUC",
+        "min",
+        "R@5%FPR",
+        "min",
+        "P/R/F1@0.5",
+        format!("P/R@{:.2}", sentinel_threshold()),
+        "false/1k/day"
+    );
+    let kinds: Vec<String> = results
+        .first()
+        .map(|r| r.quality.iter().map(|q| q.kind.clone()).collect())
+        .unwrap_or_default();
+    for k in &kinds {
+        let qs: Vec<&Quality> = results
+            .iter()
+            .filter_map(|r| r.quality.iter().find(|q| &q.kind == k))
+            .collect();
+        let mean = |f: &dyn Fn(&Quality) -> f64| {
+            qs.iter().map(|q| f(q)).sum::<f64>() / qs.len().max(1) as f64
+        };
+        let min =
+            |f: &dyn Fn(&Quality) -> f64| qs.iter().map(|q| f(q)).fold(f64::INFINITY, f64::min);
+        let _ = writeln!(
+            s,
+            "{:<26} {:>6} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>5.2}/{:.2}/{:.2} | {:>5}/{:.2} {:>13.2}",
+            k,
+            qs.iter().map(|q| q.positives).sum::<usize>(),
+            mean(&|q| q.pr_auc),
+            min(&|q| q.pr_auc),
+            mean(&|q| q.recall_at_5pct_fpr),
+            min(&|q| q.recall_at_5pct_fpr),
+            mean(&|q| q.precision),
+            mean(&|q| q.recall),
+            mean(&|q| q.f1),
+            ratio(pooled_precision(&qs)),
+            mean(&|q| q.sentinel.recall),
+            mean(&|q| q.sentinel.false_per_1000_actor_days),
+        );
+    }
+    let overall: Vec<&Quality> = results
+        .iter()
+        .filter_map(|r| r.quality.iter().find(|q| q.kind == "overall"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "overall at each --min-severity of the sentinel (precision pooled over seeds; false alerts per 1,000 actors per day):"
+    );
+    for (i, (name, floor)) in SEVERITY_FLOORS.iter().enumerate() {
+        let at = |q: &Quality| q.by_severity.get(i).map(|(_, p)| p.clone());
+        let points: Vec<OperatingPoint> = overall.iter().filter_map(|q| at(q)).collect();
+        let n = points.len().max(1) as f64;
+        let _ = writeln!(
+            s,
+            "  {name:<9} (score >= {floor:.2}): precision {:>4}, recall {:.2}, false alerts {:.2}{}",
+            ratio(pooled_precision_at(&overall, &|q| {
+                q.by_severity.get(i).map_or(&q.sentinel, |(_, p)| p)
+            })),
+            points.iter().map(|p| p.recall).sum::<f64>() / n,
+            points.iter().map(|p| p.false_per_1000_actor_days).sum::<f64>() / n,
+            if *name == SENTINEL_DEFAULT_SEVERITY {
+                "  <- the sentinel's default"
+            } else {
+                ""
+            }
+        );
+    }
+    let aucs: Vec<f64> = results.iter().map(|r| r.provenance_auc).collect();
+    let _ = writeln!(
+        s,
+        "provenance: laundered versions score below clean derived ones with AUC {:.3} (seeds: {}); mean score {:.1} laundered vs {:.1} clean",
+        aucs.iter().sum::<f64>() / aucs.len().max(1) as f64,
+        aucs.iter().map(|a| format!("{a:.3}")).collect::<Vec<_>>().join(", "),
+        results.iter().map(|r| r.laundered_mean).sum::<f64>() / results.len().max(1) as f64,
+        results.iter().map(|r| r.clean_mean).sum::<f64>() / results.len().max(1) as f64,
+    );
+    s
+}
+
+/// The aims, checked on held-out seeds: overall PR-AUC >= 0.9, precision >= 0.9 at the
+/// sentinel's threshold, and every kind's recall >= 0.8 there.
+pub fn aims(results: &[SeedResult]) -> String {
+    let of = |kind: &str| -> Vec<&Quality> {
+        results
+            .iter()
+            .filter_map(|r| r.quality.iter().find(|q| q.kind == kind))
+            .collect()
+    };
+    let mean = |qs: &[&Quality], f: &dyn Fn(&Quality) -> f64| {
+        qs.iter().map(|q| f(q)).sum::<f64>() / qs.len().max(1) as f64
+    };
+    let overall = of("overall");
+    let pr = mean(&overall, &|q| q.pr_auc);
+    let precision = pooled_precision(&overall);
+    let t = sentinel_threshold();
+    let mut s = String::new();
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    let _ = writeln!(
+        s,
+        "aim overall PR-AUC >= 0.9 on held-out seeds: {pr:.3} ({})",
+        verdict(pr >= 0.9)
+    );
+    let _ = writeln!(
+        s,
+        "aim precision >= 0.9 at the sentinel's threshold ({t:.2}): {precision:.3} ({})",
+        verdict(precision >= 0.9)
+    );
+    let kinds: Vec<String> = results
+        .first()
+        .map(|r| r.quality.iter().map(|q| q.kind.clone()).collect())
+        .unwrap_or_default();
+    let low: Vec<String> = kinds
+        .iter()
+        .filter(|k| *k != "overall")
+        .filter_map(|k| {
+            let r = mean(&of(k), &|q| q.sentinel.recall);
+            (r < 0.8).then(|| format!("{k} {r:.2}"))
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "aim every kind's recall >= 0.8 at {t:.2}: {}",
+        if low.is_empty() {
+            "met".to_string()
+        } else {
+            format!("NOT met ({})", low.join(", "))
+        }
+    );
+    s
+}
+
+/// The highest-scored windows of each role that no label covers, with their views and raw
+/// features (for tuning): printed by `datapact eval --debug`.
+pub fn debug_top(a: &Analysis, units: &[Unit], n: usize) -> String {
+    let mut s = String::new();
+    let positive: std::collections::HashSet<(&str, &str, i64)> = units
+        .iter()
+        .filter(|u| !u.kinds.is_empty())
+        .map(|u| (u.role.as_str(), u.actor.as_str(), u.window))
+        .collect();
+    for (t, scores) in &a.tables {
+        let mut idx: Vec<usize> = (0..t.rows.len())
+            .filter(|&i| !positive.contains(&(t.role, t.rows[i].actor.as_str(), t.rows[i].window)))
+            .collect();
+        idx.sort_by(|&i, &j| scores[j].score.total_cmp(&scores[i].score));
+        let _ = writeln!(
+            s,
+            "== {}: top unlabelled of {} windows",
+            t.role,
+            t.rows.len()
+        );
+        for &i in idx.iter().take(n) {
+            let (w, sc) = (&t.rows[i], &scores[i]);
+            let _ = writeln!(
+                s,
+                "{:.3} parts [{:.1} {:.1} {:.1} {:.1}] raw {:?} usual {:?}",
+                sc.score, sc.parts[0], sc.parts[1], sc.parts[2], sc.parts[3], w.raw, w.usual
+            );
+        }
+    }
+    s
+}
