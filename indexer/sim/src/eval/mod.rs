@@ -114,14 +114,14 @@ pub fn kinds_for(labels: &[Label], role: &str, actor: &str, first: i64, last: i6
 }
 
 fn quality(kind: &str, pos: &[f64], neg: &[f64], actor_days: f64) -> Quality {
-    let tp = pos.iter().filter(|s| **s >= REPORT_THRESHOLD).count() as f64;
-    let fp = neg.iter().filter(|s| **s >= REPORT_THRESHOLD).count() as f64;
-    let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
-    let recall = if pos.is_empty() {
-        f64::NAN
+    let at_report = operating_point(pos, neg, REPORT_THRESHOLD, actor_days);
+    // no reports at all counts as precision 0 here (the table's F1 column)
+    let precision = if at_report.precision.is_nan() {
+        0.0
     } else {
-        tp / pos.len() as f64
+        at_report.precision
     };
+    let recall = at_report.recall;
     let f1 = if precision + recall > 0.0 {
         2.0 * precision * recall / (precision + recall)
     } else {
