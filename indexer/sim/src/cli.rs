@@ -362,17 +362,7 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
         print!("{}", crate::eval::summary(&results));
         if name == "development" {
-            let chosen = crate::eval::choose_severity(&results, 0.9);
-            println!(
-                "the sentinel's default chosen here: {} (the lowest severity whose precision on these seeds is at least 0.9); in the code: {}{}",
-                chosen.unwrap_or("none"),
-                datapact_analytics::SENTINEL_DEFAULT_SEVERITY,
-                if chosen == Some(datapact_analytics::SENTINEL_DEFAULT_SEVERITY) {
-                    ""
-                } else {
-                    " (DIFFERS: update SENTINEL_DEFAULT_SEVERITY)"
-                }
-            );
+            print!("{}", crate::eval::default_choice(&results));
         }
         if name == "held_out" {
             print!("{}", crate::eval::aims(&results));

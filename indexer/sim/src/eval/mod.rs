@@ -24,7 +24,7 @@ mod report;
 
 use operating::operating_point;
 pub use operating::{choose_severity, sentinel_threshold, OperatingPoint};
-pub use report::{aims, debug_top, summary};
+pub use report::{aims, debug_top, default_choice, summary};
 
 /// One scored unit and the label kinds it carries.
 #[derive(Clone, Debug)]

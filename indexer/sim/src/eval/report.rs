@@ -6,7 +6,10 @@ use std::fmt::Write;
 use datapact_analytics::analysis::SEVERITY_FLOORS;
 use datapact_analytics::{Analysis, SENTINEL_DEFAULT_SEVERITY};
 
-use super::operating::{pooled_precision, pooled_precision_at, sentinel_threshold, OperatingPoint};
+use super::operating::{
+    choose_severity, pooled_precision, pooled_precision_at, sentinel_threshold, OperatingPoint,
+    PRECISION_FLOOR,
+};
 use super::{Quality, SeedResult, Unit};
 
 /// A ratio to two places, "-" where there is none (no alerts at all).
@@ -104,6 +107,20 @@ pub fn summary(results: &[SeedResult]) -> String {
     s
 }
 
+/// What the development seeds choose as the sentinel's default, against the one in the code.
+pub fn default_choice(results: &[SeedResult]) -> String {
+    let chosen = choose_severity(results, PRECISION_FLOOR);
+    format!(
+        "the sentinel's default chosen here: {} (the lowest severity whose precision on these seeds is at least {PRECISION_FLOOR}); in the code: {SENTINEL_DEFAULT_SEVERITY}{}\n",
+        chosen.unwrap_or("none"),
+        if chosen == Some(SENTINEL_DEFAULT_SEVERITY) {
+            ""
+        } else {
+            " (DIFFERS: update SENTINEL_DEFAULT_SEVERITY)"
+        }
+    )
+}
+
 /// The aims, checked on held-out seeds: overall PR-AUC >= 0.9, precision >= 0.9 at the
 /// sentinel's threshold, and every kind's recall >= 0.8 there.
 pub fn aims(results: &[SeedResult]) -> String {
@@ -129,8 +146,8 @@ pub fn aims(results: &[SeedResult]) -> String {
     );
     let _ = writeln!(
         s,
-        "aim precision >= 0.9 at the sentinel's threshold ({t:.2}): {precision:.3} ({})",
-        verdict(precision >= 0.9)
+        "aim precision >= {PRECISION_FLOOR} at the sentinel's threshold ({t:.2}): {precision:.3} ({})",
+        verdict(precision >= PRECISION_FLOOR)
     );
     let kinds: Vec<String> = results
         .first()
