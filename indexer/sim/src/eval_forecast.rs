@@ -146,9 +146,8 @@ pub async fn run(pool: &PgPool, cfg: &ForecastEvalConfig) -> anyhow::Result<Fore
     let mase = |r: &Results| -> BTreeMap<String, f64> {
         r.iter()
             .map(|(t, (_, rs))| {
-                let mut e = Errors::default();
-                rs.iter().for_each(|o| e.add(&o.model));
-                (t.to_string(), e.mase())
+                let pooled: Errors = rs.iter().map(|o| &o.model).sum();
+                (t.to_string(), pooled.mase())
             })
             .collect()
     };
@@ -211,14 +210,9 @@ pub async fn run(pool: &PgPool, cfg: &ForecastEvalConfig) -> anyhow::Result<Fore
     let mut risk_rows = Vec::new();
     for (name, s) in [("training", &train), ("held-out", &test)] {
         for (target, (series, results)) in s.results.iter().flatten() {
-            let mut model = Errors::default();
-            let mut baselines = vec![Errors::default(); Baseline::ALL.len()];
-            for r in results {
-                model.add(&r.model);
-                for (b, e) in baselines.iter_mut().zip(&r.baselines) {
-                    b.add(e);
-                }
-            }
+            let model: Errors = results.iter().map(|r| &r.model).sum();
+            let baselines = (0..Baseline::ALL.len())
+                .map(|i| results.iter().filter_map(|r| r.baselines.get(i)).sum());
             rows.push(TargetRow {
                 split: name.into(),
                 target: target.to_string(),

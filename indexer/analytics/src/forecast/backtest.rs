@@ -46,6 +46,15 @@ impl Errors {
     }
 }
 
+/// Pooling: the errors of many forecasts added up.
+impl<'a> std::iter::Sum<&'a Errors> for Errors {
+    fn sum<I: Iterator<Item = &'a Errors>>(iter: I) -> Self {
+        let mut total = Errors::default();
+        iter.for_each(|e| total.add(e));
+        total
+    }
+}
+
 /// The in-sample mean absolute error of the seasonal naive forecast with season `m`, times
 /// `horizon`: the scale a series' errors over one horizon are divided by.
 pub fn naive_scale(y: &[f64], m: usize, horizon: usize) -> f64 {
