@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use augurs::ets::model::{
     ErrorComponent, Model, ModelType, SeasonalComponent, TrendComponent, Unfit,
 };
+use augurs::ets::Error;
 use augurs::mstl::{FittedTrendModel, TrendModel};
 use augurs::{Forecast, Predict};
 
@@ -20,11 +21,12 @@ pub struct EtsSearch {
 }
 
 impl EtsSearch {
-    /// The candidate with the lowest AICc; an error when none fits.
-    pub fn fit(&self, y: &[f64]) -> Result<Model, String> {
+    /// The candidate with the lowest AICc; AutoETS's own errors when there is too little data or
+    /// none fits (so a run's `method` names a failure as it did under AutoETS).
+    pub fn fit(&self, y: &[f64]) -> Result<Model, Error> {
         // as AutoETS: two parameters and the initial level, two more for a trend
         if y.len() <= 2 + 2 + 4 {
-            return Err("not enough data".into());
+            return Err(Error::NotEnoughData);
         }
         let candidates = [
             (TrendComponent::None, false),
@@ -46,7 +48,7 @@ impl EtsSearch {
                 .filter(|m| m.aicc().is_finite())
             })
             .min_by(|a, b| a.aicc().total_cmp(&b.aicc()))
-            .ok_or_else(|| "no exponential smoothing model fits".to_string())
+            .ok_or(Error::NoModelFound)
     }
 }
 
@@ -157,5 +159,13 @@ mod tests {
         }
         .fit(&[1.0, 2.0, 3.0]);
         assert!(e.is_err());
+        // and the error reads as AutoETS's
+        let auto = AutoETS::new(1, "AZN")
+            .expect("a valid spec")
+            .fit(&[1.0, 2.0, 3.0]);
+        assert_eq!(
+            e.err().map(|e| e.to_string()),
+            auto.err().map(|e| e.to_string())
+        );
     }
 }

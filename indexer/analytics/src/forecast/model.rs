@@ -209,7 +209,7 @@ fn fit_predict(
         max_iterations: cfg.max_iterations,
     };
     let (f, method) = if periods.is_empty() {
-        let fitted = ets.fit(y)?;
+        let fitted = ets.fit(y).map_err(|e| e.to_string())?;
         let f = fitted
             .predict(horizon, cfg.level)
             .map_err(|e| e.to_string())?;
@@ -223,7 +223,13 @@ fn fit_predict(
         let seasons: Vec<String> = periods.iter().map(|p| p.to_string()).collect();
         (f, format!("mstl({})+ets", seasons.join(",")))
     };
-    let method = format!("{method} on {} steps", y.len());
+    // a window is named where one was read; the whole history keeps the label runs recorded
+    // before windows existed carry, so they recompute to the same rows
+    let method = if cfg.fit_window == 0 {
+        method
+    } else {
+        format!("{method} on {} steps", y.len())
+    };
     let iv = f.intervals.ok_or("no intervals")?;
     let (point, lower, upper) = widen(&f.point, &iv.lower, &iv.upper, cfg.interval_scale);
     // the change per step between points a season apart (that season cancels out)
@@ -472,9 +478,10 @@ mod tests {
             fit_window: 0,
             ..ModelConfig::default()
         };
+        // the whole history: the label of runs recorded before windows existed
         assert_eq!(
             forecast(&y, &[24, 168], 24, &all).method,
-            "mstl(24,168)+ets on 720 steps"
+            "mstl(24,168)+ets"
         );
     }
 
