@@ -21,8 +21,11 @@ pub use analysis::{Analysis, REPORT_THRESHOLD, SENTINEL_DEFAULT_SEVERITY};
 pub use load::Data;
 pub use run::{analyze, AnalyzeConfig};
 
-/// The version of the scoring, recorded with every run and every alert it leads to.
-pub const MODEL_VERSION: &str = "datapact-anomaly-1";
+/// The version of the scoring (the features, the detector's design, the rules), recorded with
+/// every run and every alert it leads to; each fitted detector adds its own content hash
+/// (`datapact-anomaly-2+<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
+/// "Streaming"); runs of 1 are not recomputed by this code and say so.
+pub const MODEL_VERSION: &str = "datapact-anomaly-2";
 
 /// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
 pub fn peak_rss_mib() -> f64 {

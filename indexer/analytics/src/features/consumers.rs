@@ -1,14 +1,13 @@
 //! Consumer windows: accesses and refused attempts, in polars; volume against the consumer's
 //! own usual rate.
 
-use std::collections::HashMap;
-
 use anyhow::Context;
 use polars::prelude::*;
 
+use super::history::{lives, Lived};
 use super::{
-    count, i64_col, rare, relative, str_col, weighted, ActorWindow, FeatureDef, RoleTable,
-    Windowing,
+    count, i64_col, rare, relative, str_col, weighted, ActorWindow, FeatureDef, Past, RoleTable,
+    Windowing, YOUNG_WINDOWS,
 };
 use datapact_types::agreements::DenyReason;
 
@@ -273,99 +272,52 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     })
 }
 
-/// An actor's usual accesses per window without some of its windows (`left_out`, values that
-/// are in `sorted`): the larger of the mean and the 90th percentile (its busy-but-normal level)
-/// of the rest. `sorted` holds every window of its life, idle ones as zeros, in order; `total`
-/// is their sum. None when nothing is left.
-pub fn baseline_rate(sorted: &[f64], total: f64, left_out: &[f64]) -> Option<f64> {
-    let n = sorted
-        .len()
-        .checked_sub(left_out.len())
-        .filter(|n| *n > 0)?;
-    // positions (in `sorted`) of the left-out values, distinct even for equal values
-    let mut gone: Vec<usize> = Vec::with_capacity(left_out.len());
-    for &x in left_out {
-        let mut i = sorted.partition_point(|y| *y <= x);
-        while i > 0 && (gone.contains(&(i - 1)) || sorted[i - 1] != x) {
-            i -= 1;
-        }
-        if i == 0 || sorted[i - 1] != x {
-            return None; // not one of the actor's windows
-        }
-        gone.push(i - 1);
-    }
-    gone.sort_unstable();
-    let mut at = ((n - 1) as f64 * 0.9).round() as usize;
-    for g in &gone {
-        if *g <= at {
-            at += 1;
-        }
-    }
-    let q90 = sorted.get(at).copied()?;
-    let mean = (total - left_out.iter().sum::<f64>()) / n as f64;
-    Some(mean.max(q90))
+/// An actor's usual accesses per window from its past: the larger of the mean and the 90th
+/// percentile (its busy-but-normal level). None without a past.
+pub fn baseline_rate(past: &Past) -> Option<f64> {
+    (!past.is_empty()).then(|| past.mean().max(past.quantile(0.9)))
 }
 
 /// Per new consumer window: its volume surprise against the consumer's own baseline, and its
-/// volume when the window is one of the consumer's first two (else 0).
-pub(super) fn volume_surprise(
-    rows: &[ActorWindow],
-    prior: &[ActorWindow],
-    last_window: i64,
-) -> Vec<(f64, f64)> {
-    // per actor: first window, and accesses by window
-    let mut first_seen: HashMap<&str, i64> = HashMap::new();
-    let mut by_window: HashMap<&str, HashMap<i64, f64>> = HashMap::new();
-    for r in rows.iter().chain(prior) {
-        let e = first_seen.entry(&r.actor).or_insert(r.window);
-        *e = (*e).min(r.window);
-        *by_window
-            .entry(&r.actor)
-            .or_default()
-            .entry(r.window)
-            .or_default() += r.raw.first().copied().unwrap_or(0.0);
-    }
-    // every window of the actor's life, idle ones as zeros, sorted, and their sum: its
-    // baseline is read from this with the window in question and its two neighbours left out
-    // (a burst that straddles a window boundary must not become its own baseline)
-    let history: HashMap<&str, (Vec<f64>, f64)> = by_window
-        .iter()
-        .map(|(actor, ws)| {
-            let alive = (last_window - first_seen[actor] + 1).max(1) as usize;
-            let mut v: Vec<f64> = ws.values().copied().collect();
-            let total = v.iter().sum();
-            v.resize(alive.max(v.len()), 0.0);
-            v.sort_by(f64::total_cmp);
-            (*actor, (v, total))
-        })
-        .collect();
-    rows.iter()
-        .map(|r| {
-            let a = r.raw[0];
-            let actor = r.actor.as_str();
-            let first = first_seen.get(actor).copied().unwrap_or(r.window);
-            let mine = by_window.get(actor);
-            let left_out: Vec<f64> = (r.window - 1..=r.window + 1)
-                .filter(|w| (first..=last_window).contains(w))
-                .map(|w| mine.and_then(|m| m.get(&w)).copied().unwrap_or(0.0))
-                .collect();
-            let rate = history
-                .get(actor)
-                .and_then(|(sorted, total)| baseline_rate(sorted, *total, &left_out))
-                .unwrap_or(a);
-            let young = r.window - first < 2;
-            (
-                (poisson_surprise(a, rate) * 10.0).round() / 10.0,
+/// volume when the window is one of the consumer's first [`YOUNG_WINDOWS`] (else 0). The
+/// baseline is every window before the one before it (idle ones as zeros): a burst that
+/// straddles a window boundary must not become its own baseline.
+pub(super) fn volume_surprise(rows: &[ActorWindow], prior: &[ActorWindow]) -> Vec<(f64, f64)> {
+    let accesses = |l: &Lived| l.raw.first().copied().unwrap_or(0.0);
+    let mut out = vec![(0.0, 0.0); rows.len()];
+    for ws in lives(rows, prior) {
+        let first = ws.first().map_or(0, |l| l.window);
+        let mut past = Past::default();
+        // windows before `upto` are in `past`; `next` is the first of `ws` not yet in it
+        let (mut upto, mut next) = (first, 0);
+        for l in &ws {
+            while upto < l.window - 1 {
+                match ws.get(next) {
+                    Some(p) if p.window == upto => {
+                        past.push(accesses(p));
+                        next += 1;
+                    }
+                    _ => past.push_zeros(1),
+                }
+                upto += 1;
+            }
+            let Some(i) = l.new else { continue };
+            let a = accesses(l);
+            let young = l.window - first < YOUNG_WINDOWS;
+            let rate = if young { None } else { baseline_rate(&past) };
+            out[i] = (
+                (poisson_surprise(a, rate.unwrap_or(a)) * 10.0).round() / 10.0,
                 if young { a } else { 0.0 },
-            )
-        })
-        .collect()
+            );
+        }
+    }
+    out
 }
 
 /// Fills the consumer windows' derived features: the volume surprise and the first-windows
 /// volume.
-pub(super) fn add_volume_surprise(table: &mut RoleTable, prior: &[ActorWindow], last_window: i64) {
-    let derived = volume_surprise(&table.rows, prior, last_window);
+pub(super) fn add_volume_surprise(table: &mut RoleTable, prior: &[ActorWindow]) {
+    let derived = volume_surprise(&table.rows, prior);
     for (r, (surprise, young)) in table.rows.iter_mut().zip(derived) {
         r.raw[1] = surprise;
         r.raw[12] = young;
@@ -393,21 +345,20 @@ mod tests {
     }
 
     #[test]
-    fn the_baseline_leaves_out_the_window_and_its_neighbours() {
-        // windows 48, 480, 480, 48, 0, 96, 48: leaving out 48 and both 480s leaves 0, 48, 48, 96
-        let sorted = [0.0, 48.0, 48.0, 48.0, 96.0, 480.0, 480.0];
-        let total: f64 = sorted.iter().sum();
-        assert_eq!(
-            baseline_rate(&sorted, total, &[48.0, 480.0, 480.0]),
-            Some(96.0)
+    fn the_baseline_is_the_busier_of_the_mean_and_the_90th_percentile_of_the_past() {
+        let mut past = Past::default();
+        assert_eq!(baseline_rate(&past), None, "no past, no baseline");
+        for v in [48.0, 48.0, 96.0, 0.0, 48.0] {
+            past.push(v);
+        }
+        assert_eq!(baseline_rate(&past), Some(96.0));
+        past.push_zeros(45);
+        // 50 windows, 46 of them zeros: the 90th percentile is 0, the mean 240 / 50
+        let rate = baseline_rate(&past).unwrap_or(f64::NAN);
+        assert!(
+            (rate - 4.8).abs() < 1e-12,
+            "idle windows count as zeros: {rate}"
         );
-        assert_eq!(
-            baseline_rate(&sorted, total, &[]),
-            Some(480.0),
-            "with nothing left out the bursts are the 90th percentile"
-        );
-        assert_eq!(baseline_rate(&sorted, total, &[7.0]), None, "not a window");
-        assert_eq!(baseline_rate(&[5.0], 5.0, &[5.0]), None, "nothing left");
     }
 
     fn consumer_row(actor: &str, window: i64, accesses: f64) -> ActorWindow {
@@ -426,15 +377,15 @@ mod tests {
 
     #[test]
     fn a_burst_straddling_a_window_boundary_is_surprising_in_both_windows() {
-        // a short history (eight windows) where the burst fills two of them: with the burst in
-        // its own baseline, the 90th percentile would be the burst itself
-        let burst = [48.0, 480.0, 480.0, 48.0, 48.0, 96.0, 48.0, 96.0];
+        // a short history (nine windows) where the burst fills windows 4 and 5: window 5's
+        // baseline must not hold window 4, nor either window its own
+        let burst = [48.0, 48.0, 96.0, 48.0, 480.0, 480.0, 48.0, 96.0, 48.0];
         let mut rows: Vec<ActorWindow> = burst
             .iter()
             .enumerate()
             .map(|(w, a)| consumer_row("b", w as i64, *a))
             .collect();
-        rows.extend((0..8).map(|w| consumer_row("c", w, 48.0)));
+        rows.extend((0..9).map(|w| consumer_row("c", w, 48.0)));
         let mut table = RoleTable {
             role: "consumer",
             features: consumer_features(),
@@ -442,12 +393,19 @@ mod tests {
         };
         finish(&mut table, &[]);
         for r in &table.rows {
-            let surprise = r.raw[1];
-            if r.actor == "b" && (r.window == 1 || r.window == 2) {
+            let (surprise, young) = (r.raw[1], r.raw[12]);
+            if r.actor == "b" && (r.window == 4 || r.window == 5) {
                 assert!(surprise > 50.0, "window {}: {surprise}", r.window);
             } else {
                 assert_eq!(surprise, 0.0, "{} window {}", r.actor, r.window);
             }
+            // the first windows have no baseline: their volume is read as it is
+            let expected_young = if r.window < YOUNG_WINDOWS {
+                r.raw[0]
+            } else {
+                0.0
+            };
+            assert_eq!(young, expected_young, "{} window {}", r.actor, r.window);
         }
     }
 }

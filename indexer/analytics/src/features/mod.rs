@@ -7,17 +7,17 @@
 //! ten times the volume is a step of the same size for a small and a large consumer).
 
 mod consumers;
+mod history;
 mod lineage;
 mod providers;
-
-use std::collections::HashMap;
 
 use anyhow::Context;
 use polars::prelude::*;
 
 use crate::detect::{Direction, Feature};
 
-pub use consumers::{baseline_rate, consumer_features, consumers, poisson_surprise};
+pub use consumers::{consumer_features, consumers, poisson_surprise};
+pub use history::{Past, YOUNG_WINDOWS};
 pub use lineage::Lineage;
 pub use providers::{attestor_features, attestors, provider_features, providers};
 
@@ -91,7 +91,7 @@ pub struct ActorWindow {
     pub raw: Vec<f64>,
     /// what the detector sees, per feature
     pub x: Vec<f64>,
-    /// the actor's usual value of each feature (per window, over its whole history)
+    /// the actor's usual value of each feature: the median over its windows before this one
     pub usual: Vec<f64>,
 }
 
@@ -119,63 +119,50 @@ pub(crate) fn str_col(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>>
         .collect())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
+/// Per new row (in `rows`' order): the actor's usual value of each raw feature, the median over
+/// every window of its life before the row's (idle ones as zeros); a young window (fewer than
+/// [`YOUNG_WINDOWS`] before it) has no baseline, and its usual values are its own.
+fn usual_values(rows: &[ActorWindow], prior: &[ActorWindow], width: usize) -> Vec<Vec<f64>> {
+    let mut out = vec![Vec::new(); rows.len()];
+    for ws in history::lives(rows, prior) {
+        let first = ws.first().map_or(0, |l| l.window);
+        let mut past = vec![Past::default(); width];
+        let mut prev: Option<i64> = None;
+        for l in ws {
+            if let Some(p) = prev {
+                let idle = (l.window - p - 1).max(0) as usize;
+                past.iter_mut().for_each(|x| x.push_zeros(idle));
+            }
+            if let Some(i) = l.new {
+                out[i] = if l.window - first < YOUNG_WINDOWS {
+                    l.raw.to_vec()
+                } else {
+                    past.iter().map(Past::median).collect()
+                };
+            }
+            for (x, v) in past.iter_mut().zip(l.raw) {
+                x.push(*v);
+            }
+            prev = Some(l.window);
+        }
     }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 0 {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    }
-}
-
-/// Per actor, the median of each raw feature over every window of its life (zeros included).
-fn usual_values(rows: &[ActorWindow], width: usize, last_window: i64) -> HashMap<String, Vec<f64>> {
-    let mut by_actor: HashMap<&str, Vec<&ActorWindow>> = HashMap::new();
-    for r in rows {
-        by_actor.entry(&r.actor).or_default().push(r);
-    }
-    by_actor
-        .into_iter()
-        .map(|(actor, ws)| {
-            let first = ws.iter().map(|w| w.window).min().unwrap_or(0);
-            let alive = (last_window - first + 1).max(1) as usize;
-            let usual = (0..width)
-                .map(|j| {
-                    let mut v: Vec<f64> = ws.iter().map(|w| w.raw[j]).collect();
-                    v.resize(alive.max(v.len()), 0.0);
-                    median(v)
-                })
-                .collect();
-            (actor.to_string(), usual)
-        })
-        .collect()
+    out
 }
 
 /// Completes a role's new windows against the actor's history (`prior`: earlier windows of
 /// the same role, already complete): the usual value of every feature, the consumer's volume
-/// surprise against its own rate and its first-windows volume, and the detector's view.
+/// surprise against its own rate and its first-windows volume, and the detector's view. Every
+/// value of a window is read from that window and the ones before it: finishing a history at
+/// once or in parts gives the same rows.
 pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
     let width = table.features.len();
-    let last_window = table
-        .rows
-        .iter()
-        .chain(prior)
-        .map(|r| r.window)
-        .max()
-        .unwrap_or(0);
     if table.role == "consumer" {
-        consumers::add_volume_surprise(table, prior, last_window);
+        consumers::add_volume_surprise(table, prior);
     }
-    let mut everything: Vec<ActorWindow> = prior.to_vec();
-    everything.extend(table.rows.iter().cloned());
-    let usual = usual_values(&everything, width, last_window);
+    let usual = usual_values(&table.rows, prior, width);
     let defs = &table.features;
-    for r in &mut table.rows {
-        r.usual = usual.get(&r.actor).cloned().unwrap_or_default();
+    for (r, usual) in table.rows.iter_mut().zip(usual) {
+        r.usual = usual;
         r.x = r
             .raw
             .iter()
@@ -197,6 +184,67 @@ pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn history() -> impl Strategy<Value = Vec<ActorWindow>> {
+        let width = consumer_features().len();
+        // (actor, window, accesses, refused): actors with gaps in their lives
+        proptest::collection::vec((0..4u8, 0..30i64, 0..60u32, 0..4u32), 1..120).prop_map(
+            move |cells| {
+                let mut seen = std::collections::BTreeMap::new();
+                for (actor, window, accesses, refused) in cells {
+                    let mut raw = vec![0.0; width];
+                    raw[0] = f64::from(accesses);
+                    raw[2] = f64::from(accesses.min(7));
+                    raw[5] = f64::from(refused);
+                    seen.insert((format!("c{actor}"), window), raw);
+                }
+                seen.into_iter()
+                    .map(|((actor, window), raw)| ActorWindow {
+                        actor,
+                        window,
+                        first_height: window,
+                        last_height: window,
+                        raw,
+                        x: Vec::new(),
+                        usual: Vec::new(),
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn a_history_finished_at_once_or_window_by_window_gives_the_same_rows(
+            rows in history(),
+            cut in 0i64..31,
+        ) {
+            let table = |rows: Vec<ActorWindow>| RoleTable {
+                role: "consumer",
+                features: consumer_features(),
+                rows,
+            };
+            let mut once = table(rows.clone());
+            finish(&mut once, &[]);
+            // an earlier run finished the windows before `cut` (and stored their raw values);
+            // a later one finishes the rest against them
+            let (before, after): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.window < cut);
+            let mut first = table(before);
+            finish(&mut first, &[]);
+            let stored: Vec<ActorWindow> = first
+                .rows
+                .iter()
+                .map(|r| ActorWindow { x: Vec::new(), usual: Vec::new(), ..r.clone() })
+                .collect();
+            let mut second = table(after);
+            finish(&mut second, &stored);
+            let mut parts = first.rows;
+            parts.extend(second.rows);
+            parts.sort_by(|a, b| (&a.actor, a.window).cmp(&(&b.actor, b.window)));
+            prop_assert_eq!(once.rows, parts);
+        }
+    }
 
     #[test]
     fn windows_count_from_the_epoch() {

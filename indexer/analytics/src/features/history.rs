@@ -1,0 +1,158 @@
+//! An actor's past, as a window sees it: the values of every window of the actor's life before
+//! it, idle windows as zeros. What the baselines read, so that a window's features depend on
+//! that window and the windows before it only (a window is scored once it closes, and never
+//! again: docs/anomalies.md, "Streaming").
+
+use std::collections::HashMap;
+
+use super::ActorWindow;
+
+/// The multiset of an actor's past values of one feature: the non-zero values sorted, and how
+/// many zeros (idle windows are many, and cost nothing to add).
+#[derive(Clone, Debug, Default)]
+pub struct Past {
+    sorted: Vec<f64>,
+    zeros: usize,
+    sum: f64,
+}
+
+impl Past {
+    pub fn push(&mut self, v: f64) {
+        let v = if v.is_finite() { v } else { 0.0 };
+        if v == 0.0 {
+            self.zeros += 1;
+        } else {
+            let at = self.sorted.partition_point(|x| *x <= v);
+            self.sorted.insert(at, v);
+            self.sum += v;
+        }
+    }
+
+    /// Adds `n` idle windows.
+    pub fn push_zeros(&mut self, n: usize) {
+        self.zeros += n;
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len() + self.zeros
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `k`-th smallest value (0-based); 0 beyond the end.
+    fn kth(&self, k: usize) -> f64 {
+        let negatives = self.sorted.partition_point(|x| *x < 0.0);
+        if k < negatives {
+            self.sorted[k]
+        } else if k < negatives + self.zeros {
+            0.0
+        } else {
+            self.sorted.get(k - self.zeros).copied().unwrap_or(0.0)
+        }
+    }
+
+    /// The median (the mean of the middle two for an even count); 0 when empty.
+    pub fn median(&self) -> f64 {
+        let n = self.len();
+        if n == 0 {
+            return 0.0;
+        }
+        if n % 2 == 0 {
+            (self.kth(n / 2 - 1) + self.kth(n / 2)) / 2.0
+        } else {
+            self.kth(n / 2)
+        }
+    }
+
+    /// The value at quantile `q` (the nearest rank, rounded); 0 when empty.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let n = self.len();
+        if n == 0 {
+            return 0.0;
+        }
+        self.kth(((n - 1) as f64 * q).round() as usize)
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.sum / self.len().max(1) as f64
+    }
+}
+
+/// One window of an actor's life.
+pub(crate) struct Lived<'a> {
+    pub window: i64,
+    pub raw: &'a [f64],
+    /// its position among the new rows (None: a stored, earlier window)
+    pub new: Option<usize>,
+}
+
+/// Each actor's windows, the stored (`prior`) and the new (`rows`), in order; a window both
+/// stored and new (not in a run's plan) is the new one.
+pub(crate) fn lives<'a>(rows: &'a [ActorWindow], prior: &'a [ActorWindow]) -> Vec<Vec<Lived<'a>>> {
+    let mut by_actor: HashMap<&str, Vec<Lived<'a>>> = HashMap::new();
+    let new = rows.iter().enumerate().map(|(i, r)| (r, Some(i)));
+    for (r, new) in prior.iter().map(|r| (r, None)).chain(new) {
+        by_actor.entry(&r.actor).or_default().push(Lived {
+            window: r.window,
+            raw: &r.raw,
+            new,
+        });
+    }
+    by_actor
+        .into_values()
+        .map(|mut ws| {
+            ws.sort_by_key(|l| (l.window, l.new.is_none()));
+            ws.dedup_by_key(|l| l.window);
+            ws
+        })
+        .collect()
+}
+
+/// Windows of an actor's life (from its first) before which it has no baseline: its features
+/// are read as they are, and its volume by the first-windows feature.
+pub const YOUNG_WINDOWS: i64 = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive_median(mut v: Vec<f64>) -> f64 {
+        if v.is_empty() {
+            return 0.0;
+        }
+        v.sort_by(f64::total_cmp);
+        let m = v.len() / 2;
+        if v.len() % 2 == 0 {
+            (v[m - 1] + v[m]) / 2.0
+        } else {
+            v[m]
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_past_reads_the_same_median_and_quantiles_as_sorting_everything(
+            values in proptest::collection::vec(prop_oneof![Just(0.0), -5.0..50.0f64], 0..60),
+            idle in 0usize..20,
+            q in 0.0..1.0f64,
+        ) {
+            let mut p = Past::default();
+            for v in &values {
+                p.push(*v);
+            }
+            p.push_zeros(idle);
+            let mut all = values.clone();
+            all.extend(std::iter::repeat_n(0.0, idle));
+            prop_assert_eq!(p.len(), all.len());
+            prop_assert_eq!(p.median(), naive_median(all.clone()));
+            all.sort_by(f64::total_cmp);
+            let expected = if all.is_empty() { 0.0 } else { all[((all.len() - 1) as f64 * q).round() as usize] };
+            prop_assert_eq!(p.quantile(q), expected);
+            let mean = if all.is_empty() { 0.0 } else { all.iter().sum::<f64>() / all.len() as f64 };
+            prop_assert!((p.mean() - mean).abs() < 1e-9);
+        }
+    }
+}
