@@ -37,7 +37,7 @@ enum Node {
 
 /// A tree laid out flat, children after their parent: (feature, threshold, left, right) for a
 /// split, or a leaf's path-length correction; walking it touches one array.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
 enum Flat {
     Leaf(f64),
     Split(u32, f64, u32, u32),
@@ -63,6 +63,7 @@ fn flatten(node: &Node, out: &mut Vec<Flat>) -> u32 {
 }
 
 /// A fitted forest.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct IsolationForest {
     trees: Vec<Vec<Flat>>,
     sample_size: usize,

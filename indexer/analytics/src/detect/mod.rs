@@ -30,7 +30,7 @@ mod table;
 pub use table::score_file;
 
 /// Which deviations of a feature are suspicious.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     /// only values above the typical (counts of risky things)
     High,
@@ -39,7 +39,7 @@ pub enum Direction {
 }
 
 /// How the detector sees one feature.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Feature {
     pub name: String,
     pub direction: Direction,
@@ -157,7 +157,7 @@ fn median_in_place(v: &mut [f64]) -> f64 {
 }
 
 /// The spread of a view (isolation score, kNN distance, PCA error) over the fitted rows.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct ViewScale {
     med: f64,
     scale: f64,
@@ -184,18 +184,45 @@ impl ViewScale {
 }
 
 /// A detector fitted on a table (or a sample of it): scores rows it has never seen, so a
-/// re-run scores only new windows.
+/// re-run scores only new windows. Its fitted state is [`Detector::to_bytes`]; the SHA-256 of
+/// those bytes, [`Detector::id`], names it (a version derived from its content and settings).
 pub struct Detector {
+    fitted: Fitted,
+    tree: Option<CoverTree<Vec<f64>, Euclidian<f64>>>,
+}
+
+/// Everything a fitted detector is: its settings and what it learned. The kNN index is built
+/// again from `refs` (the same rows in the same order give the same neighbours).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Fitted {
+    /// the format of these bytes
+    format: u32,
     features: Vec<Feature>,
     cfg: DetectConfig,
     columns: Vec<(f64, f64)>,
     forest: IsolationForest,
-    tree: Option<CoverTree<Vec<f64>, Euclidian<f64>>>,
+    /// the kNN view's reference rows, robust-scaled
+    refs: Vec<Vec<f64>>,
     /// (components m x k, column means)
     pca: Option<(Vec<Vec<f64>>, Vec<f64>)>,
     scales: [ViewScale; 3],
     /// kNN is the costly view: only rows whose other views reach this blend are searched
     knn_gate: f64,
+}
+
+/// The format of a stored detector's bytes (postcard of [`Fitted`]).
+const FITTED_FORMAT: u32 = 1;
+
+fn knn_index(
+    refs: &[Vec<f64>],
+    k: usize,
+) -> anyhow::Result<Option<CoverTree<Vec<f64>, Euclidian<f64>>>> {
+    if refs.len() <= k + 1 {
+        return Ok(None);
+    }
+    CoverTree::new(refs.to_vec(), Euclidian::new())
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("building the kNN index: {e}"))
 }
 
 impl Detector {
@@ -216,12 +243,13 @@ impl Detector {
                 robust_center_scale(&col, features[j].floor)
             })
             .collect();
-        let mut d = Self {
+        let mut f = Fitted {
+            format: FITTED_FORMAT,
             features: features.to_vec(),
             cfg: cfg.clone(),
             columns,
             forest: IsolationForest::fit(&[], 0, 1, 0),
-            tree: None,
+            refs: Vec::new(),
             pca: None,
             scales: [ViewScale {
                 med: 0.0,
@@ -229,39 +257,127 @@ impl Detector {
             }; 3],
             knn_gate: 0.0,
         };
-        let x: Vec<Vec<f64>> = rows.iter().map(|r| d.scaled(r).1).collect();
-        d.forest = IsolationForest::fit(&x, cfg.trees, cfg.sample_size, cfg.seed);
+        let x: Vec<Vec<f64>> = rows.iter().map(|r| f.scaled(r).1).collect();
+        f.forest = IsolationForest::fit(&x, cfg.trees, cfg.sample_size, cfg.seed);
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x6b6e6e);
-        let refs: Vec<Vec<f64>> = if x.len() > cfg.reference {
+        f.refs = if x.len() > cfg.reference {
             sample(&mut rng, x.len(), cfg.reference)
                 .into_iter()
                 .map(|i| x[i].clone())
                 .collect()
         } else {
-            x.clone()
+            x
         };
-        if refs.len() > cfg.k + 1 {
-            d.tree = Some(
-                CoverTree::new(refs.clone(), Euclidian::new())
-                    .map_err(|e| anyhow::anyhow!("building the kNN index: {e}"))?,
-            );
-        }
-        d.pca = fit_pca(&refs);
+        f.pca = fit_pca(&f.refs);
+        // search neighbours only where it can matter: below this blend, the kNN view at its
+        // cap (30 x its weight) still leaves the score under the report threshold
+        f.knn_gate = 1.0;
+        let mut d = Detector {
+            tree: knn_index(&f.refs, cfg.k)?,
+            fitted: f,
+        };
         // the views' own spreads, measured on the reference rows
-        let iso: Vec<f64> = refs.iter().map(|r| d.forest.score(r)).collect();
-        let knn: Vec<f64> = refs.iter().map(|r| d.knn(r, true)).collect();
-        let pca: Vec<f64> = refs.iter().map(|r| d.pca_error(r)).collect();
-        d.scales = [
+        let f = &d.fitted;
+        let iso: Vec<f64> = f.refs.iter().map(|r| f.forest.score(r)).collect();
+        let knn: Vec<f64> = f.refs.iter().map(|r| d.knn(r, true)).collect();
+        let pca: Vec<f64> = f.refs.iter().map(|r| f.pca_error(r)).collect();
+        d.fitted.scales = [
             ViewScale::fit(&iso),
             ViewScale::fit(&knn),
             ViewScale::fit(&pca),
         ];
-        // search neighbours only where it can matter: below this blend, the kNN view at its
-        // cap (30 x its weight) still leaves the score under the report threshold
-        d.knn_gate = 1.0;
         Ok(d)
     }
 
+    /// The fitted state, as stored (postcard): settings, features and what was learned.
+    pub fn to_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        postcard::to_allocvec(&self.fitted)
+            .map_err(|e| anyhow::anyhow!("encoding the detector: {e}"))
+    }
+
+    /// A detector from [`Detector::to_bytes`]: it scores exactly as the one stored.
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
+        let fitted: Fitted = postcard::from_bytes(bytes)
+            .map_err(|e| anyhow::anyhow!("a stored detector that does not decode: {e}"))?;
+        if fitted.format != FITTED_FORMAT {
+            anyhow::bail!(
+                "a stored detector of format {}: this datapact reads format {FITTED_FORMAT}",
+                fitted.format
+            );
+        }
+        Ok(Detector {
+            tree: knn_index(&fitted.refs, fitted.cfg.k)?,
+            fitted,
+        })
+    }
+
+    /// The detector's name: the SHA-256 (hex) of its bytes.
+    pub fn id(&self) -> anyhow::Result<String> {
+        Ok(crate::manifest::sha256_hex(&self.to_bytes()?))
+    }
+
+    /// The features it was fitted on, in column order.
+    pub fn features(&self) -> &[Feature] {
+        &self.fitted.features
+    }
+
+    fn knn(&self, x: &[f64], is_reference: bool) -> f64 {
+        let Some(tree) = &self.tree else { return 0.0 };
+        let k = self.fitted.cfg.k + usize::from(is_reference);
+        let point = x.to_vec();
+        let Ok(found) = tree.find(&point, k) else {
+            return 0.0;
+        };
+        let mut d: Vec<f64> = found.iter().map(|(_, d, _)| *d).collect();
+        d.sort_by(f64::total_cmp);
+        if is_reference && !d.is_empty() {
+            d.remove(0);
+        }
+        d.iter().sum::<f64>() / d.len().max(1) as f64
+    }
+
+    /// Scores many rows, on every core.
+    pub fn score_all(&self, rows: &[&[f64]]) -> Vec<Scored> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = rows.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rows
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|r| self.score(r)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+
+    /// Scores one row.
+    pub fn score(&self, row: &[f64]) -> Scored {
+        let f = &self.fitted;
+        let (feat, x, reasons) = f.scaled(row);
+        let w = f.cfg.weights;
+        let iso = f.scales[0].z(f.forest.score(&x));
+        let pca = f.scales[2].z(f.pca_error(&x));
+        let partial = feat.min(30.0) * w[0] + iso.min(30.0) * w[1] + pca.min(30.0) * w[3];
+        let knn = if partial >= f.knn_gate {
+            f.scales[1].z(self.knn(&x, false))
+        } else {
+            0.0
+        };
+        let parts = [feat, iso, knn, pca];
+        let blend: f64 = parts.iter().zip(w).map(|(p, w)| p.min(30.0) * w).sum();
+        Scored {
+            score: 1.0 - (-blend / SCALE).exp(),
+            parts,
+            reasons,
+        }
+    }
+}
+
+impl Fitted {
     /// (feature view, the row robust-scaled and clipped for the learned views, reasons)
     fn scaled(&self, row: &[f64]) -> (f64, Vec<f64>, Vec<(usize, f64)>) {
         let mut x = Vec::with_capacity(row.len());
@@ -297,21 +413,6 @@ impl Detector {
         (top, x, dev)
     }
 
-    fn knn(&self, x: &[f64], is_reference: bool) -> f64 {
-        let Some(tree) = &self.tree else { return 0.0 };
-        let k = self.cfg.k + usize::from(is_reference);
-        let point = x.to_vec();
-        let Ok(found) = tree.find(&point, k) else {
-            return 0.0;
-        };
-        let mut d: Vec<f64> = found.iter().map(|(_, d, _)| *d).collect();
-        d.sort_by(f64::total_cmp);
-        if is_reference && !d.is_empty() {
-            d.remove(0);
-        }
-        d.iter().sum::<f64>() / d.len().max(1) as f64
-    }
-
     fn pca_error(&self, x: &[f64]) -> f64 {
         let Some((p, means)) = &self.pca else {
             return 0.0;
@@ -330,45 +431,6 @@ impl Detector {
             })
             .sum::<f64>()
             .sqrt()
-    }
-
-    /// Scores many rows, on every core.
-    pub fn score_all(&self, rows: &[&[f64]]) -> Vec<Scored> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = rows.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = rows
-                .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|r| self.score(r)).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    }
-
-    /// Scores one row.
-    pub fn score(&self, row: &[f64]) -> Scored {
-        let (feat, x, reasons) = self.scaled(row);
-        let w = self.cfg.weights;
-        let iso = self.scales[0].z(self.forest.score(&x));
-        let pca = self.scales[2].z(self.pca_error(&x));
-        let partial = feat.min(30.0) * w[0] + iso.min(30.0) * w[1] + pca.min(30.0) * w[3];
-        let knn = if partial >= self.knn_gate {
-            self.scales[1].z(self.knn(&x, false))
-        } else {
-            0.0
-        };
-        let parts = [feat, iso, knn, pca];
-        let blend: f64 = parts.iter().zip(w).map(|(p, w)| p.min(30.0) * w).sum();
-        Scored {
-            score: 1.0 - (-blend / SCALE).exp(),
-            parts,
-            reasons,
-        }
     }
 }
 
@@ -503,6 +565,51 @@ mod tests {
         );
         // the explanation names the feature that moved
         assert_eq!(scored[801].reasons[0].0, 1, "{:?}", scored[801].reasons);
+    }
+
+    #[test]
+    fn a_stored_detector_scores_bit_for_bit_as_the_one_fitted_and_is_named_by_its_content() {
+        let features: Vec<Feature> = ["a", "b", "c"]
+            .iter()
+            .map(|n| Feature::generic(*n))
+            .collect();
+        let rows = table(600, 5);
+        // a small reference set: the kNN index is rebuilt from it on loading
+        let cfg = DetectConfig {
+            reference: 200,
+            ..DetectConfig::default()
+        };
+        let fitted = Detector::fit(&rows, &features, &cfg).unwrap();
+        let bytes = fitted.to_bytes().unwrap();
+        let loaded = Detector::from_bytes(&bytes).unwrap();
+        let mut probe = table(300, 6);
+        probe.push(vec![40.0, 80.0, 0.5]);
+        probe.push(vec![5.0, -10.0, 0.5]);
+        let views: Vec<&[f64]> = probe.iter().map(Vec::as_slice).collect();
+        let bits = |d: &Detector| -> Vec<[u64; 5]> {
+            d.score_all(&views)
+                .iter()
+                .map(|s| {
+                    let p = s.parts.map(f64::to_bits);
+                    [s.score.to_bits(), p[0], p[1], p[2], p[3]]
+                })
+                .collect()
+        };
+        assert_eq!(bits(&fitted), bits(&loaded));
+        assert!(
+            loaded.score_all(&views).iter().any(|s| s.parts[2] > 0.0),
+            "the kNN view was searched"
+        );
+        // the name is the content's: the same fit, the same name; other settings, another
+        assert_eq!(loaded.id().unwrap(), fitted.id().unwrap());
+        let again = Detector::fit(&rows, &features, &cfg).unwrap();
+        assert_eq!(again.id().unwrap(), fitted.id().unwrap());
+        let other = DetectConfig { seed: 7, ..cfg };
+        let reseeded = Detector::fit(&rows, &features, &other).unwrap();
+        assert_ne!(reseeded.id().unwrap(), fitted.id().unwrap());
+        // bytes that are not a detector are an error, not a panic
+        assert!(Detector::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+        assert!(Detector::from_bytes(b"").is_err());
     }
 
     #[test]
