@@ -5,13 +5,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::{i64_col, str_col};
 use crate::load::Data;
 
+/// An attestor's word on a version: (height, attestor, attests — false for a revocation).
+pub type Word = (i64, String, bool);
+
 /// Versions whose lineage holds an ancestor nobody attested, with the longest run of
 /// unattested ancestors (plain Rust: the registry tables are small).
 pub struct Lineage {
     /// (asset, version) -> parents
     pub parents: HashMap<(i64, i64), Vec<(i64, i64)>>,
-    /// versions with at least one attestation that was not revoked
+    /// versions with at least one attestation that was not revoked (as of the last height read)
     pub attested: BTreeSet<(i64, i64)>,
+    /// per version, every attestor's words in height order: (height, attestor, attests) — a
+    /// revocation is a word that does not
+    pub words: HashMap<(i64, i64), Vec<Word>>,
 }
 
 impl Lineage {
@@ -42,25 +48,69 @@ impl Lineage {
         );
         // the latest word per (version, attestor) counts: attested unless revoked since
         let attestor = str_col(a, "attestor")?;
+        let height = i64_col(a, "height")?;
         let mut last: BTreeMap<(i64, i64, &str), bool> = BTreeMap::new();
+        let mut words: HashMap<(i64, i64), Vec<Word>> = HashMap::new();
         for i in 0..asset.len() {
             last.insert((asset[i], version[i], attestor[i].as_str()), !revoked[i]);
+            words.entry((asset[i], version[i])).or_default().push((
+                height[i],
+                attestor[i].clone(),
+                !revoked[i],
+            ));
         }
+        // the same height keeps the order the rows came in (the chain's)
+        words
+            .values_mut()
+            .for_each(|w| w.sort_by_key(|(h, _, _)| *h));
         let attested = last
             .into_iter()
             .filter(|(_, ok)| *ok)
             .map(|((a, v, _), _)| (a, v))
             .collect();
-        Ok(Self { parents, attested })
+        Ok(Self {
+            parents,
+            attested,
+            words,
+        })
     }
 
-    /// The longest chain of unattested ancestors above `v` (0: every ancestor is attested).
+    /// Whether `v` stood attested at height `at` (by the latest word of each attestor up to it);
+    /// None: as of the last height read.
+    pub fn attested_at(&self, v: (i64, i64), at: Option<i64>) -> bool {
+        let Some(at) = at else {
+            return self.attested.contains(&v);
+        };
+        let mut latest: BTreeMap<&str, bool> = BTreeMap::new();
+        for (h, who, ok) in self.words.get(&v).into_iter().flatten() {
+            if *h > at {
+                break;
+            }
+            latest.insert(who, *ok);
+        }
+        latest.values().any(|ok| *ok)
+    }
+
+    /// The longest chain of unattested ancestors above `v` (0: every ancestor is attested), as
+    /// of the last height read.
     pub fn unattested_depth(&self, v: (i64, i64)) -> i64 {
-        let mut memo = HashMap::new();
-        self.depth(v, &mut memo, 0)
+        self.unattested_depth_at(v, None)
     }
 
-    fn depth(&self, v: (i64, i64), memo: &mut HashMap<(i64, i64), i64>, guard: usize) -> i64 {
+    /// [`Lineage::unattested_depth`] as it stood at height `at`: what a window closing then
+    /// could read (a window's features come from the past only).
+    pub fn unattested_depth_at(&self, v: (i64, i64), at: Option<i64>) -> i64 {
+        let mut memo = HashMap::new();
+        self.depth(v, at, &mut memo, 0)
+    }
+
+    fn depth(
+        &self,
+        v: (i64, i64),
+        at: Option<i64>,
+        memo: &mut HashMap<(i64, i64), i64>,
+        guard: usize,
+    ) -> i64 {
         if let Some(d) = memo.get(&v) {
             return *d;
         }
@@ -73,8 +123,8 @@ impl Lineage {
             .map(|ps| {
                 ps.iter()
                     .map(|p| {
-                        let above = self.depth(*p, memo, guard + 1);
-                        if self.attested.contains(p) {
+                        let above = self.depth(*p, at, memo, guard + 1);
+                        if self.attested_at(*p, at) {
                             0
                         } else {
                             1 + above
@@ -101,10 +151,44 @@ mod tests {
         parents.insert((3, 1), vec![(2, 1)]);
         parents.insert((5, 1), vec![(4, 1)]);
         let attested = [(3, 1), (4, 1), (5, 1)].into_iter().collect();
-        let l = Lineage { parents, attested };
+        let words = [((3, 1), 30), ((4, 1), 40), ((5, 1), 50)]
+            .into_iter()
+            .map(|(v, h)| (v, vec![(h, "wasm1a".to_string(), true)]))
+            .collect();
+        let l = Lineage {
+            parents,
+            attested,
+            words,
+        };
         assert_eq!(l.unattested_depth((3, 1)), 2);
         assert_eq!(l.unattested_depth((2, 1)), 1);
         assert_eq!(l.unattested_depth((1, 1)), 0);
         assert_eq!(l.unattested_depth((5, 1)), 0);
+        // as it stood before 4@1 was attested (height 40), 5@1's parent was not
+        assert_eq!(l.unattested_depth_at((5, 1), Some(39)), 1);
+        assert_eq!(l.unattested_depth_at((5, 1), Some(40)), 0);
+    }
+
+    #[test]
+    fn a_version_stands_attested_by_each_attestors_latest_word_up_to_the_height() {
+        let words = HashMap::from([(
+            (1, 1),
+            vec![
+                (10, "wasm1a".to_string(), true),
+                (20, "wasm1b".to_string(), true),
+                (30, "wasm1a".to_string(), false),
+                (40, "wasm1b".to_string(), false),
+            ],
+        )]);
+        let l = Lineage {
+            parents: HashMap::new(),
+            attested: BTreeSet::new(),
+            words,
+        };
+        let at = |h| l.attested_at((1, 1), Some(h));
+        assert!(!at(9));
+        assert!(at(10) && at(30), "b still attests after a revoked");
+        assert!(!at(40), "both revoked");
+        assert!(!l.attested_at((1, 1), None), "as of the end: the set");
     }
 }

@@ -124,14 +124,34 @@ pub fn providers(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
         };
         let key = (asset[i], version[i]);
         acc.add(&publisher[i], win, h[i], 0, width, 1.0);
+        // the lineage as it stood at the publication: what the window could know when it closed
+        let at = Some(h[i]);
         let ps = lineage.parents.get(&key);
-        if ps.is_some_and(|ps| ps.iter().any(|p| !lineage.attested.contains(p))) {
+        if ps.is_some_and(|ps| ps.iter().any(|p| !lineage.attested_at(*p, at))) {
             acc.add(&publisher[i], win, h[i], 2, width, 1.0);
         }
-        let depth = lineage.unattested_depth(key) as f64;
+        let depth = lineage.unattested_depth_at(key, at) as f64;
         acc.max(&publisher[i], win, h[i], 3, width, depth);
-        if depth > 0.0 && lineage.attested.contains(&key) {
-            acc.add(&publisher[i], win, h[i], 4, width, 1.0);
+    }
+    // a version attested although its lineage is not: counted for its publisher in the window
+    // the attestation lands in (the publication's window could not have known)
+    let publishers: HashMap<(i64, i64), &str> = (0..h.len())
+        .map(|i| ((asset[i], version[i]), publisher[i].as_str()))
+        .collect();
+    let at = &data.attestations;
+    let (ah, aasset, aversion) = (
+        i64_col(at, "height")?,
+        i64_col(at, "asset_id")?,
+        i64_col(at, "version")?,
+    );
+    let revoked = revoked_col(at)?;
+    for i in 0..ah.len() {
+        let key = (aasset[i], aversion[i]);
+        let (Some(win), Some(p)) = (window_of(&times, w, ah[i]), publishers.get(&key)) else {
+            continue;
+        };
+        if !revoked[i] && lineage.unattested_depth_at(key, Some(ah[i])) > 0 {
+            acc.add(p, win, ah[i], 4, width, 1.0);
         }
     }
     let a = &data.assets;
@@ -151,6 +171,14 @@ pub fn providers(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
     Ok(acc.into_table("provider", features))
 }
 
+fn revoked_col(a: &polars::prelude::DataFrame) -> anyhow::Result<Vec<bool>> {
+    Ok(a.column("revoked")?
+        .bool()?
+        .into_iter()
+        .map(|v| v.unwrap_or(false))
+        .collect())
+}
+
 /// Attestor windows.
 pub fn attestors(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result<RoleTable> {
     let features = attestor_features();
@@ -164,12 +192,7 @@ pub fn attestors(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
         i64_col(a, "version")?,
         str_col(a, "attestor")?,
     );
-    let revoked: Vec<bool> = a
-        .column("revoked")?
-        .bool()?
-        .into_iter()
-        .map(|v| v.unwrap_or(false))
-        .collect();
+    let revoked = revoked_col(a)?;
     for i in 0..h.len() {
         let Some(win) = window_of(&times, w, h[i]) else {
             continue;
@@ -179,7 +202,7 @@ pub fn attestors(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
             continue;
         }
         acc.add(&attestor[i], win, h[i], 0, width, 1.0);
-        if lineage.unattested_depth((asset[i], version[i])) > 0 {
+        if lineage.unattested_depth_at((asset[i], version[i]), Some(h[i])) > 0 {
             acc.add(&attestor[i], win, h[i], 1, width, 1.0);
         }
     }
