@@ -1,10 +1,13 @@
 //! Auditable analysis runs on the real chain and Postgres (docs/runs.md): a run's manifest hash
 //! anchored as a registry version and verified by `datapact verify-run`; an input row, an output
-//! row or a report file changed afterwards makes it fail and name what changed; a later run that
-//! recomputes the last windows leaves the earlier run as it was, and verifiable.
+//! row or a report file changed afterwards makes it fail and name what changed; a later run
+//! scores only the windows that closed since, with the stored detectors, and leaves the earlier
+//! run as it was; the two runs' scores are those of one run over the whole history, bit for bit.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use datapact_analytics::manifest::{self, Manifest, Model};
 use datapact_analytics::{self as analytics, AnalyzeConfig};
 use datapact_chain::keys::localnet_wallet;
 use datapact_chain::tx::Sender;
@@ -49,11 +52,10 @@ async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_n
     ingest_all(&ctx, &pool, 1).await?;
     let reports = workspace_root().join("build/e2e-runs");
     let _ = std::fs::remove_dir_all(&reports);
-    // day-long windows: the whole test chain's activity sits in the window the next run
-    // recomputes, so that run supersedes this one's rows
+    // one-second windows: every window but the one holding the last indexed block is closed
     let cfg = AnalyzeConfig {
         reports: reports.clone(),
-        window: Some(86_400),
+        window: Some(1),
         ..AnalyzeConfig::default()
     };
     let a = analytics::analyze(&pool, &cfg, true).await?;
@@ -186,8 +188,7 @@ async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_n
     let (code, out) = verify(&ctx, &url, run)?;
     assert_eq!(code, 0, "{out:#}");
 
-    // a later run recomputes from the window holding the last analyzed block: the earlier
-    // run's rows are superseded, not rewritten, and both runs verify
+    // a later run scores the windows that closed since the first one, and no other
     let count = |table: &'static str| {
         let pool = pool.clone();
         async move {
@@ -201,10 +202,12 @@ async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_n
         }
     };
     let before = (count("actor_windows").await?, count("anomalies").await?);
-    ctx.ok("consumer-15", "agreements", &access(&d, None), &[])
+    let o = ctx
+        .ok("consumer-15", "agreements", &access(&d, None), &[])
         .await?;
+    // blocks come every 300 ms: a few later, the access's one-second window has closed
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while ingest::head(&ctx.chain).await? as i64 <= a.to_height {
+    while (ingest::head(&ctx.chain).await? as i64) < o.height as i64 + 5 {
         anyhow::ensure!(std::time::Instant::now() < deadline, "the chain stopped");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -212,19 +215,118 @@ async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_n
     let b = analytics::analyze(&pool, &cfg, true).await?;
     let second = b.run_id.expect("a second run");
     datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
-    let superseded: i64 = sqlx::query_scalar(
-        "select count(*) from actor_windows where run_id = $1 and superseded_by = $2",
-    )
-    .bind(run)
-    .bind(second)
-    .fetch_one(&pool)
-    .await?;
-    println!("run {second} superseded {superseded} of run {run}'s windows");
-    assert!(superseded > 0, "the second run recomputed the last window");
+    assert_eq!(
+        b.since_window, a.until_window,
+        "the second run starts at the first window the first one left open"
+    );
+    let superseded: i64 =
+        sqlx::query_scalar("select count(*) from actor_windows where superseded_by is not null")
+            .fetch_one(&pool)
+            .await?;
+    assert_eq!(superseded, 0, "no window is scored twice");
     assert_eq!(
         (count("actor_windows").await?, count("anomalies").await?),
         before,
         "the first run's windows and anomalies are all still there"
+    );
+    let consumer = |x: &analytics::Analysis| x.detectors.get("consumer").cloned();
+    assert!(consumer(&b).is_some(), "the access's window was scored");
+    for (role, id) in &b.detectors {
+        assert_eq!(
+            a.detectors.get(role),
+            Some(id),
+            "the second run scored its {role} windows with the stored detector"
+        );
+    }
+    let stored_models: i64 = sqlx::query_scalar("select count(*) from analytics_models")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(
+        stored_models as usize,
+        a.detectors.len(),
+        "no detector fitted twice"
+    );
+
+    // one run over the whole history, with the same detectors, scores every window and
+    // reports every anomaly exactly as the two runs did
+    let whole = Manifest {
+        format: manifest::FORMAT.into(),
+        run_id: second,
+        chain_id: None,
+        window_seconds: 1,
+        from_height: 0,
+        to_height: b.to_height,
+        since_window: None,
+        until_window: b.until_window,
+        model: Model {
+            version: analytics::MODEL_VERSION.into(),
+            settings: analytics::run::settings(&cfg),
+            detectors: a.detectors.clone(),
+        },
+        inputs: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+        files: BTreeMap::new(),
+    };
+    let once = analytics::run::recompute(
+        &pool,
+        &whole,
+        &AnalyzeConfig {
+            forecast: None,
+            ..cfg.clone()
+        },
+    )
+    .await?;
+    let once_scores: BTreeMap<(String, String, i64), u64> = once
+        .tables
+        .iter()
+        .flat_map(|(t, s)| {
+            t.rows.iter().zip(s).map(|(w, s)| {
+                (
+                    (t.role.to_string(), w.actor.clone(), w.window),
+                    s.score.to_bits(),
+                )
+            })
+        })
+        .collect();
+    let stored: Vec<(String, String, i64, f64)> = sqlx::query_as(
+        "select role, actor, extract(epoch from window_start)::bigint, score from actor_windows",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let stored_scores: BTreeMap<(String, String, i64), u64> = stored
+        .into_iter()
+        .map(|(role, actor, w, s)| ((role, actor, w), s.to_bits()))
+        .collect();
+    assert!(!once_scores.is_empty());
+    assert_eq!(
+        once_scores, stored_scores,
+        "incremental runs score as one run over everything"
+    );
+    let once_anomalies: BTreeSet<(String, String, i64, String, u64)> = once
+        .anomalies
+        .iter()
+        .map(|x| {
+            (
+                x.role.clone(),
+                x.actor.clone(),
+                x.window_start,
+                x.kind.clone(),
+                x.score.to_bits(),
+            )
+        })
+        .collect();
+    let stored: Vec<(String, String, i64, String, f64)> = sqlx::query_as(
+        "select role, actor, extract(epoch from window_start)::bigint, kind, score from anomalies",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let stored_anomalies: BTreeSet<(String, String, i64, String, u64)> = stored
+        .into_iter()
+        .map(|(r, a, w, k, s)| (r, a, w, k, s.to_bits()))
+        .collect();
+    assert_eq!(
+        once_anomalies, stored_anomalies,
+        "and reports the same anomalies"
     );
     for r in [run, second] {
         let (code, out) = verify(&ctx, &url, r)?;

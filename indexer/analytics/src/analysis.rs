@@ -1,7 +1,7 @@
 //! What a run found: the scored windows, the findings by rule, the provenance scores, and the
 //! anomalies an analyst reads (with a severity and an explanation in words).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -23,6 +23,12 @@ pub struct Analysis {
     pub to_height: i64,
     /// the first window this run (re)computed (None: all)
     pub since_window: Option<i64>,
+    /// the first window it did not: still open (None: no cut)
+    pub until_window: Option<i64>,
+    /// per role, the id of the detector that scored its windows
+    pub detectors: BTreeMap<String, String>,
+    /// the detectors this run fitted (stored with it)
+    pub new_models: Vec<crate::store::StoredModel>,
     /// the digests of what the run read (see [`crate::manifest`])
     pub inputs: std::collections::BTreeMap<String, crate::manifest::Digest>,
     /// the role tables this run (re)computed, with their scores
@@ -58,6 +64,9 @@ pub struct Anomaly {
     pub last_height: i64,
     pub txs: Vec<String>,
     pub targets: Vec<String>,
+    /// what scored it: the model version, and for a model's anomaly its fitted detector
+    /// (`datapact-anomaly-2+<12 hex of its id>`)
+    pub model_version: String,
 }
 
 /// Explains a model score: the features that moved most, in words.
@@ -117,11 +126,22 @@ pub fn severity_floor(name: &str) -> Option<f64> {
 
 /// The anomalies of a run: every window scored at or above [`REPORT_THRESHOLD`], and every
 /// finding by rule (with the hashes of the transactions behind it), highest score first.
+/// How an anomaly names the detector that scored it: the model version and the first 12 hex
+/// digits of the detector's id.
+pub fn model_tag(detector_id: &str) -> String {
+    format!(
+        "{}+{}",
+        crate::MODEL_VERSION,
+        detector_id.get(..12).unwrap_or(detector_id)
+    )
+}
+
 pub fn anomalies(
     window: Windowing,
     tables: &[(RoleTable, Vec<Scored>)],
     findings: &[Finding],
     tx_hashes: &HashMap<(i64, i64), String>,
+    detectors: &BTreeMap<String, String>,
 ) -> Vec<Anomaly> {
     let mut out = Vec::new();
     for (table, scores) in tables {
@@ -155,6 +175,9 @@ pub fn anomalies(
                 last_height: w.last_height,
                 txs: Vec::new(),
                 targets: Vec::new(),
+                model_version: detectors
+                    .get(table.role)
+                    .map_or_else(|| crate::MODEL_VERSION.to_string(), |id| model_tag(id)),
             });
         }
     }
@@ -178,6 +201,7 @@ pub fn anomalies(
                 .filter_map(|k| tx_hashes.get(k).cloned())
                 .collect(),
             targets: f.targets.clone(),
+            model_version: crate::MODEL_VERSION.to_string(),
         });
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score));

@@ -40,6 +40,10 @@ pub struct Model {
     pub version: String,
     /// every setting that changes a score (detector, fit sample, report threshold)
     pub settings: serde_json::Value,
+    /// per role, the id of the fitted detector that scored its windows (`analytics_models`;
+    /// runs recorded before stored detectors have none)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub detectors: BTreeMap<String, String>,
 }
 
 /// One run's manifest. Its SHA-256 (of [`Manifest::text`]) is what goes on chain.
@@ -54,6 +58,10 @@ pub struct Manifest {
     pub to_height: i64,
     /// the first window this run (re)computed; earlier windows were read as its baseline
     pub since_window: Option<i64>,
+    /// the first window this run did not score: it was still open (runs recorded before
+    /// streaming have none, and scored every window they read)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_window: Option<i64>,
     pub model: Model,
     /// "blocks", "accesses", ... and "prior_windows"
     pub inputs: BTreeMap<String, Digest>,
@@ -316,9 +324,11 @@ mod tests {
             from_height: 10,
             to_height: 20,
             since_window: Some(3),
+            until_window: Some(9),
             model: Model {
                 version: "m".into(),
                 settings: serde_json::json!({"b": 1, "a": [0.5]}),
+                detectors: BTreeMap::from([("consumer".into(), "ab".repeat(32))]),
             },
             inputs: BTreeMap::from([("blocks".into(), digest_csv(&[b"1\n"]))]),
             outputs: BTreeMap::new(),
@@ -349,6 +359,7 @@ mod tests {
             last_height: 2,
             txs: vec![],
             targets: vec![],
+            model_version: "datapact-anomaly-2+0123456789ab".into(),
         };
         let x = 0.1 + 0.2;
         assert_eq!(

@@ -37,6 +37,14 @@ pub struct AnalyzeConfig {
     pub fit_sample: usize,
     /// what the run forecasts (None: no forecasts, as runs recorded before them)
     pub forecast: Option<ForecastConfig>,
+    /// fit new detectors even where the stored ones could score (else a stored detector is
+    /// reused until the history it was fitted from has doubled)
+    pub refit: bool,
+    /// the history is complete (a synthetic one): its last window counts as closed
+    pub close_last: bool,
+    /// run only once a window has closed since the previous run (`analyze --follow`; else a
+    /// run also happens for new blocks alone, for the provenance scores and forecasts)
+    pub wait_for_close: bool,
     pub progress: bool,
 }
 
@@ -49,6 +57,9 @@ impl Default for AnalyzeConfig {
             detect: DetectConfig::default(),
             fit_sample: 50_000,
             forecast: Some(ForecastConfig::default()),
+            refit: false,
+            close_last: false,
+            wait_for_close: false,
             progress: false,
         }
     }
@@ -69,8 +80,11 @@ pub struct Plan {
     pub window: Windowing,
     pub from_height: i64,
     pub to_height: i64,
-    /// the first window this run recomputes (None: all of them)
+    /// the first window this run scores (None: all of them)
     pub since_window: Option<i64>,
+    /// the first window it does not: still open, as no block at or after its end is indexed
+    /// (None: no cut, as runs recorded before streaming)
+    pub until_window: Option<i64>,
     /// nothing new was indexed since the last run
     pub up_to_date: bool,
     /// the run whose inputs these are, for a recomputation (None: a new run, reading what is
@@ -88,13 +102,15 @@ impl Plan {
             from_height: m.from_height,
             to_height: m.to_height,
             since_window: m.since_window,
+            until_window: m.until_window,
             up_to_date: false,
             as_of_run: Some(m.run_id),
         }
     }
 }
 
-/// Chooses the window and the heights to read, from the previous run's state.
+/// Chooses the window and the heights to read, from the previous run's state: the windows
+/// that closed since the previous run scored its last.
 async fn plan(pool: &PgPool, cfg: &AnalyzeConfig) -> anyhow::Result<Plan> {
     let previous = if cfg.full {
         None
@@ -103,7 +119,7 @@ async fn plan(pool: &PgPool, cfg: &AnalyzeConfig) -> anyhow::Result<Plan> {
     };
     let to_height = load::indexed_height(pool).await?.unwrap_or(0);
     let seconds = match (cfg.window, previous) {
-        (_, Some((w, _))) if !cfg.full => w,
+        (_, Some(s)) => s.window_seconds,
         (Some(w), _) => w.max(1),
         (None, _) => {
             let span = load::activity_span(pool).await?;
@@ -111,30 +127,43 @@ async fn plan(pool: &PgPool, cfg: &AnalyzeConfig) -> anyhow::Result<Plan> {
         }
     };
     let window = Windowing { seconds };
-    if let Some((w, _)) = previous {
-        if cfg.window.is_some_and(|c| c != w) {
+    if let Some(s) = previous {
+        if cfg.window.is_some_and(|c| c != s.window_seconds) {
             anyhow::bail!(
-                "earlier runs used {w}-second windows; run with --full to analyze everything again with --window {}",
-                cfg.window.unwrap_or(w)
+                "earlier runs used {}-second windows; run with --full to analyze everything again with --window {}",
+                s.window_seconds,
+                cfg.window.unwrap_or(s.window_seconds)
             );
         }
     }
-    let up_to_date = previous.is_some_and(|(_, h)| h >= to_height);
-    // an incremental run recomputes from the window holding the last analyzed block
-    let (from_height, since_window) = match previous {
-        Some((_, last)) if !up_to_date => {
-            let t_last = load::block_time(pool, last).await?;
-            let w0 = window.index(t_last.unwrap_or(0));
-            let h0 = load::first_height_since(pool, window.start(w0)).await?;
-            (h0.unwrap_or(last), Some(w0))
-        }
-        _ => (0, None),
+    let up_to_date = previous.is_some_and(|s| s.last_height >= to_height);
+    // the first window not yet scored (a state written before streaming: the window holding
+    // the last analyzed block, which those runs recomputed)
+    let since_window = match previous {
+        Some(s) if !up_to_date => Some(match s.next_window {
+            Some(w) => w,
+            None => window.index(load::block_time(pool, s.last_height).await?.unwrap_or(0)),
+        }),
+        _ => None,
+    };
+    let from_height = match (since_window, previous) {
+        (Some(w0), Some(s)) => load::first_height_since(pool, window.start(w0))
+            .await?
+            .unwrap_or(s.last_height),
+        _ => 0,
+    };
+    // windows before the one holding the last indexed block are closed: every later block is
+    // at or after their end
+    let until_window = match load::block_time(pool, to_height).await? {
+        Some(t) => window.index(t) + i64::from(cfg.close_last),
+        None => since_window.unwrap_or(0),
     };
     Ok(Plan {
         window,
         from_height,
         to_height,
         since_window,
+        until_window: Some(until_window.max(since_window.unwrap_or(i64::MIN))),
         up_to_date,
         as_of_run: None,
     })
@@ -187,14 +216,19 @@ impl Timings {
     }
 }
 
-/// What [`role_tables`] gives: per role its table and the rows its detector fits on; the
-/// digest of the history read (an input of the run); the consumers' earlier (actor, window,
-/// score), the alert risk's history.
-type RoleTables = (
-    Vec<(RoleTable, Vec<Vec<f64>>)>,
-    Digest,
-    Vec<(String, i64, f64)>,
-);
+/// One role's windows to score, and what a detector for it would be fitted on.
+struct RoleInput {
+    table: RoleTable,
+    /// the new windows and a sample of the history
+    fit: Vec<Vec<f64>>,
+    /// windows in the history, the new ones included
+    history_rows: usize,
+}
+
+/// What [`role_tables`] gives: per role its windows to score; the digest of the history read
+/// (an input of the run); the consumers' earlier (actor, window, score), the alert risk's
+/// history.
+type RoleTables = (Vec<RoleInput>, Digest, Vec<(String, i64, f64)>);
 
 /// The role tables of the plan's windows, completed against their history (read once, for the
 /// baselines and the alert risk).
@@ -236,13 +270,20 @@ async fn role_tables(
                 .iter()
                 .map(|w| manifest::window_line(table.role, window, w, None)),
         );
-        if let Some(w0) = plan.since_window {
-            table.rows.retain(|r| r.window >= w0);
-        }
+        // the windows this run scores: those that closed since the previous run
+        table.rows.retain(|r| {
+            plan.since_window.is_none_or(|w0| r.window >= w0)
+                && plan.until_window.is_none_or(|u| r.window < u)
+        });
         features::finish(&mut table, &prior);
-        // the detector fits on the new windows and a sample of the history
+        let history_rows = table.rows.len() + prior.len();
+        // a detector would fit on the new windows and a sample of the history
         let fit = fit_rows(&table, prior, cfg.fit_sample);
-        out.push((table, fit));
+        out.push(RoleInput {
+            table,
+            fit,
+            history_rows,
+        });
     }
     Ok((out, manifest::digest_lines(history), consumer_scores))
 }
@@ -251,23 +292,79 @@ fn feature_specs(defs: &[FeatureDef]) -> Vec<Feature> {
     defs.iter().map(|d| d.feature.clone()).collect()
 }
 
-/// Fits each role's detector and scores its windows.
-fn score(
-    tables: Vec<(RoleTable, Vec<Vec<f64>>)>,
-    cfg: &DetectConfig,
-) -> anyhow::Result<Vec<(RoleTable, Vec<Scored>)>> {
+/// What scored a run's windows: per role the detector's id, and the detectors this run fitted.
+#[derive(Default)]
+struct Detectors {
+    ids: BTreeMap<String, String>,
+    fitted: Vec<store::StoredModel>,
+}
+
+/// Scores each role's windows with its detector: the one a recorded run names (`recorded`),
+/// else the newest stored one while it still fits the settings and the history it was fitted
+/// from has not doubled (and neither `full` nor `refit` is asked), else a new one.
+async fn score(
+    pool: &PgPool,
+    inputs: Vec<RoleInput>,
+    cfg: &AnalyzeConfig,
+    recorded: Option<&BTreeMap<String, String>>,
+) -> anyhow::Result<(Vec<(RoleTable, Vec<Scored>)>, Detectors)> {
     let mut scored = Vec::new();
-    for (table, fit) in tables {
-        let scores = if table.rows.is_empty() {
-            Vec::new()
-        } else {
-            let detector = Detector::fit(&fit, &feature_specs(&table.features), cfg)?;
-            let xs: Vec<&[f64]> = table.rows.iter().map(|r| r.x.as_slice()).collect();
-            detector.score_all(&xs)
+    let mut detectors = Detectors::default();
+    for RoleInput {
+        table,
+        fit,
+        history_rows,
+    } in inputs
+    {
+        if table.rows.is_empty() {
+            scored.push((table, Vec::new()));
+            continue;
+        }
+        let role = table.role;
+        let specs = feature_specs(&table.features);
+        let stored = match recorded {
+            Some(ids) => {
+                let id = ids.get(role).ok_or_else(|| {
+                    anyhow::anyhow!("the run's manifest names no detector for its {role} windows")
+                })?;
+                let m = store::model(pool, id).await?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the detector {id} the run scored its {role} windows with is not stored"
+                    )
+                })?;
+                Some(Detector::from_bytes(&m.body)?)
+            }
+            None if cfg.full || cfg.refit => None,
+            None => match store::latest_model(pool, role, MODEL_VERSION).await? {
+                Some(m) if (m.history_rows as usize).saturating_mul(2) > history_rows => {
+                    let d = Detector::from_bytes(&m.body)?;
+                    (d.config() == &cfg.detect && d.features() == specs.as_slice()).then_some(d)
+                }
+                _ => None,
+            },
         };
+        let detector = match stored {
+            Some(d) => d,
+            None => {
+                let d = Detector::fit(&fit, &specs, &cfg.detect)?;
+                let body = d.to_bytes()?;
+                detectors.fitted.push(store::StoredModel {
+                    model_id: manifest::sha256_hex(&body),
+                    role: role.to_string(),
+                    version: MODEL_VERSION.to_string(),
+                    history_rows: history_rows as i64,
+                    fitted_rows: fit.len() as i64,
+                    body,
+                });
+                d
+            }
+        };
+        detectors.ids.insert(role.to_string(), detector.id()?);
+        let xs: Vec<&[f64]> = table.rows.iter().map(|r| r.x.as_slice()).collect();
+        let scores = detector.score_all(&xs);
         scored.push((table, scores));
     }
-    Ok(scored)
+    Ok((scored, detectors))
 }
 
 /// The settings a run records in its manifest: every one that changes a score.
@@ -288,13 +385,20 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
         store::reset(pool).await?;
     }
     let plan = plan(pool, cfg).await?;
-    if plan.up_to_date {
+    let nothing_closed = plan
+        .since_window
+        .zip(plan.until_window)
+        .is_some_and(|(since, until)| until <= since);
+    if plan.up_to_date || (cfg.wait_for_close && nothing_closed) {
         return Ok(Analysis {
             run_id: None,
             window: plan.window,
             from_height: plan.to_height,
             to_height: plan.to_height,
             since_window: None,
+            until_window: None,
+            detectors: BTreeMap::new(),
+            new_models: Vec::new(),
             tables: Vec::new(),
             findings: Vec::new(),
             provenance: Vec::new(),
@@ -306,7 +410,7 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
             up_to_date: true,
         });
     }
-    let (mut analysis, mut timings) = compute(pool, &plan, cfg).await?;
+    let (mut analysis, mut timings) = compute(pool, &plan, cfg, None).await?;
     if write {
         persist(pool, cfg, &mut analysis).await?;
     }
@@ -325,7 +429,9 @@ pub async fn recompute(
     m: &Manifest,
     cfg: &AnalyzeConfig,
 ) -> anyhow::Result<Analysis> {
-    Ok(compute(pool, &Plan::of(m), cfg).await?.0)
+    // a run recorded before stored detectors fitted its own (deterministically)
+    let recorded = (!m.model.detectors.is_empty()).then_some(&m.model.detectors);
+    Ok(compute(pool, &Plan::of(m), cfg, recorded).await?.0)
 }
 
 impl AnalyzeConfig {
@@ -367,6 +473,7 @@ async fn compute(
     pool: &PgPool,
     plan: &Plan,
     cfg: &AnalyzeConfig,
+    recorded: Option<&BTreeMap<String, String>>,
 ) -> anyhow::Result<(Analysis, Timings)> {
     let mut timings = Timings::default();
     let steps = Steps::new(cfg.progress);
@@ -382,18 +489,23 @@ async fn compute(
     inputs.insert("prior_windows".into(), history);
     timings.lap("features");
     steps.step("scoring");
-    let scored = score(tables, &cfg.detect)?;
+    let (scored, detectors) = score(pool, tables, cfg, recorded).await?;
     timings.lap("detect");
     steps.step("rules");
     let times = data.block_times()?;
     let (attempts, agreements, consents) = inputs::rule_inputs(&data)?;
-    let findings = rules::findings(
+    let mut findings = rules::findings(
         &attempts,
         &agreements,
         &consents,
         &|h| times.get(&h).copied(),
         plan.window,
     );
+    // the windows this run scores, as for the detector
+    findings.retain(|f| {
+        plan.since_window.is_none_or(|w0| f.window >= w0)
+            && plan.until_window.is_none_or(|u| f.window < u)
+    });
     timings.lap("rules");
     steps.step("provenance");
     let (facts, track) = inputs::provenance_inputs(&data, &lineage)?;
@@ -403,7 +515,8 @@ async fn compute(
     steps.step("writing back");
     let wanted: Vec<(i64, i64)> = findings.iter().flat_map(|f| f.txs.clone()).collect();
     let tx_hashes: HashMap<(i64, i64), String> = load::tx_hashes(pool, &wanted).await?;
-    let anomalies = analysis::anomalies(plan.window, &scored, &findings, &tx_hashes);
+    let anomalies =
+        analysis::anomalies(plan.window, &scored, &findings, &tx_hashes, &detectors.ids);
     timings.lap("anomalies");
     steps.step("forecasts");
     let forecasts = match &cfg.forecast {
@@ -430,6 +543,9 @@ async fn compute(
             from_height: plan.from_height,
             to_height: plan.to_height,
             since_window: plan.since_window,
+            until_window: plan.until_window,
+            detectors: detectors.ids,
+            new_models: detectors.fitted,
             tables: scored,
             findings,
             provenance,
@@ -481,6 +597,8 @@ async fn persist(
         provenance: &analysis.provenance,
         forecasts: analysis.forecasts.as_ref(),
         model_version: MODEL_VERSION,
+        new_models: &analysis.new_models,
+        next_window: analysis.until_window,
     };
     let run_id = store::save(pool, &out).await?;
     analysis.run_id = Some(run_id);
@@ -495,9 +613,11 @@ async fn persist(
         from_height: analysis.from_height,
         to_height: analysis.to_height,
         since_window: analysis.since_window,
+        until_window: analysis.until_window,
         model: Model {
             version: MODEL_VERSION.into(),
             settings: settings(cfg),
+            detectors: analysis.detectors.clone(),
         },
         inputs: analysis.inputs.clone(),
         outputs: manifest::outputs(analysis),

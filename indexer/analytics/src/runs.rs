@@ -81,11 +81,12 @@ pub async fn stored_outputs(
         i64,
         Vec<String>,
         Vec<String>,
+        String,
     );
     let anomalies: Vec<AnomalyCols> = sqlx::query_as(
         "select role, actor, extract(epoch from window_start)::bigint, extract(epoch from window_end)::bigint, \
-         method, kind, score, severity, explanation, features, first_height, last_height, txs, targets \
-         from anomalies where run_id = $1",
+         method, kind, score, severity, explanation, features, first_height, last_height, txs, targets, \
+         model_version from anomalies where run_id = $1",
     )
     .bind(run_id)
     .fetch_all(pool)
@@ -109,6 +110,7 @@ pub async fn stored_outputs(
                 last_height: r.11,
                 txs: r.12,
                 targets: r.13,
+                model_version: r.14,
             })
         })
         .collect();

@@ -91,12 +91,66 @@ datapact_index::table! {
     }
 }
 
-/// (window seconds, last analyzed height) of the previous run, if any.
-pub async fn state(pool: &PgPool) -> anyhow::Result<Option<(i64, i64)>> {
-    sqlx::query_as("select window_seconds, last_height from analytics_state where id = 1")
-        .fetch_optional(pool)
-        .await
-        .context("reading the analytics state")
+/// Where the next run starts.
+#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+pub struct State {
+    pub window_seconds: i64,
+    /// the last height the previous run read
+    pub last_height: i64,
+    /// the first window no run has scored (None: a state written before streaming)
+    pub next_window: Option<i64>,
+}
+
+/// Where the previous run left off, if there was one.
+pub async fn state(pool: &PgPool) -> anyhow::Result<Option<State>> {
+    sqlx::query_as(
+        "select window_seconds, last_height, next_window from analytics_state where id = 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .context("reading the analytics state")
+}
+
+/// A fitted detector as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StoredModel {
+    /// the SHA-256 (hex) of `body`
+    pub model_id: String,
+    pub role: String,
+    pub version: String,
+    /// windows in the history it was fitted from, and the sample it was fitted on
+    pub history_rows: i64,
+    pub fitted_rows: i64,
+    pub body: Vec<u8>,
+}
+
+/// The newest stored detector of `role` for model `version`.
+pub async fn latest_model(
+    pool: &PgPool,
+    role: &str,
+    version: &str,
+) -> anyhow::Result<Option<StoredModel>> {
+    sqlx::query_as(
+        "select model_id, role, version, history_rows, fitted_rows, body from analytics_models \
+         where role = $1 and version = $2 order by created_at desc, model_id limit 1",
+    )
+    .bind(role)
+    .bind(version)
+    .fetch_optional(pool)
+    .await
+    .context("reading the stored detectors")
+}
+
+/// The stored detector named `model_id`.
+pub async fn model(pool: &PgPool, model_id: &str) -> anyhow::Result<Option<StoredModel>> {
+    sqlx::query_as(
+        "select model_id, role, version, history_rows, fitted_rows, body from analytics_models \
+         where model_id = $1",
+    )
+    .bind(model_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading a stored detector")
 }
 
 /// Windows of `role` that start before `before` (unix s), with their scores, for baselines and
@@ -169,6 +223,10 @@ pub struct RunOutput<'a> {
     pub provenance: &'a [ProvenanceScore],
     pub forecasts: Option<&'a Forecasts>,
     pub model_version: &'a str,
+    /// detectors fitted by this run (stored once: a detector's id is its content)
+    pub new_models: &'a [StoredModel],
+    /// the first window the next run scores
+    pub next_window: Option<i64>,
 }
 
 /// Stores a run; returns its id.
@@ -288,7 +346,7 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
             last_height: a.last_height,
             txs: PgArray(a.txs.clone()),
             targets: PgArray(a.targets.clone()),
-            model_version: out.model_version.to_string(),
+            model_version: a.model_version.clone(),
         })
         .collect();
     copy_rows(&mut tx, &anomalies).await?;
@@ -354,14 +412,30 @@ pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
             .collect();
         copy_rows(&mut tx, &outlooks).await?;
     }
+    for m in out.new_models {
+        sqlx::query(
+            "insert into analytics_models (model_id, role, version, history_rows, fitted_rows, body) \
+             values ($1, $2, $3, $4, $5, $6) on conflict (model_id) do nothing",
+        )
+        .bind(&m.model_id)
+        .bind(&m.role)
+        .bind(&m.version)
+        .bind(m.history_rows)
+        .bind(m.fitted_rows)
+        .bind(&m.body)
+        .execute(&mut *tx)
+        .await
+        .context("storing a fitted detector")?;
+    }
     sqlx::query(
-        "insert into analytics_state (id, window_seconds, last_height, last_run) values (1, $1, $2, $3) \
+        "insert into analytics_state (id, window_seconds, last_height, last_run, next_window) values (1, $1, $2, $3, $4) \
          on conflict (id) do update set window_seconds = excluded.window_seconds, \
-         last_height = excluded.last_height, last_run = excluded.last_run",
+         last_height = excluded.last_height, last_run = excluded.last_run, next_window = excluded.next_window",
     )
     .bind(out.window.seconds)
     .bind(out.to_height)
     .bind(run_id)
+    .bind(out.next_window)
     .execute(&mut *tx)
     .await?;
     tx.commit().await.context("committing the analysis")?;
@@ -419,7 +493,7 @@ pub async fn latest_outlooks(
 pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(
         "truncate analytics_state, anomalies, actor_windows, provenance_scores, forecasts, \
-         forecast_outlooks, run_verifications, run_anchors, analytics_runs",
+         forecast_outlooks, run_verifications, run_anchors, analytics_runs, analytics_models",
     )
     .execute(pool)
     .await

@@ -325,6 +325,8 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         window: Some(args.window),
         full: true,
         forecast: None,
+        // a synthetic history has ended: its last window is as closed as the rest
+        close_last: true,
         ..Default::default()
     };
     anyhow::ensure!(

@@ -363,6 +363,7 @@ async fn history(
             window: Some(cfg.window),
             full: true,
             forecast: None,
+            close_last: true,
             ..Default::default()
         },
         false,

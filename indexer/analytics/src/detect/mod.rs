@@ -316,6 +316,11 @@ impl Detector {
         Ok(crate::manifest::sha256_hex(&self.to_bytes()?))
     }
 
+    /// The settings it was fitted with.
+    pub fn config(&self) -> &DetectConfig {
+        &self.fitted.cfg
+    }
+
     /// The features it was fitted on, in column order.
     pub fn features(&self) -> &[Feature] {
         &self.fitted.features
