@@ -13,8 +13,14 @@ use super::ChainArgs;
 #[command(after_help = "Examples:\n  \
     datapact analyze                       # what is new since the last run\n  \
     datapact analyze --anchor              # ... and put its manifest's hash on chain\n  \
-    datapact analyze --full --window 3600  # everything again, hourly windows\n\n\
-The window is fixed by the first run (chosen from the data's span unless --window says);\n\
+    datapact analyze --full --window 3600  # everything again, hourly windows\n  \
+    datapact analyze --follow --anchor     # score windows as they close, until interrupted\n\n\
+The window is fixed by the first run (chosen from the data's span unless --window says). A run\n\
+scores the windows that closed since the last one (closed: a block at or after its end is\n\
+indexed) and never scores a window again; --follow repeats that every --interval seconds\n\
+whenever a window has closed (run it beside `datapact ingest --follow` and `datapact\n\
+sentinel`). Detectors are stored and reused until the history they were fitted from has\n\
+doubled (--refit fits new ones now); each is named by its content's SHA-256.\n\
 reports go to REPORTS/run-<id>/ (report.html, anomalies.json, provenance.json, *.parquet,\n\
 manifest.json). Every run records a manifest: the heights it read, a digest of each input\n\
 table, the model and its settings, a digest of each output (docs/runs.md). --anchor publishes\n\
@@ -38,6 +44,16 @@ pub(crate) struct AnalyzeArgs {
     /// Compute, but store nothing (no run, no report).
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Fit new detectors now instead of reusing the stored ones.
+    #[arg(long)]
+    pub(crate) refit: bool,
+    /// Keep running: analyze again every --interval seconds once a window has closed, until
+    /// interrupted.
+    #[arg(long, conflicts_with_all = ["full", "dry_run", "scores_out"])]
+    pub(crate) follow: bool,
+    /// Seconds between two looks at the index with --follow.
+    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    pub(crate) interval: f64,
     /// Also write every consumer window's scores (model, and with the findings by rule) as CSV.
     #[arg(long)]
     pub(crate) scores_out: Option<PathBuf>,
@@ -101,19 +117,29 @@ pub(crate) struct DetectArgs {
     pub(crate) id_column: Option<String>,
 }
 
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a positive number of seconds (e.g. 0.5)"
+        )),
+    }
+}
+
 pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
     let url = datapact_index::db::database_url(args.database_url.as_deref()).await?;
     let pool = datapact_index::db::connect(&url, 4).await?;
     let cfg = datapact_analytics::AnalyzeConfig {
         window: args.window,
         full: args.full,
-        reports: args.reports,
-        progress: !args.json,
+        reports: args.reports.clone(),
+        refit: args.refit,
+        wait_for_close: args.follow,
+        progress: !args.json && !args.follow,
         ..Default::default()
     };
-    let a = datapact_analytics::analyze(&pool, &cfg, !args.dry_run).await?;
-    let anchors = if args.anchor && !args.dry_run {
+    let mut anchoring = None;
+    if args.anchor && !args.dry_run {
         let chain = args.chain.connect().await?;
         let deployment = Deployment::load(&args.chain.deployment)?;
         let wallet = role_key(
@@ -124,7 +150,7 @@ pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
             &chain,
         )?;
         let addr = wallet.addr();
-        let mut sender = datapact_chain::tx::Sender::load(&chain, wallet)
+        let sender = datapact_chain::tx::Sender::load(&chain, wallet)
             .await
             .with_context(|| {
                 format!(
@@ -133,9 +159,61 @@ pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
                      starts a fresh one; or give a funded key with --key-file)"
                 )
             })?;
-        crate::runs::anchor_pending(&chain, &deployment, &mut sender, &pool).await?
-    } else {
-        Vec::new()
+        anchoring = Some((chain, deployment, sender));
+    }
+    if !args.follow {
+        return analyze_once(&args, &pool, &cfg, anchoring.as_mut()).await;
+    }
+    tracing::info!(interval = args.interval, "analyzing windows as they close");
+    let mut failures = 0u32;
+    loop {
+        let round = analyze_once(&args, &pool, &cfg, anchoring.as_mut());
+        tokio::select! {
+            r = round => match r {
+                Ok(()) => failures = 0,
+                // a round that fails stores nothing; the next one tries again
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(failures, "analysis round failed: {e:#}");
+                }
+            },
+            _ = tokio::signal::ctrl_c() => {
+                println!("interrupted: every stored run is complete; run again to go on");
+                return Ok(());
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs_f64(args.interval)) => {}
+            _ = tokio::signal::ctrl_c() => {
+                println!("interrupted: every stored run is complete; run again to go on");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One analysis, printed (in --follow, a round where no window closed prints nothing).
+async fn analyze_once(
+    args: &AnalyzeArgs,
+    pool: &sqlx::PgPool,
+    cfg: &datapact_analytics::AnalyzeConfig,
+    anchoring: Option<&mut (
+        datapact_chain::Chain,
+        Deployment,
+        datapact_chain::tx::Sender,
+    )>,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let a = datapact_analytics::analyze(pool, cfg, !args.dry_run).await?;
+    if args.follow && a.up_to_date {
+        return Ok(());
+    }
+    let anchors = match anchoring {
+        // this run's manifest, and any earlier run's not anchored yet
+        Some((chain, deployment, sender)) => {
+            crate::runs::anchor_pending(chain, deployment, sender, pool).await?
+        }
+        _ => Vec::new(),
     };
     if let Some(path) = &args.scores_out {
         datapact_analytics::report::write_consumer_scores(path, &a)?;
