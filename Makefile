@@ -25,7 +25,7 @@ demo: deps localnet deploy ## the main job end to end: chain, contracts, workloa
 	DATAPACT=$(DATAPACT) DATAPACT_SIM=$(DATAPACT_SIM) DATA=$(DATA) SIMULATE_ARGS="$(SIMULATE_ARGS)" bash indexer/datapact/scripts/demo.sh start
 
 .PHONY: demo-stop
-demo-stop: bin ## stop everything the demo started (gateway, dashboard, sentinel, ingester, chain, Postgres); data stays
+demo-stop: bin ## stop everything the demo started (gateway, dashboard, sentinel, analysis and ingest followers, chain, Postgres); data stays
 	-DATAPACT=$(DATAPACT) DATAPACT_SIM=$(DATAPACT_SIM) DATA=$(DATA) bash indexer/datapact/scripts/demo.sh stop
 	-$(DATAPACT) localnet stop
 	-$(DATAPACT) postgres stop
@@ -114,7 +114,7 @@ ingest: bin ## index the chain into Postgres (backfill; INGEST_ARGS=--follow to 
 	$(DATAPACT) ingest $(INGEST_ARGS)
 
 .PHONY: analyze
-analyze: bin ## provenance scores and anomaly reports (incremental); report in .data/reports/run-N/
+analyze: bin ## provenance scores and anomaly reports of the windows closed since the last run; report in .data/reports/run-N/ (ANALYZE_ARGS=--follow to keep scoring)
 	$(DATAPACT) analyze $(ANALYZE_ARGS)
 
 .PHONY: sentinel

@@ -65,6 +65,9 @@ impl Default for AnalyzeConfig {
     }
 }
 
+/// The advisory lock a writing run holds ("datapact" as a number).
+const RUN_LOCK: i64 = 0x6461_7461_7061_6374;
+
 /// A round window length near `span / 48`: enough windows for every actor to have a baseline.
 pub fn auto_window(span_seconds: i64) -> i64 {
     const NICE: [i64; 16] = [
@@ -381,6 +384,19 @@ pub fn settings(cfg: &AnalyzeConfig) -> serde_json::Value {
 /// evaluation).
 pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow::Result<Analysis> {
     let t0 = Instant::now();
+    // one writing run at a time (a follower and a run by hand would score a window twice):
+    // the lock is the session's, released when this connection closes, however the run ends
+    let _lock = if write {
+        let mut conn = pool.acquire().await?.detach();
+        sqlx::query("select pg_advisory_lock($1)")
+            .bind(RUN_LOCK)
+            .execute(&mut conn)
+            .await
+            .context("waiting for another analysis run to finish")?;
+        Some(conn)
+    } else {
+        None
+    };
     if cfg.full && write {
         store::reset(pool).await?;
     }

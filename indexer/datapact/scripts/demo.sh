@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end, in the background: `demo.sh start` (after `make localnet deploy`)
-# runs the workload, ingests (then follows), analyzes, starts the sentinel and the dashboard;
-# `demo.sh stop` stops what it started. Pids and logs live in $DATA/run.
+# runs the workload, ingests (then follows), analyzes (then follows), starts the sentinel and the
+# dashboard; `demo.sh stop` stops what it started. Pids and logs live in $DATA/run.
 set -euo pipefail
 
 DATAPACT=${DATAPACT:?the datapact binary}
@@ -26,7 +26,7 @@ background() { # name, then the command
 }
 
 stop() {
-  for name in gateway dashboard sentinel ingest; do
+  for name in gateway dashboard sentinel analyze ingest; do
     if running "$name"; then kill "$(cat "$RUN/$name.pid")" && echo "$name stopped"; fi
     rm -f "$RUN/$name.pid"
   done
@@ -58,6 +58,8 @@ case "${1:-}" in
     echo "== sentinel: anomalies of medium severity and above (anchored runs) become alerts on chain; high ones suspend"
     "$DATAPACT" sentinel --once
     background sentinel "$DATAPACT" sentinel
+    echo "== analyze --follow: from now on each window is scored as it closes, and the sentinel acts on it"
+    background analyze "$DATAPACT" analyze --follow --anchor
     if [ -n "$run" ]; then
       echo "== an auditor checks run $run: inputs re-read, the run recomputed, outputs, report files, the alerts' evidence, the anchor"
       "$DATAPACT" verify-run "$run"
@@ -133,9 +135,9 @@ case "${1:-}" in
     echo "== dashboard"
     background dashboard "$DATAPACT" serve --addr "$ADDR"
     for _ in $(seq 1 50); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-    # the suspensions the alerts caused are indexed by the follower within a block or two
+    # the suspensions the alerts caused are indexed by the follower within a block or two, and
+    # analyzed by the other follower as their windows close
     sleep 3
-    "$DATAPACT" analyze --anchor >/dev/null 2>&1 || true
     burst=$(grep -o '"kind":"access_burst","actor":"[a-z0-9]*"' "$DATA/labels.jsonl" | tail -1 | sed 's/.*"actor":"\(.*\)"/\1/')
     report=$(ls -dt "$DATA"/reports/run-* 2>/dev/null | head -1)
     cat <<MSG
@@ -148,6 +150,7 @@ datapact demo is running:
   runs           http://$ADDR/runs           (each analysis run, its anchor on chain, its verification)
   forecasts      http://$ADDR/forecasts      (consumers' alert risk, cap dates, demand with intervals)
   metrics        http://$METRICS/metrics     (the ingester, following the chain)
+  followers      ingest --follow, analyze --follow, sentinel: logs in $RUN/
   gateway        http://$GATEWAY/             (metrics on http://127.0.0.1:9192/metrics)
   fetch as a consumer:
     $DATAPACT consumer --as $good --age-key $plane/consumer.agekey fetch --agreement $agreement --out trips.csv
