@@ -65,7 +65,7 @@ pub struct Anomaly {
     pub txs: Vec<String>,
     pub targets: Vec<String>,
     /// what scored it: the model version, and for a model's anomaly its fitted detector
-    /// (`datapact-anomaly-2+<12 hex of its id>`)
+    /// (`datapact-anomaly-2.<12 hex of its id>`)
     pub model_version: String,
 }
 
@@ -127,10 +127,10 @@ pub fn severity_floor(name: &str) -> Option<f64> {
 /// The anomalies of a run: every window scored at or above [`REPORT_THRESHOLD`], and every
 /// finding by rule (with the hashes of the transactions behind it), highest score first.
 /// How an anomaly names the detector that scored it: the model version and the first 12 hex
-/// digits of the detector's id.
+/// digits of the detector's id (a slug, as the audit contract takes it).
 pub fn model_tag(detector_id: &str) -> String {
     format!(
-        "{}+{}",
+        "{}.{}",
         crate::MODEL_VERSION,
         detector_id.get(..12).unwrap_or(detector_id)
     )
@@ -206,4 +206,18 @@ pub fn anomalies(
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_anomalys_model_tag_is_a_slug_the_audit_contract_takes() {
+        // found on the chain: the sentinel's alert was refused for a '+' in the tag
+        let tag = model_tag(&"c08ef5c737a9".repeat(5));
+        assert_eq!(tag, format!("{}.c08ef5c737a9", crate::MODEL_VERSION));
+        datapact_types::validate::slug("model_version", &tag).unwrap();
+        datapact_types::validate::slug("model_version", crate::MODEL_VERSION).unwrap();
+    }
 }

@@ -23,7 +23,7 @@ pub use run::{analyze, AnalyzeConfig};
 
 /// The version of the scoring (the features, the detector's design, the rules), recorded with
 /// every run and every alert it leads to; each fitted detector adds its own content hash
-/// (`datapact-anomaly-2+<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
+/// (`datapact-anomaly-2.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
 /// "Streaming"); runs of 1 are not recomputed by this code and say so.
 pub const MODEL_VERSION: &str = "datapact-anomaly-2";
 

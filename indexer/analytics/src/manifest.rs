@@ -359,7 +359,7 @@ mod tests {
             last_height: 2,
             txs: vec![],
             targets: vec![],
-            model_version: "datapact-anomaly-2+0123456789ab".into(),
+            model_version: "datapact-anomaly-2.0123456789ab".into(),
         };
         let x = 0.1 + 0.2;
         assert_eq!(
