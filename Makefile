@@ -231,6 +231,11 @@ bench-ingest: localnet native ## ingest write path vs raw COPY, backfill vs fetc
 	@test -f $(DATA)/labels.jsonl || $(DATAPACT_SIM) simulate $(SIMULATE_ARGS)
 	$(NATIVE)/bench-ingest
 
+.PHONY: bench-loop
+bench-loop: localnet native ## seconds from a burst's last transaction to the consumer's suspension, with ingest, analyze --follow and the sentinel running: p50/p95
+	@test -f $(DATA)/deployment.json || $(DATAPACT) deploy
+	$(NATIVE)/bench-loop
+
 .PHONY: bench-gateway
 bench-gateway: localnet native ## the gateway vs the same ciphertext served without checks: 1 GiB throughput, peak memory, check latency p50/p95
 	@test -f $(DATA)/deployment.json || $(DATAPACT) deploy
@@ -254,7 +259,7 @@ bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC a
 		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
 
 .PHONY: bench
-bench: bench-contracts bench-ingest bench-gateway bench-quality bench-analytics bench-scale bench-forecast bench-dashboard bench-public ## every benchmark
+bench: bench-contracts bench-ingest bench-loop bench-gateway bench-quality bench-analytics bench-scale bench-forecast bench-dashboard bench-public ## every benchmark
 
 .PHONY: ci
 ci: tools lint check-schema check-artifacts test eval bench-contracts ## what .ci/run does
