@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 
 use datapact::serve::{self, AppState};
-use datapact_e2e::pipeline::{get, pipeline, pipeline_sentinel, router};
+use datapact_chain::keys::localnet_wallet;
+use datapact_e2e::pipeline::{get, ingest_all, pipeline, pipeline_sentinel, router};
 use datapact_e2e::webdriver::Browser;
 use datapact_e2e::{datapact_bin, fresh_database, lock, setup, workspace_root};
 
@@ -584,5 +585,116 @@ async fn the_run_behind_an_alert_is_anchored_and_verifies_with_the_alerts_eviden
     );
     assert!(v["anchor"]["version"].as_i64().is_some());
     assert!(v["evidence_checked"].as_u64().unwrap_or(0) >= 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_false_positive_verdict_and_a_suppression_keep_the_sentinel_quiet_and_count_in_the_alerts_precision(
+) -> anyhow::Result<()> {
+    use datapact_analytics::feedback;
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let p = pipeline(&ctx).await?;
+    let pool = datapact_index::db::connect(&p.url, 2).await?;
+    let sentinel = pipeline_sentinel(&ctx).await?;
+    let before = feedback::alert_precision(&pool).await?;
+    // the responder resolves the burst consumer's alert as a false positive, on chain
+    let (seq, kind): (i64, String) = sqlx::query_as(
+        "select alert_seq, kind from alerts where subject = $1 order by alert_seq limit 1",
+    )
+    .bind(&p.burst)
+    .fetch_one(&pool)
+    .await?;
+    datapact::sentinel::respond(
+        &ctx.chain,
+        &ctx.d,
+        localnet_wallet("responder")?,
+        seq as u64,
+        datapact::sentinel::Response::Resolve(format!(
+            "{}: e2e, an export the provider had agreed to",
+            feedback::FALSE_POSITIVE
+        )),
+    )
+    .await?;
+    ingest_all(&ctx, &pool, 1).await?;
+    let after = feedback::alert_precision(&pool).await?;
+    assert_eq!(after.resolved, before.resolved + 1, "{after:?}");
+    assert_eq!(
+        after.false_positives,
+        before.false_positives + 1,
+        "{after:?}"
+    );
+    assert!(after.precision.is_some_and(|x| x < 1.0), "{after:?}");
+    // two anomalies not reported yet, each as an earlier run's row: the same actor and kind an
+    // hour later, and another actor's
+    let copy = |actor: &'static str, shift: &'static str| {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "insert into anomalies (run_id, role, actor, window_start, window_end, method, kind, score, severity, \
+             explanation, features, first_height, last_height, txs, targets, model_version) \
+             select run_id, role, {actor}, window_start + interval '{shift}', window_end + interval '{shift}', method, \
+             kind, 0.99, 'critical', explanation, features, first_height, last_height, txs, targets, model_version \
+             from anomalies where actor = $1 and kind = $2 order by anomaly_id limit 1 returning anomaly_id"
+        )))
+        .bind(&p.burst)
+        .bind(&kind)
+    };
+    let mut added: Vec<i64> = Vec::new();
+    for (actor, shift) in [("actor", "1 hour"), ("'wasm1feedbackother'", "2 hours")] {
+        let id: i64 = sqlx::Row::get(&copy(actor, shift).fetch_one(&pool).await?, 0);
+        added.push(id);
+    }
+    let candidates = |pool: sqlx::PgPool| {
+        let sentinel = &sentinel;
+        async move {
+            let c = sentinel.candidates(&pool, 1000).await?;
+            anyhow::Ok(c.into_iter().map(|c| c.actor).collect::<Vec<_>>())
+        }
+    };
+    let now = candidates(pool.clone()).await?;
+    assert!(
+        !now.contains(&p.burst),
+        "the false positive's actor and kind are not reported again: {now:?}"
+    );
+    assert!(now.iter().any(|a| a == "wasm1feedbackother"), "{now:?}");
+    // a suppression of the other actor holds its anomaly back until it is lifted
+    let id = feedback::suppress(
+        &pool,
+        "consumer",
+        "wasm1feedbackother",
+        None,
+        None,
+        "e2e: a load test account",
+        "e2e",
+    )
+    .await?;
+    let now = candidates(pool.clone()).await?;
+    assert!(
+        !now.iter().any(|a| a == "wasm1feedbackother"),
+        "suppressed: {now:?}"
+    );
+    assert!(feedback::lift(&pool, id).await?);
+    assert!(!feedback::lift(&pool, id).await?, "lifted once");
+    let now = candidates(pool.clone()).await?;
+    assert!(
+        now.iter().any(|a| a == "wasm1feedbackother"),
+        "lifted: {now:?}"
+    );
+    // the dashboard's audit page says what was measured
+    let app = router(pool.clone());
+    let (code, body) = get(&app, "/api/audit").await?;
+    assert_eq!(code, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(
+        v["precision"]["false_positives"], after.false_positives,
+        "{}",
+        v["precision"]
+    );
+    let (_, page) = get(&app, "/audit").await?;
+    assert!(page.contains("Measured precision of past alerts"), "{page}");
+    // the shared pipeline's later tests see its anomalies as they were
+    sqlx::query("delete from anomalies where anomaly_id = any($1)")
+        .bind(&added)
+        .execute(&pool)
+        .await?;
     Ok(())
 }

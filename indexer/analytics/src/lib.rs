@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod detect;
 pub mod features;
+pub mod feedback;
 pub mod forecast;
 pub mod iforest;
 pub mod inputs;

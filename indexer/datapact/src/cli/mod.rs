@@ -10,6 +10,7 @@ mod plane;
 mod provider;
 mod quality;
 mod subject;
+mod suppress;
 
 use std::path::PathBuf;
 
@@ -62,7 +63,8 @@ enum Command {
         out: PathBuf,
     },
     /// Provenance scores and anomaly reports from the indexed tables, written back to Postgres
-    /// and to a report folder (JSON, Parquet, HTML). Incremental: only new blocks are read.
+    /// and to a report folder (JSON, Parquet, HTML): the windows closed since the last run
+    /// (--follow: as they close).
     Analyze(analytics::AnalyzeArgs),
     /// Check an analysis run against its manifest (inputs, a recomputation, outputs, report
     /// files) and the manifest against its anchor on chain; name what differs.
@@ -75,8 +77,12 @@ enum Command {
     /// Report anomalies at or above a severity as alerts to the audit contract (signed with the
     /// sentinel's key), exactly once; the chain then suspends the offender at its threshold.
     Sentinel(ops::SentinelArgs),
-    /// A responder's action on an alert: acknowledge, resolve, or lift the suspension it caused.
+    /// A responder's action on an alert: acknowledge, resolve (--false-positive: the alert was
+    /// wrong), or lift the suspension it caused.
     Respond(ops::RespondArgs),
+    /// Analysts' suppressions: an actor's anomalies expected until a time, not reported by the
+    /// sentinel (add, list, lift).
+    Suppress(suppress::SuppressArgs),
     /// The data gateway: serves a version's ciphertext to a consumer whose signed proof names a
     /// record_access transaction the chain still honours, once per transaction.
     Gateway(plane::GatewayArgs),
@@ -171,6 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => ops::serve(args).await,
         Command::Sentinel(args) => ops::sentinel(args).await,
         Command::Respond(args) => ops::respond(args).await,
+        Command::Suppress(args) => suppress::suppress(args).await,
         Command::Gateway(args) => plane::gateway(args).await,
         Command::Provider(args) => provider::provider(args).await,
         Command::Consumer(args) => consumer::consumer(args).await,

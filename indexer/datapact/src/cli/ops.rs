@@ -88,6 +88,7 @@ pub(crate) struct SentinelArgs {
 #[command(after_help = "Examples:\n  \
     datapact respond ack 3\n  \
     datapact respond resolve 3 --resolution \"false positive: a planned migration\"\n  \
+    datapact respond resolve 3 --false-positive --resolution \"an export the provider agreed to\"\n  \
     datapact respond lift 3                  # lift the suspension alert 3 caused")]
 pub(crate) struct RespondArgs {
     #[command(flatten)]
@@ -99,6 +100,11 @@ pub(crate) struct RespondArgs {
     /// What the responder concluded (for resolve).
     #[arg(long, default_value = "resolved")]
     pub(crate) resolution: String,
+    /// For resolve: the alert was wrong. The resolution is recorded as "false positive: …", and
+    /// the sentinel does not report the same actor and kind for 7 days (the dashboard counts it
+    /// in the measured precision of past alerts).
+    #[arg(long)]
+    pub(crate) false_positive: bool,
     /// The responder's key (mnemonic or hex); DATAPACT_RESPONDER_KEY; the local `responder` by default.
     #[arg(long)]
     pub(crate) key_file: Option<PathBuf>,
@@ -217,7 +223,15 @@ pub(crate) async fn respond(args: RespondArgs) -> anyhow::Result<()> {
     )?;
     let action = match args.action.as_str() {
         "ack" | "acknowledge" => crate::sentinel::Response::Acknowledge,
+        "resolve" if args.false_positive => crate::sentinel::Response::Resolve(format!(
+            "{}: {}",
+            datapact_analytics::feedback::FALSE_POSITIVE,
+            args.resolution
+        )),
         "resolve" => crate::sentinel::Response::Resolve(args.resolution),
+        _ if args.false_positive => {
+            anyhow::bail!("--false-positive goes with resolve: `datapact respond resolve {} --false-positive --resolution \"why\"`", args.alert)
+        }
         "lift" => crate::sentinel::Response::Lift,
         other => anyhow::bail!("{other:?}: the action is ack, resolve or lift"),
     };

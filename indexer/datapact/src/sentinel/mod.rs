@@ -235,18 +235,20 @@ impl Sentinel {
         }
     }
 
-    /// Anomalies at or above the severity that are not reported yet, highest score first.
+    /// Anomalies at or above the severity that are not reported yet and that no analyst's
+    /// feedback covers, highest score first.
     pub async fn candidates(&self, pool: &PgPool, limit: i64) -> anyhow::Result<Vec<Candidate>> {
-        let rows: Vec<Candidate> = sqlx::query_as(concat!(
-            "select ",
-            candidate_columns!(),
-            " from anomalies a join analytics_runs ar on ar.run_id = a.run_id \
+        // what analysts' feedback covers (suppressions, false-positive verdicts) is not reported
+        let rows: Vec<Candidate> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select {} from anomalies a join analytics_runs ar on ar.run_id = a.run_id \
              left join run_anchors ra on ra.run_id = a.run_id \
              left join sentinel_reports r on r.role = a.role and r.actor = a.actor \
                   and r.window_start = a.window_start and r.kind = a.kind \
              where r.actor is null and a.superseded_by is null and (ra.run_id is not null or not $2) \
-             order by a.score desc, a.anomaly_id limit $1"
-        ))
+             and {} order by a.score desc, a.anomaly_id limit $1",
+            candidate_columns!(),
+            datapact_analytics::feedback::uncovered_sql()
+        )))
         .bind(limit * 4)
         .bind(self.cfg.require_anchor)
         .fetch_all(pool)

@@ -50,13 +50,22 @@ pub struct AnomalyRow {
     pub report_tx: Option<String>,
     pub alert_seq: Option<i64>,
     pub suspended: Option<bool>,
+    /// the analysts' feedback that holds it back from the sentinel (a suppression, or an alert
+    /// on the same actor and kind resolved as a false positive), when any
+    pub covered_by: Option<String>,
 }
 
-const ANOMALY_SELECT: &str = "select a.anomaly_id, a.role, a.actor, to_char(a.window_start at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as window_start, \
-     to_char(a.window_end at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as window_end, a.method, a.kind, a.score, a.severity, a.explanation, \
-     a.first_height, a.last_height, a.txs, a.targets, r.tx_hash as report_tx, r.alert_seq, r.suspended \
-     from anomalies a left join sentinel_reports r on r.role = a.role and r.actor = a.actor \
-       and r.window_start = a.window_start and r.kind = a.kind and r.status = 'reported'";
+fn anomaly_select() -> String {
+    format!(
+        "select a.anomaly_id, a.role, a.actor, to_char(a.window_start at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as window_start, \
+         to_char(a.window_end at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as window_end, a.method, a.kind, a.score, a.severity, a.explanation, \
+         a.first_height, a.last_height, a.txs, a.targets, r.tx_hash as report_tx, r.alert_seq, r.suspended, \
+         {} as covered_by \
+         from anomalies a left join sentinel_reports r on r.role = a.role and r.actor = a.actor \
+           and r.window_start = a.window_start and r.kind = a.kind and r.status = 'reported'",
+        datapact_analytics::feedback::covered_reason_sql()
+    )
+}
 
 pub async fn anomalies(pool: &PgPool, p: &AnomalyParams) -> ApiResult<Vec<AnomalyRow>> {
     let lim = limit(p.limit)?;
@@ -74,10 +83,11 @@ pub async fn anomalies(pool: &PgPool, p: &AnomalyParams) -> ApiResult<Vec<Anomal
         ));
     }
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ANOMALY_SELECT} where ($1::text is null or a.severity = $1) and ($2::text is null or a.method = $2) \
+        "{} where ($1::text is null or a.severity = $1) and ($2::text is null or a.method = $2) \
          and ($3::text is null or a.role = $3) and ($4::text is null or a.actor = $4) \
          and ($5::float8 is null or (a.score, -a.anomaly_id) < ($5, -$6::bigint)) \
-         order by a.score desc, a.anomaly_id limit $7"
+         order by a.score desc, a.anomaly_id limit $7",
+        anomaly_select()
     )))
     .bind(severity)
     .bind(method)
@@ -107,7 +117,8 @@ pub(super) fn anomaly_table(rows: &[AnomalyRow]) -> Markup {
                     td { @if let Some(tx) = &a.report_tx {
                             "alert " (a.alert_seq.map(|s| s.to_string()).unwrap_or_default()) " in " (tx_link(&Some(tx.clone())))
                             @if a.suspended == Some(true) { " · " span.bad { "suspended" } }
-                         } @else { "—" } }
+                         } @else if let Some(why) = &a.covered_by { span.note title=(why) { "held back: " (why) } }
+                         @else { "—" } }
                 }
             }
         }

@@ -94,6 +94,10 @@ pub struct Audit {
     pub chain_verified: Option<bool>,
     pub entries_checked: Option<u64>,
     pub first_invalid: Option<u64>,
+    /// of the alerts responders resolved, the share that were not false positives
+    pub precision: datapact_analytics::feedback::AlertPrecision,
+    /// the analysts' suppressions standing now
+    pub suppressions: Vec<datapact_analytics::feedback::Suppression>,
 }
 
 pub async fn audit(pool: &PgPool, p: &AlertParams) -> ApiResult<Audit> {
@@ -112,6 +116,8 @@ pub async fn audit(pool: &PgPool, p: &AlertParams) -> ApiResult<Audit> {
         chain_verified: None,
         entries_checked: None,
         first_invalid: None,
+        precision: datapact_analytics::feedback::alert_precision(pool).await?,
+        suppressions: datapact_analytics::feedback::suppressions(pool, false).await?,
     })
 }
 
@@ -180,6 +186,34 @@ async fn audit_page(
                 None => { p { "The chain could not be asked to verify the hash chain (no node configured or reachable)." } },
             }
             (export_links("alerts", &raw.unwrap_or_default()))
+            h2 { "Measured precision of past alerts" }
+            @let pr = &a.precision;
+            @match pr.precision {
+                Some(x) => p { "Of " (pr.resolved) " alerts responders resolved, " (pr.false_positives) " were false positives: precision "
+                    b { (format!("{:.0}%", x * 100.0)) } " (" (pr.alerts - pr.resolved) " of " (pr.alerts) " alerts not resolved yet). A false-positive verdict ("
+                    code { "datapact respond resolve N --false-positive" } ") keeps the sentinel from reporting the same actor and kind for "
+                    (datapact_analytics::feedback::FALSE_POSITIVE_DAYS) " days." },
+                None => p { "No alert resolved yet (" (pr.alerts) " on chain): the precision of past alerts is measured from responders' verdicts ("
+                    code { "datapact respond resolve N [--false-positive]" } ")." },
+            }
+            @if !pr.by_severity.is_empty() {
+                table {
+                    tr { th { "severity" } th { "resolved" } th { "false positives" } th { "precision" } }
+                    @for r in &pr.by_severity { tr { td class={ "sev-" (r.severity) } { (r.severity) } td { (r.resolved) } td { (r.false_positives) }
+                        td { (format!("{:.0}%", 100.0 * (r.resolved - r.false_positives) as f64 / r.resolved.max(1) as f64)) } } }
+                }
+            }
+            h2 { "Suppressions" }
+            @if a.suppressions.is_empty() { p { "None standing (" code { "datapact suppress add --actor … --reason …" } ")." } }
+            @else {
+                table {
+                    tr { th { "#" } th { "actor" } th { "kind" } th { "until" } th { "by" } th { "why" } }
+                    @for x in &a.suppressions { tr { td { (x.suppression_id) } td { (actor_link(&x.actor)) " (" (x.role) ")" }
+                        td { (x.kind.clone().unwrap_or_else(|| "every kind".into())) }
+                        td { (x.until.map(|t| time_label(t as f64)).unwrap_or_else(|| "lifted by hand".into())) }
+                        td { (x.created_by) } td { (x.reason) } } }
+                }
+            }
             h2 { "Alerts" }
             @if a.alerts.is_empty() { div.note { "No alerts on chain yet." } }
             (alert_table(&a.alerts))
