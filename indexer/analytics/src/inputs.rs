@@ -127,6 +127,31 @@ pub fn rule_inputs(data: &Data) -> anyhow::Result<RuleInputs> {
 /// Facts per version, and each attestor's track record.
 pub type ProvenanceInputs = (HashMap<(i64, i64), VersionFacts>, HashMap<String, f64>);
 
+/// What an attestor's attestations earned.
+#[derive(Clone, Debug, Default)]
+pub struct Record {
+    pub all: u32,
+    /// never revoked, and of versions whose lineage was attested
+    pub good: u32,
+    /// the owners (other than itself) of the versions of its good attestations
+    pub owners: std::collections::BTreeSet<String>,
+}
+
+/// Good attestations an attestor needs, over at least [`TRACK_MIN_OWNERS`] owners, before its
+/// word weighs anything: a fresh address, or one that has only ever vouched for one owner (an
+/// owner's own second wallet, say), is no evidence.
+pub const TRACK_MIN_GOOD: u32 = 3;
+pub const TRACK_MIN_OWNERS: usize = 2;
+
+/// An attestor's track record in 0-1: 0 until it has earned one, then the share of its
+/// attestations that were good (Laplace-smoothed).
+pub fn track_record(r: &Record) -> f64 {
+    if r.good < TRACK_MIN_GOOD || r.owners.len() < TRACK_MIN_OWNERS {
+        return 0.0;
+    }
+    (f64::from(r.good) + 1.0) / (f64::from(r.all) + 2.0)
+}
+
 /// Facts per version for the provenance score, and the attestors' track records.
 pub fn provenance_inputs(data: &Data, lineage: &Lineage) -> anyhow::Result<ProvenanceInputs> {
     let assets = &data.assets;
@@ -183,17 +208,21 @@ pub fn provenance_inputs(data: &Data, lineage: &Lineage) -> anyhow::Result<Prove
         .into_iter()
         .map(|b| b.unwrap_or(false))
         .collect();
-    // track record: share of an attestor's attestations that were never revoked and do not
-    // vouch for versions whose lineage nobody attested
-    let mut record: HashMap<String, (f64, f64)> = HashMap::new();
+    // track record: an attestor's attestations that were never revoked and do not vouch for
+    // versions whose lineage nobody attested, and the other owners they vouched for
+    let mut record: HashMap<String, Record> = HashMap::new();
     for i in 0..aa.len() {
         let (Some(a), Some(ver), Some(w)) = (aa[i], av[i], who[i].clone()) else {
             continue;
         };
-        let e = record.entry(w.clone()).or_insert((0.0, 0.0));
-        e.1 += 1.0;
+        let owner = facts.get(&(a, ver)).map(|f| f.owner.clone());
+        let e = record.entry(w.clone()).or_default();
+        e.all += 1;
         if !revoked[i] && lineage.unattested_depth((a, ver)) == 0 {
-            e.0 += 1.0;
+            e.good += 1;
+            if let Some(o) = owner.filter(|o| *o != w) {
+                e.owners.insert(o);
+            }
         }
         if let Some(f) = facts.get_mut(&(a, ver)) {
             let c = claim[i].clone().unwrap_or_default();
@@ -206,7 +235,7 @@ pub fn provenance_inputs(data: &Data, lineage: &Lineage) -> anyhow::Result<Prove
     }
     let track = record
         .into_iter()
-        .map(|(w, (good, all))| (w, (good + 1.0) / (all + 2.0)))
+        .map(|(w, r)| (w, track_record(&r)))
         .collect();
     // accesses per asset, and consumers per asset (from the agreements)
     let acc = data
@@ -304,5 +333,25 @@ mod tests {
         assert!(!a.contains_key("v"), "no claim left: no longer an attestor");
         super::revoke(&mut a, "nobody", "x");
         assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn an_attestor_earns_a_track_record_by_good_attestations_for_several_owners() {
+        let rec = |good: u32, all: u32, owners: &[&str]| super::Record {
+            all,
+            good,
+            owners: owners.iter().map(|o| o.to_string()).collect(),
+        };
+        assert_eq!(super::track_record(&rec(0, 0, &[])), 0.0, "a fresh address");
+        assert_eq!(
+            super::track_record(&rec(9, 9, &["p"])),
+            0.0,
+            "one that only ever vouched for one owner"
+        );
+        assert_eq!(super::track_record(&rec(2, 2, &["p", "q"])), 0.0, "too few");
+        let earned = super::track_record(&rec(3, 3, &["p", "q"]));
+        assert!((earned - 0.8).abs() < 1e-12, "{earned}");
+        let sloppy = super::track_record(&rec(3, 10, &["p", "q"]));
+        assert!(sloppy < 0.4, "bad attestations count against it: {sloppy}");
     }
 }

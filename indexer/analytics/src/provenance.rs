@@ -129,12 +129,18 @@ pub fn score_all(
         } else {
             good as f64 / anc.len() as f64
         };
-        // self-attestation by the owner is no evidence
-        let independent: Vec<&String> = f.attestations.keys().filter(|a| **a != f.owner).collect();
+        // self-attestation by the owner is no evidence, nor is the word of an address without
+        // a track record (a fresh wallet, or one that only ever vouched for one owner)
+        let earned = |a: &String| track.get(a).copied().unwrap_or(0.0);
+        let independent: Vec<&String> = f
+            .attestations
+            .keys()
+            .filter(|a| **a != f.owner && earned(a) > 0.0)
+            .collect();
         let attestation = 1.0
             - independent
                 .iter()
-                .map(|a| 1.0 - 0.6 * track.get(*a).copied().unwrap_or(0.5))
+                .map(|a| 1.0 - 0.6 * earned(a))
                 .product::<f64>();
         let diversity = (independent.len() as f64 / 3.0).min(1.0);
         // what can be checked about the bytes: the content hash (always on chain), a schema
@@ -261,6 +267,39 @@ mod tests {
         }
     }
 
+    /// Attestors with a track record earned elsewhere.
+    fn established(names: &[&str]) -> HashMap<String, f64> {
+        names.iter().map(|n| (n.to_string(), 0.8)).collect()
+    }
+
+    #[test]
+    fn three_fresh_wallets_attesting_a_version_weigh_nothing_beside_established_attestors() {
+        // the game: a scrape published as a root, attested by three new addresses
+        let mut facts = HashMap::new();
+        facts.insert((1, 1), version("q", &[], &["fresh1", "fresh2", "fresh3"]));
+        // its honest counterpart: the same, attested by three attestors with a record
+        facts.insert((2, 1), version("p", &[], &["a1", "a2", "a3"]));
+        // a fresh wallet has no record: it is absent from the track records or earned 0
+        let mut track = established(&["a1", "a2", "a3"]);
+        track.insert("fresh1".into(), 0.0);
+        let s = score_all(&facts, &[], &track);
+        let get = |a: i64| s.iter().find(|x| x.asset_id == a).unwrap();
+        assert_eq!(get(1).attestation, 0.0);
+        assert_eq!(get(1).diversity, 0.0, "fresh addresses are no diversity");
+        assert_eq!(get(1).attestors, 0);
+        assert!(
+            get(2).attestation > 0.8 && get(2).diversity == 1.0,
+            "{:?}",
+            get(2)
+        );
+        assert!(
+            get(1).score + 20.0 < get(2).score,
+            "laundered {} honest {}",
+            get(1).score,
+            get(2).score
+        );
+    }
+
     #[test]
     fn laundering_through_unattested_parents_scores_below_a_clean_lineage() {
         let mut facts = HashMap::new();
@@ -271,7 +310,7 @@ mod tests {
         facts.insert((3, 1), version("q", &[], &[]));
         facts.insert((4, 1), version("q", &[(3, 1)], &[]));
         facts.insert((5, 1), version("q", &[(4, 1)], &["a1", "a2"]));
-        let scores = score_all(&facts, &[], &HashMap::new());
+        let scores = score_all(&facts, &[], &established(&["a1", "a2"]));
         let get = |a: i64| scores.iter().find(|s| s.asset_id == a).unwrap();
         assert!(
             get(2).score > get(5).score + 20.0,
@@ -295,7 +334,8 @@ mod tests {
         let mut erased = version("p", &[], &["a1"]);
         erased.tombstoned = true;
         facts.insert((3, 1), erased);
-        let base = score_all(&facts, &[], &HashMap::new());
+        let track = established(&["a1", "p"]);
+        let base = score_all(&facts, &[], &track);
         let get = |s: &[ProvenanceScore], a: i64| s.iter().find(|x| x.asset_id == a).unwrap().score;
         assert!(
             get(&base, 2) < get(&base, 1),
@@ -307,7 +347,7 @@ mod tests {
             severity: "high".into(),
             asset_id,
         };
-        let alerted = score_all(&facts, &[alert("p", None)], &HashMap::new());
+        let alerted = score_all(&facts, &[alert("p", None)], &track);
         assert!(get(&alerted, 1) < get(&base, 1));
     }
 
@@ -359,7 +399,7 @@ mod tests {
         facts.insert((1, 1), with("checker", claims::QUALITY_PASSED));
         facts.insert((2, 1), with("checker", "schema-valid"));
         facts.insert((3, 1), with("p", claims::QUALITY_PASSED));
-        let s = score_all(&facts, &[], &HashMap::new());
+        let s = score_all(&facts, &[], &established(&["checker", "p"]));
         let integrity = |a: i64| s.iter().find(|x| x.asset_id == a).unwrap().integrity;
         assert_eq!(integrity(1), 1.0);
         assert_eq!(integrity(2), 0.85);
