@@ -212,7 +212,20 @@ async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_n
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     ingest_all(&ctx, &pool, 1).await?;
-    let b = analytics::analyze(&pool, &cfg, true).await?;
+    // an ingester following the chain holds its writer lock the whole time: a run goes on
+    // beside it (found by bench-loop: both once took the same advisory lock, and the run waited)
+    let mut ingester = pool.acquire().await?.detach();
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(datapact_index::db::locks::INGEST_WRITER)
+        .execute(&mut ingester)
+        .await?;
+    let b = tokio::time::timeout(
+        Duration::from_secs(120),
+        analytics::analyze(&pool, &cfg, true),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("the run waited for the ingester's lock"))??;
+    drop(ingester);
     let second = b.run_id.expect("a second run");
     datapact::runs::anchor_pending(&ctx.chain, &ctx.d, &mut analyst, &pool).await?;
     assert_eq!(

@@ -65,8 +65,8 @@ impl Default for AnalyzeConfig {
     }
 }
 
-/// The advisory lock a writing run holds ("datapact" as a number).
-const RUN_LOCK: i64 = 0x6461_7461_7061_6374;
+/// The advisory lock a writing run holds (not the ingester's: they run side by side).
+const RUN_LOCK: i64 = datapact_index::db::locks::ANALYSIS_RUN;
 
 /// A round window length near `span / 48`: enough windows for every actor to have a baseline.
 pub fn auto_window(span_seconds: i64) -> i64 {

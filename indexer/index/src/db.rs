@@ -16,6 +16,16 @@ use sqlx::ConnectOptions;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The session advisory locks the writers of a database take, each named once here: one
+/// ingester per database, one writing analysis run per database. They must differ — the two
+/// run side by side (`ingest --follow` beside `analyze --follow`).
+pub mod locks {
+    /// "datapact" in ASCII: the ingester's
+    pub const INGEST_WRITER: i64 = 0x6461_7461_7061_6374;
+    /// "analyzer" in ASCII: a writing analysis run's
+    pub const ANALYSIS_RUN: i64 = 0x616e_616c_797a_6572;
+}
+
 const DB_NAME: &str = "datapact";
 const DB_USER: &str = "datapact";
 

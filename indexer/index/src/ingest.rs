@@ -219,8 +219,8 @@ async fn fetcher(plan: FetchPlan, out: mpsc::Sender<Result<Batch, IngestError>>)
     }
 }
 
-/// The advisory lock one ingester holds per database ("datapact" in ASCII).
-const WRITER_LOCK: i64 = 0x6461_7461_7061_6374;
+/// The advisory lock one ingester holds per database.
+const WRITER_LOCK: i64 = crate::db::locks::INGEST_WRITER;
 
 /// Takes the database's writer lock on a connection of its own, so two ingesters never write
 /// the same tables at once; the lock goes with the connection (dropped, or its process killed).

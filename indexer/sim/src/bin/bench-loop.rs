@@ -174,7 +174,7 @@ async fn deals(chain: &Chain, d: &Deployment) -> anyhow::Result<Vec<Arc<Consumer
             amount: Uint256::from(1_000u128),
         },
         consent_required: false,
-        delivery_share_bps: 0,
+        delivery_share_bps: 2_500,
     };
     let o = provider
         .exec_auto(
