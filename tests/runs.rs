@@ -353,3 +353,36 @@ async fn an_anchored_run_verifies_and_a_changed_input_output_or_report_file_is_n
         .all(|l| l.anchor_version.is_some() && l.verified_ok == Some(true)));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_begins_with_the_blocks_whose_second_rounds_into_it() -> anyhow::Result<()> {
+    // blocks carry sub-second times; every read takes a block's second rounded, and so must
+    // the first height of a window a run starts from (runs once left such blocks out)
+    let url = fresh_database("e2e_window_edges").await?;
+    let pool = datapact_index::db::connect(&url, 2).await?;
+    for (h, t) in [
+        (1i64, "2026-01-01 00:00:09.4+00"),
+        (2, "2026-01-01 00:00:09.6+00"),
+        (3, "2026-01-01 00:00:10.2+00"),
+    ] {
+        sqlx::query(
+            "insert into blocks (height, time, hash, num_txs) values ($1, $2::timestamptz, 'h', 0)",
+        )
+        .bind(h)
+        .bind(t)
+        .execute(&pool)
+        .await?;
+    }
+    let second_10 = 1_767_225_610; // 2026-01-01 00:00:10 UTC
+    assert_eq!(
+        analytics::load::block_time(&pool, 2).await?,
+        Some(second_10),
+        "09.6 is second 10"
+    );
+    assert_eq!(
+        analytics::load::first_height_since(&pool, second_10).await?,
+        Some(2),
+        "the window of second 10 begins with block 2"
+    );
+    Ok(())
+}
