@@ -1,18 +1,27 @@
 """The analyst's pipeline of today, as datapact's yardstick in `make bench-analytics`.
 
-Reads the indexed tables from Postgres with pandas, computes the consumer features per time
-window that datapact computes (the same definitions), scores them with scikit-learn's
-IsolationForest, and writes one score per (consumer, window). Prints its own wall time and
-peak memory as one JSON line, measured the same way as datapact's (the process's peak RSS).
+Reads the indexed tables from Postgres the way datapact does — `COPY (query) TO STDOUT` as CSV,
+parsed column-wise (pandas' pyarrow engine where pyarrow is installed, else its C parser) —
+computes the consumer features per time window that datapact computes (the same definitions),
+scores them with scikit-learn's IsolationForest on every core (`n_jobs=-1`), and writes one
+score per (consumer, window), and the feature matrix it scored (OUT_CSV with `.features.csv`)
+for the scorer-against-scorer race. Prints its figures as one JSON line: seconds from the
+first line of `main` (the interpreter's start and the imports are reported apart, as
+`import_seconds`; the benchmark also times the whole process), the read and the scoring
+apart, and peak memory measured the same way as datapact's (the process's peak RSS).
 
 usage: peer.py DATABASE_URL WINDOW_SECONDS OUT_CSV
 """
 
+import time
+
+T_IMPORTS = time.time()
+
+import io
 import json
 import math
 import resource
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -32,8 +41,23 @@ REFUSED = {
 }
 
 
+try:
+    import pyarrow  # noqa: F401
+
+    CSV_ENGINE = "pyarrow"
+except ImportError:
+    CSV_ENGINE = "c"
+
+
 def read(conn, sql):
-    return pd.read_sql(sql, conn)
+    """A query's rows as datapact reads them: COPY to CSV, parsed column-wise."""
+    buf = io.BytesIO()
+    with conn.cursor() as cur:
+        with cur.copy(f"copy ({sql}) to stdout with (format csv, header)") as copy:
+            for chunk in copy:
+                buf.write(chunk)
+    buf.seek(0)
+    return pd.read_csv(buf, engine=CSV_ENGINE)
 
 
 def surprise(n, rate):
@@ -46,6 +70,7 @@ def surprise(n, rate):
 def main():
     url, window, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     t0 = time.time()
+    import_seconds = t0 - T_IMPORTS
     with psycopg.connect(url) as conn:
         blocks = read(conn, "select height, extract(epoch from time)::bigint as t from blocks")
         acc = read(
@@ -120,17 +145,26 @@ def main():
         "new_actor_volume",
     ]
     x = np.log1p(f[cols].to_numpy(dtype=float))
-    model = IsolationForest(n_estimators=100, max_samples=256, random_state=0)
+    t_score = time.time()
+    model = IsolationForest(n_estimators=100, max_samples=256, random_state=0, n_jobs=-1)
     model.fit(x)
     f["score"] = -model.score_samples(x)
+    score_seconds = time.time() - t_score
     f[["consumer", "window", "score"]].to_csv(out, index=False)
+    matrix = pd.DataFrame(x, columns=cols)
+    matrix.insert(0, "window", f["window"].to_numpy())
+    matrix.insert(0, "consumer", f["consumer"].to_numpy())
+    matrix.to_csv(out.removesuffix(".csv") + ".features.csv", index=False)
 
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
                 "seconds": time.time() - t0,
+                "import_seconds": import_seconds,
                 "read_seconds": t_read,
+                "score_seconds": score_seconds,
+                "csv_engine": CSV_ENGINE,
                 "peak_mib": peak_kib / 1024.0,
                 "windows": len(f),
             }
