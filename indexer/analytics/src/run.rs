@@ -495,7 +495,11 @@ async fn compute(
     cfg: &AnalyzeConfig,
     recorded: Option<&BTreeMap<String, String>>,
 ) -> anyhow::Result<(Analysis, Timings)> {
-    let mut timings = Timings::default();
+    // the clock starts now: the first lap is the read
+    let mut timings = Timings {
+        laps: Vec::new(),
+        t: Some(Instant::now()),
+    };
     let steps = Steps::new(cfg.progress);
     steps.step("reading the indexed tables");
     let mut data = Data::load(pool, plan.from_height, plan.to_height)

@@ -47,6 +47,9 @@ pub(crate) struct AnalyzeArgs {
     /// Fit new detectors now instead of reusing the stored ones.
     #[arg(long)]
     pub(crate) refit: bool,
+    /// Skip the forecasts: anomalies and provenance scores only (a run recorded so has none).
+    #[arg(long)]
+    pub(crate) no_forecasts: bool,
     /// Keep running: analyze again every --interval seconds once a window has closed, until
     /// interrupted.
     #[arg(long, conflicts_with_all = ["full", "dry_run", "scores_out"])]
@@ -135,6 +138,7 @@ pub(crate) async fn analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
         reports: args.reports.clone(),
         refit: args.refit,
         wait_for_close: args.follow,
+        forecast: (!args.no_forecasts).then(Default::default),
         progress: !args.json && !args.follow,
         ..Default::default()
     };

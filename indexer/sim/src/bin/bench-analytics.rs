@@ -305,6 +305,8 @@ async fn main() -> anyhow::Result<()> {
                 "--full",
                 "--dry-run",
                 "--json",
+                // the peer does not forecast: the same work on both sides
+                "--no-forecasts",
                 "--window",
                 &window.to_string(),
             ])
