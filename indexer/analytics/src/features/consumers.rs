@@ -379,7 +379,7 @@ mod tests {
     fn a_burst_straddling_a_window_boundary_is_surprising_in_both_windows() {
         // a short history (nine windows) where the burst fills windows 4 and 5: window 5's
         // baseline must not hold window 4, nor either window its own
-        let burst = [48.0, 48.0, 96.0, 48.0, 480.0, 480.0, 48.0, 96.0, 48.0];
+        let burst = [48.0, 48.0, 48.0, 48.0, 480.0, 480.0, 48.0, 96.0, 48.0];
         let mut rows: Vec<ActorWindow> = burst
             .iter()
             .enumerate()
