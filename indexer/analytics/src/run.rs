@@ -734,19 +734,7 @@ mod tests {
 
     #[test]
     fn a_detector_is_fitted_without_the_windows_already_reported() {
-        let row = |actor: &str, window: i64, accesses: f64| {
-            let mut raw = vec![0.0; features::consumer_features().len()];
-            raw[0] = accesses;
-            ActorWindow {
-                actor: actor.into(),
-                window,
-                first_height: window,
-                last_height: window,
-                raw,
-                x: Vec::new(),
-                usual: Vec::new(),
-            }
-        };
+        let row = features::consumer_window;
         let mut table = RoleTable {
             role: "consumer",
             features: features::consumer_features(),

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod eval;
 pub mod eval_forecast;
 pub mod labels;
+pub mod stats;
 pub mod synth;
 pub mod workload;
 

@@ -327,7 +327,7 @@ pub(super) fn add_volume_surprise(table: &mut RoleTable, prior: &[ActorWindow]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::finish;
+    use crate::features::{consumer_window, finish};
 
     #[test]
     fn surprise_grows_with_the_excess_over_the_usual_rate() {
@@ -361,20 +361,6 @@ mod tests {
         );
     }
 
-    fn consumer_row(actor: &str, window: i64, accesses: f64) -> ActorWindow {
-        let mut raw = vec![0.0; consumer_features().len()];
-        raw[0] = accesses;
-        ActorWindow {
-            actor: actor.into(),
-            window,
-            first_height: window,
-            last_height: window,
-            raw,
-            x: Vec::new(),
-            usual: Vec::new(),
-        }
-    }
-
     #[test]
     fn a_burst_straddling_a_window_boundary_is_surprising_in_both_windows() {
         // a short history (nine windows) where the burst fills windows 4 and 5: window 5's
@@ -383,9 +369,9 @@ mod tests {
         let mut rows: Vec<ActorWindow> = burst
             .iter()
             .enumerate()
-            .map(|(w, a)| consumer_row("b", w as i64, *a))
+            .map(|(w, a)| consumer_window("b", w as i64, *a))
             .collect();
-        rows.extend((0..9).map(|w| consumer_row("c", w, 48.0)));
+        rows.extend((0..9).map(|w| consumer_window("c", w, 48.0)));
         let mut table = RoleTable {
             role: "consumer",
             features: consumer_features(),

@@ -181,6 +181,22 @@ pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
     }
 }
 
+/// A consumer window with `accesses` and every other raw feature 0 (for tests).
+#[cfg(test)]
+pub(crate) fn consumer_window(actor: &str, window: i64, accesses: f64) -> ActorWindow {
+    let mut raw = vec![0.0; consumer_features().len()];
+    raw[0] = accesses;
+    ActorWindow {
+        actor: actor.into(),
+        window,
+        first_height: window,
+        last_height: window,
+        raw,
+        x: Vec::new(),
+        usual: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,13 +217,8 @@ mod tests {
                 }
                 seen.into_iter()
                     .map(|((actor, window), raw)| ActorWindow {
-                        actor,
-                        window,
-                        first_height: window,
-                        last_height: window,
                         raw,
-                        x: Vec::new(),
-                        usual: Vec::new(),
+                        ..consumer_window(&actor, window, 0.0)
                     })
                     .collect()
             },

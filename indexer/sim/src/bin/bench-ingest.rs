@@ -23,6 +23,7 @@ use datapact_index::metrics::IngestMetrics;
 use datapact_index::tables::{Rebase, Rows};
 use datapact_index::write::{write_batch, BATCH_ROWS};
 use datapact_index::{ingest, source, IngestConfig, RawBlock};
+use datapact_sim::stats::quantile;
 use datapact_sim::workload::{self, WorkloadConfig};
 
 /// Rows the write benchmark aims for (blocks are replayed at later heights to get there).
@@ -69,22 +70,6 @@ fn amplified(blocks: &[RawBlock], contracts: &Contracts, target: usize) -> Vec<(
         out.push((f, last, batch));
     }
     out
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
 #[tokio::main]
@@ -255,11 +240,11 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "    block interval (header times)       {:>9.0} ms median",
-        median(intervals)
+        quantile(intervals, 0.5)
     );
     println!(
         "    block time -> committed in Postgres {:>9.0} ms median, {:.0} ms p95, {:.0} ms max",
-        median(lags.clone()),
+        quantile(lags.clone(), 0.5),
         quantile(lags.clone(), 0.95),
         quantile(lags, 1.0)
     );

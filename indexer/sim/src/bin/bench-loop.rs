@@ -33,6 +33,7 @@ use datapact_chain::{Chain, Deployment, FeePolicy};
 use datapact_index::db::PgCluster;
 use datapact_index::ingest;
 use datapact_registry::msg::ExecuteMsg as R;
+use datapact_sim::stats::quantile;
 use datapact_types::Sensitivity;
 
 /// Window length of the analysis (seconds): a burst waits at most this long for its window to
@@ -255,14 +256,6 @@ async fn standing(
             },
         )
         .await
-}
-
-fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
 #[tokio::main]
