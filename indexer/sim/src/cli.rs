@@ -218,6 +218,17 @@ struct EvalArgs {
 
 /// Logs (at `default` unless `RUST_LOG` says) and pipes, as every datapact process sets them
 /// up.
+/// The chain and the deployment a benchmark runs against: `RPC_URL` (the local chain by
+/// default) and `DATAPACT_DEPLOYMENT` (`.data/deployment.json`).
+pub async fn bench_chain() -> anyhow::Result<(Chain, Deployment)> {
+    let rpc = std::env::var("RPC_URL").unwrap_or_else(|_| "http://127.0.0.1:26657".into());
+    let deployment =
+        std::env::var("DATAPACT_DEPLOYMENT").unwrap_or_else(|_| ".data/deployment.json".into());
+    let chain = Chain::connect(&rpc, FeePolicy::parse("0.025udpt", 1.4)?).await?;
+    let d = Deployment::load(std::path::Path::new(&deployment))?;
+    Ok((chain, d))
+}
+
 pub fn init_logging(default: &str) {
     datapact_chain::process::restore_sigpipe();
     datapact_chain::process::init_logging(default);

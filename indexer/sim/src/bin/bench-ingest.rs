@@ -15,7 +15,6 @@ use anyhow::Context;
 use futures::StreamExt;
 use sqlx::PgPool;
 
-use datapact_chain::{Chain, Deployment, FeePolicy};
 use datapact_index::copy::copy_in;
 use datapact_index::db::PgCluster;
 use datapact_index::decode::{decode_block, Contracts};
@@ -75,11 +74,7 @@ fn amplified(blocks: &[RawBlock], contracts: &Contracts, target: usize) -> Vec<(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     datapact_sim::cli::init_logging("warn");
-    let rpc = std::env::var("RPC_URL").unwrap_or_else(|_| "http://127.0.0.1:26657".into());
-    let deployment_path =
-        std::env::var("DATAPACT_DEPLOYMENT").unwrap_or_else(|_| ".data/deployment.json".into());
-    let chain = Chain::connect(&rpc, FeePolicy::parse("0.025udpt", 1.4)?).await?;
-    let d = Deployment::load(std::path::Path::new(&deployment_path))?;
+    let (chain, d) = datapact_sim::cli::bench_chain().await?;
     let contracts = Contracts::from_deployment(&d)?;
     let cluster = PgCluster::from_env();
     cluster.ensure_running().await?;

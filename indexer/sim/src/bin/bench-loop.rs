@@ -29,7 +29,7 @@ use datapact_agreements::msg::{ConsumerSuspensionResponse, ExecuteMsg as A, Quer
 use datapact_agreements::state::OfferTerms;
 use datapact_chain::keys::localnet_wallet;
 use datapact_chain::tx::{execute_msg, Sender};
-use datapact_chain::{Chain, Deployment, FeePolicy};
+use datapact_chain::{Chain, Deployment};
 use datapact_index::db::PgCluster;
 use datapact_index::ingest;
 use datapact_registry::msg::ExecuteMsg as R;
@@ -261,15 +261,11 @@ async fn standing(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     datapact_sim::cli::init_logging("warn");
-    let rpc = std::env::var("RPC_URL").unwrap_or_else(|_| "http://127.0.0.1:26657".into());
-    let deployment_path =
-        std::env::var("DATAPACT_DEPLOYMENT").unwrap_or_else(|_| ".data/deployment.json".into());
     let bursts: usize = std::env::var("BENCH_LOOP_BURSTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
-    let chain = Chain::connect(&rpc, FeePolicy::parse("0.025udpt", 1.4)?).await?;
-    let d = Deployment::load(Path::new(&deployment_path))?;
+    let (chain, d) = datapact_sim::cli::bench_chain().await?;
     let agreements = d.address("agreements")?.to_string();
     let bin: PathBuf = std::env::current_exe()?
         .parent()
