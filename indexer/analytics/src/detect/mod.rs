@@ -189,6 +189,8 @@ impl ViewScale {
 pub struct Detector {
     fitted: Fitted,
     tree: Option<CoverTree<Vec<f64>, Euclidian<f64>>>,
+    /// which of the rows it was fitted on are its kNN reference rows (empty once loaded)
+    ref_rows: Vec<usize>,
 }
 
 /// Everything a fitted detector is: its settings and what it learned. The kNN index is built
@@ -260,14 +262,12 @@ impl Detector {
         let x: Vec<Vec<f64>> = rows.iter().map(|r| f.scaled(r).1).collect();
         f.forest = IsolationForest::fit(&x, cfg.trees, cfg.sample_size, cfg.seed);
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x6b6e6e);
-        f.refs = if x.len() > cfg.reference {
-            sample(&mut rng, x.len(), cfg.reference)
-                .into_iter()
-                .map(|i| x[i].clone())
-                .collect()
+        let ref_rows: Vec<usize> = if x.len() > cfg.reference {
+            sample(&mut rng, x.len(), cfg.reference).into_vec()
         } else {
-            x
+            (0..x.len()).collect()
         };
+        f.refs = ref_rows.iter().map(|&i| x[i].clone()).collect();
         f.pca = fit_pca(&f.refs);
         // search neighbours only where it can matter: below this blend, the kNN view at its
         // cap (30 x its weight) still leaves the score under the report threshold
@@ -275,6 +275,7 @@ impl Detector {
         let mut d = Detector {
             tree: knn_index(&f.refs, cfg.k)?,
             fitted: f,
+            ref_rows,
         };
         // the views' own spreads, measured on the reference rows
         let f = &d.fitted;
@@ -308,6 +309,7 @@ impl Detector {
         Ok(Detector {
             tree: knn_index(&fitted.refs, fitted.cfg.k)?,
             fitted,
+            ref_rows: Vec::new(),
         })
     }
 
@@ -343,6 +345,22 @@ impl Detector {
 
     /// Scores many rows, on every core.
     pub fn score_all(&self, rows: &[&[f64]]) -> Vec<Scored> {
+        self.score_rows(rows, &[])
+    }
+
+    /// Scores the very rows it was fitted on (in the same order): a reference row does not
+    /// count itself among its own neighbours (it would meet itself at distance 0).
+    pub fn score_fitted(&self, rows: &[&[f64]]) -> Vec<Scored> {
+        let mut is_ref = vec![false; rows.len()];
+        for &i in &self.ref_rows {
+            if let Some(r) = is_ref.get_mut(i) {
+                *r = true;
+            }
+        }
+        self.score_rows(rows, &is_ref)
+    }
+
+    fn score_rows(&self, rows: &[&[f64]], is_ref: &[bool]) -> Vec<Scored> {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
@@ -350,7 +368,18 @@ impl Detector {
         std::thread::scope(|s| {
             let handles: Vec<_> = rows
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|r| self.score(r)).collect::<Vec<_>>()))
+                .enumerate()
+                .map(|(c, part)| {
+                    s.spawn(move || {
+                        part.iter()
+                            .enumerate()
+                            .map(|(j, r)| {
+                                let own = is_ref.get(c * chunk + j).copied().unwrap_or(false);
+                                self.score_one(r, own)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
@@ -361,6 +390,11 @@ impl Detector {
 
     /// Scores one row.
     pub fn score(&self, row: &[f64]) -> Scored {
+        self.score_one(row, false)
+    }
+
+    /// Scores one row; `is_reference`: the row is one of the kNN reference rows itself.
+    fn score_one(&self, row: &[f64], is_reference: bool) -> Scored {
         let f = &self.fitted;
         let (feat, x, reasons) = f.scaled(row);
         let w = f.cfg.weights;
@@ -368,7 +402,7 @@ impl Detector {
         let pca = f.scales[2].z(f.pca_error(&x));
         let partial = feat.min(30.0) * w[0] + iso.min(30.0) * w[1] + pca.min(30.0) * w[3];
         let knn = if partial >= f.knn_gate {
-            f.scales[1].z(self.knn(&x, false))
+            f.scales[1].z(self.knn(&x, is_reference))
         } else {
             0.0
         };
@@ -474,7 +508,7 @@ pub fn detect(
     }
     let d = Detector::fit(rows, features, cfg)?;
     let views: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
-    Ok(d.score_all(&views))
+    Ok(d.score_fitted(&views))
 }
 
 #[cfg(test)]
@@ -615,6 +649,35 @@ mod tests {
         // bytes that are not a detector are an error, not a panic
         assert!(Detector::from_bytes(&bytes[..bytes.len() / 2]).is_err());
         assert!(Detector::from_bytes(b"").is_err());
+    }
+
+    #[test]
+    fn a_reference_row_scored_with_its_table_does_not_count_itself_as_a_neighbour() {
+        let features: Vec<Feature> = ["a", "b", "c"]
+            .iter()
+            .map(|n| Feature::generic(*n))
+            .collect();
+        let mut rows = table(400, 3);
+        rows.push(vec![40.0, 80.0, 0.5]);
+        let d = Detector::fit(&rows, &features, &DetectConfig::default()).unwrap();
+        let views: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+        // every row is a reference row here (400 < 3000): scored as new rows, each meets
+        // itself at distance 0 (the defect); scored as the fitted rows, it does not
+        let as_new = d.score_all(&views);
+        let fitted = d.score_fitted(&views);
+        let outlier = rows.len() - 1;
+        assert!(
+            fitted[outlier].parts[2] > as_new[outlier].parts[2],
+            "{:?} vs {:?}",
+            fitted[outlier].parts,
+            as_new[outlier].parts
+        );
+        assert!(fitted
+            .iter()
+            .zip(&as_new)
+            .all(|(f, n)| f.parts[2] >= n.parts[2]));
+        // the other views do not depend on it
+        assert_eq!(fitted[outlier].parts[1], as_new[outlier].parts[1]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub fn score_file(
     out: &std::path::Path,
     label: Option<&str>,
     id: Option<&str>,
+    cfg: &DetectConfig,
 ) -> anyhow::Result<String> {
     let file =
         std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
@@ -65,7 +66,7 @@ pub fn score_file(
         .map(|i| columns.iter().map(|c| c[i]).collect())
         .collect();
     let features: Vec<Feature> = names.iter().map(|n| Feature::generic(n.clone())).collect();
-    let scored = detect(&rows, &features, &DetectConfig::default())?;
+    let scored = detect(&rows, &features, cfg)?;
     let ids: Vec<String> = match id {
         Some(c) => df
             .column(c)

@@ -118,6 +118,15 @@ pub(crate) struct DetectArgs {
     /// A column to carry through as the row's name.
     #[arg(long)]
     pub(crate) id_column: Option<String>,
+    /// Trees in the isolation forest.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) trees: usize,
+    /// Rows each tree is grown on.
+    #[arg(long, default_value_t = 256)]
+    pub(crate) sample_size: usize,
+    /// Seed of every random choice (trees, reference rows): the same seed, the same scores.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
@@ -354,6 +363,12 @@ pub(crate) async fn detect(args: DetectArgs) -> anyhow::Result<()> {
         &args.out,
         args.label_column.as_deref(),
         args.id_column.as_deref(),
+        &datapact_analytics::detect::DetectConfig {
+            trees: args.trees.max(1),
+            sample_size: args.sample_size.max(2),
+            seed: args.seed,
+            ..Default::default()
+        },
     )?;
     println!("{report}");
     Ok(())
