@@ -15,32 +15,39 @@ pub const FALSE_POSITIVE: &str = "false positive";
 /// reported again, counted from the block that recorded the verdict.
 pub const FALSE_POSITIVE_DAYS: i64 = 7;
 
-/// The condition an anomaly `a` (a row of `anomalies`) meets when no feedback covers it: no
-/// standing suppression of its actor (and kind) whose term reaches the window, and no alert on
-/// the same actor and kind resolved as a false positive less than [`FALSE_POSITIVE_DAYS`]
-/// before the window starts (or after it: the same episode, not reported yet).
-pub fn uncovered_sql() -> String {
+/// A standing suppression `s` (of `suppressions`) that covers the anomaly `a`: the same actor
+/// (and kind, unless every kind), not lifted, its term reaching the window.
+const SUPPRESSION_COVERS: &str = "s.role = a.role and s.actor = a.actor \
+     and (s.kind is null or s.kind = a.kind) and s.lifted_at is null \
+     and (s.until is null or s.until > a.window_start)";
+
+/// A false-positive verdict `f` (of `alert_resolutions`) that covers the anomaly `a`: the same
+/// actor and kind, recorded less than [`FALSE_POSITIVE_DAYS`] before the window starts (or
+/// after it: the same episode, not reported yet).
+fn false_positive_covers() -> String {
     format!(
-        "not exists (select 1 from suppressions s where s.role = a.role and s.actor = a.actor \
-         and (s.kind is null or s.kind = a.kind) and s.lifted_at is null \
-         and (s.until is null or s.until > a.window_start)) \
-         and not exists (select 1 from alert_resolutions f where f.false_positive \
-         and f.subject = a.actor and f.kind = a.kind \
-         and a.window_start < f.resolved_at + interval '{FALSE_POSITIVE_DAYS} days')"
+        "f.false_positive and f.subject = a.actor and f.kind = a.kind \
+         and a.window_start < f.resolved_at + interval '{FALSE_POSITIVE_DAYS} days'"
     )
 }
 
-/// The rows of `anomalies` (alias `a`) that feedback covers, with why: for the dashboard.
+/// The condition an anomaly `a` (a row of `anomalies`) meets when no feedback covers it.
+pub fn uncovered_sql() -> String {
+    format!(
+        "not exists (select 1 from suppressions s where {SUPPRESSION_COVERS}) \
+         and not exists (select 1 from alert_resolutions f where {})",
+        false_positive_covers()
+    )
+}
+
+/// Why feedback covers the anomaly `a`, or null: for the dashboard.
 pub fn covered_reason_sql() -> String {
     format!(
         "coalesce((select 'suppressed #' || s.suppression_id || ': ' || s.reason from suppressions s \
-         where s.role = a.role and s.actor = a.actor and (s.kind is null or s.kind = a.kind) \
-         and s.lifted_at is null and (s.until is null or s.until > a.window_start) \
-         order by s.suppression_id limit 1), \
+         where {SUPPRESSION_COVERS} order by s.suppression_id limit 1), \
          (select 'alert ' || f.alert_seq || ' resolved as a false positive' from alert_resolutions f \
-         where f.false_positive and f.subject = a.actor and f.kind = a.kind \
-         and a.window_start < f.resolved_at + interval '{FALSE_POSITIVE_DAYS} days' \
-         order by f.alert_seq limit 1))"
+         where {} order by f.alert_seq limit 1))",
+        false_positive_covers()
     )
 }
 
