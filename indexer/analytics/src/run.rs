@@ -96,6 +96,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether the run scores `window`: closed since the previous run, and closed.
+    pub fn scores(&self, window: i64) -> bool {
+        self.since_window.is_none_or(|w0| window >= w0)
+            && self.until_window.is_none_or(|u| window < u)
+    }
+
     /// The plan a recorded run followed.
     pub fn of(m: &Manifest) -> Self {
         Plan {
@@ -203,19 +209,24 @@ impl Steps {
     }
 }
 
-/// Seconds spent per step.
-#[derive(Default)]
+/// Seconds spent per step, each lap from the end of the one before (the first from the start).
 struct Timings {
     laps: Vec<(String, f64)>,
-    t: Option<Instant>,
+    t: Instant,
 }
 
 impl Timings {
+    fn start() -> Self {
+        Timings {
+            laps: Vec::new(),
+            t: Instant::now(),
+        }
+    }
+
     fn lap(&mut self, name: &str) {
-        let t = self.t.get_or_insert_with(Instant::now);
         self.laps
-            .push((name.to_string(), t.elapsed().as_secs_f64()));
-        *t = Instant::now();
+            .push((name.to_string(), self.t.elapsed().as_secs_f64()));
+        self.t = Instant::now();
     }
 }
 
@@ -278,10 +289,7 @@ async fn role_tables(
                 .map(|w| manifest::window_line(table.role, window, w, None)),
         );
         // the windows this run scores: those that closed since the previous run
-        table.rows.retain(|r| {
-            plan.since_window.is_none_or(|w0| r.window >= w0)
-                && plan.until_window.is_none_or(|u| r.window < u)
-        });
+        table.rows.retain(|r| plan.scores(r.window));
         features::finish(&mut table, &prior);
         let history_rows = table.rows.len() + prior.len();
         // a detector would fit on the new windows and a sample of the history
@@ -339,34 +347,37 @@ async fn score(
                         "the detector {id} the run scored its {role} windows with is not stored"
                     )
                 })?;
-                Some(Detector::from_bytes(&m.body)?)
+                Some((Detector::from_bytes(&m.body)?, m.body))
             }
             None if cfg.full || cfg.refit => None,
             None => match store::latest_model(pool, role, MODEL_VERSION).await? {
                 Some(m) if (m.history_rows as usize).saturating_mul(2) > history_rows => {
                     let d = Detector::from_bytes(&m.body)?;
-                    (d.config() == &cfg.detect && d.features() == specs.as_slice()).then_some(d)
+                    (d.config() == &cfg.detect && d.features() == specs.as_slice())
+                        .then_some((d, m.body))
                 }
                 _ => None,
             },
         };
-        let detector = match stored {
-            Some(d) => d,
+        // a detector's id is the SHA-256 of the bytes it was loaded from, or stored as
+        let (detector, id) = match stored {
+            Some((d, body)) => (d, manifest::sha256_hex(&body)),
             None => {
                 let d = Detector::fit(&fit, &specs, &cfg.detect)?;
                 let body = d.to_bytes()?;
+                let id = manifest::sha256_hex(&body);
                 detectors.fitted.push(store::StoredModel {
-                    model_id: manifest::sha256_hex(&body),
+                    model_id: id.clone(),
                     role: role.to_string(),
                     version: MODEL_VERSION.to_string(),
                     history_rows: history_rows as i64,
                     fitted_rows: fit.len() as i64,
                     body,
                 });
-                d
+                (d, id)
             }
         };
-        detectors.ids.insert(role.to_string(), detector.id()?);
+        detectors.ids.insert(role.to_string(), id);
         let xs: Vec<&[f64]> = table.rows.iter().map(|r| r.x.as_slice()).collect();
         let scores = detector.score_all(&xs);
         scored.push((table, scores));
@@ -495,11 +506,8 @@ async fn compute(
     cfg: &AnalyzeConfig,
     recorded: Option<&BTreeMap<String, String>>,
 ) -> anyhow::Result<(Analysis, Timings)> {
-    // the clock starts now: the first lap is the read
-    let mut timings = Timings {
-        laps: Vec::new(),
-        t: Some(Instant::now()),
-    };
+    // the first lap is the read
+    let mut timings = Timings::start();
     let steps = Steps::new(cfg.progress);
     steps.step("reading the indexed tables");
     let mut data = Data::load(pool, plan.from_height, plan.to_height)
@@ -526,10 +534,7 @@ async fn compute(
         plan.window,
     );
     // the windows this run scores, as for the detector
-    findings.retain(|f| {
-        plan.since_window.is_none_or(|w0| f.window >= w0)
-            && plan.until_window.is_none_or(|u| f.window < u)
-    });
+    findings.retain(|f| plan.scores(f.window));
     timings.lap("rules");
     steps.step("provenance");
     let (facts, track) = inputs::provenance_inputs(&data, &lineage)?;
