@@ -1,23 +1,27 @@
 //! One analysis run, end to end: plan what to read, read it, compute, write back, report.
 //!
-//! A run reads what is new since the previous run (from the window holding the last analyzed
-//! block on), keeps the window length of the first run, and fits the detector on the new
-//! windows and a sample of the history. With `write` false (the evaluation) nothing is stored.
+//! A run scores the windows that closed since the previous run (`plan.rs`), keeps the window
+//! length of the first run, and scores them with each role's detector, stored or fitted
+//! (`score.rs`). With `write` false (the evaluation) nothing is stored.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use rand::seq::index::sample;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use sqlx::PgPool;
 
 use crate::analysis::{self, Analysis, REPORT_THRESHOLD};
-use crate::detect::{DetectConfig, Detector, Feature, Scored};
-use crate::features::{self, ActorWindow, FeatureDef, Lineage, RoleTable, Windowing};
+use crate::detect::{DetectConfig, Scored};
+mod plan;
+mod score;
+
+use plan::plan;
+pub use plan::{auto_window, Plan};
+use score::{role_tables, score};
+
+use crate::features::{Lineage, RoleTable};
 use crate::forecast::{self, risk, ForecastConfig, Forecasts};
 use crate::load::{self, Data, SeriesInputs};
 use crate::manifest::{self, Digest, Manifest, Model};
@@ -67,116 +71,6 @@ impl Default for AnalyzeConfig {
 
 /// The advisory lock a writing run holds (not the ingester's: they run side by side).
 const RUN_LOCK: i64 = datapact_index::db::locks::ANALYSIS_RUN;
-
-/// A round window length near `span / 48`: enough windows for every actor to have a baseline.
-pub fn auto_window(span_seconds: i64) -> i64 {
-    const NICE: [i64; 16] = [
-        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400,
-    ];
-    let target = (span_seconds / 48).max(1);
-    NICE.iter().copied().rfind(|n| *n <= target).unwrap_or(1)
-}
-
-/// What a run reads: its window, its heights, and where its windows start.
-#[derive(Clone, Copy, Debug)]
-pub struct Plan {
-    pub window: Windowing,
-    pub from_height: i64,
-    pub to_height: i64,
-    /// the first window this run scores (None: all of them)
-    pub since_window: Option<i64>,
-    /// the first window it does not: still open, as no block at or after its end is indexed
-    /// (None: no cut, as runs recorded before streaming)
-    pub until_window: Option<i64>,
-    /// nothing new was indexed since the last run
-    pub up_to_date: bool,
-    /// the run whose inputs these are, for a recomputation (None: a new run, reading what is
-    /// current)
-    pub as_of_run: Option<i64>,
-}
-
-impl Plan {
-    /// Whether the run scores `window`: closed since the previous run, and closed.
-    pub fn scores(&self, window: i64) -> bool {
-        self.since_window.is_none_or(|w0| window >= w0)
-            && self.until_window.is_none_or(|u| window < u)
-    }
-
-    /// The plan a recorded run followed.
-    pub fn of(m: &Manifest) -> Self {
-        Plan {
-            window: Windowing {
-                seconds: m.window_seconds,
-            },
-            from_height: m.from_height,
-            to_height: m.to_height,
-            since_window: m.since_window,
-            until_window: m.until_window,
-            up_to_date: false,
-            as_of_run: Some(m.run_id),
-        }
-    }
-}
-
-/// Chooses the window and the heights to read, from the previous run's state: the windows
-/// that closed since the previous run scored its last.
-async fn plan(pool: &PgPool, cfg: &AnalyzeConfig) -> anyhow::Result<Plan> {
-    let previous = if cfg.full {
-        None
-    } else {
-        store::state(pool).await?
-    };
-    let to_height = load::indexed_height(pool).await?.unwrap_or(0);
-    let seconds = match (cfg.window, previous) {
-        (_, Some(s)) => s.window_seconds,
-        (Some(w), _) => w.max(1),
-        (None, _) => {
-            let span = load::activity_span(pool).await?;
-            auto_window(span.map_or(3600, |(a, b)| b - a))
-        }
-    };
-    let window = Windowing { seconds };
-    if let Some(s) = previous {
-        if cfg.window.is_some_and(|c| c != s.window_seconds) {
-            anyhow::bail!(
-                "earlier runs used {}-second windows; run with --full to analyze everything again with --window {}",
-                s.window_seconds,
-                cfg.window.unwrap_or(s.window_seconds)
-            );
-        }
-    }
-    let up_to_date = previous.is_some_and(|s| s.last_height >= to_height);
-    // the first window not yet scored (a state written before streaming: the window holding
-    // the last analyzed block, which those runs recomputed)
-    let since_window = match previous {
-        Some(s) if !up_to_date => Some(match s.next_window {
-            Some(w) => w,
-            None => window.index(load::block_time(pool, s.last_height).await?.unwrap_or(0)),
-        }),
-        _ => None,
-    };
-    let from_height = match (since_window, previous) {
-        (Some(w0), Some(s)) => load::first_height_since(pool, window.start(w0))
-            .await?
-            .unwrap_or(s.last_height),
-        _ => 0,
-    };
-    // windows before the one holding the last indexed block are closed: every later block is
-    // at or after their end
-    let until_window = match load::block_time(pool, to_height).await? {
-        Some(t) => window.index(t) + i64::from(cfg.close_last),
-        None => since_window.unwrap_or(0),
-    };
-    Ok(Plan {
-        window,
-        from_height,
-        to_height,
-        since_window,
-        until_window: Some(until_window.max(since_window.unwrap_or(i64::MIN))),
-        up_to_date,
-        as_of_run: None,
-    })
-}
 
 /// A progress bar over a run's steps, when asked for.
 struct Steps(Option<indicatif::ProgressBar>);
@@ -228,161 +122,6 @@ impl Timings {
             .push((name.to_string(), self.t.elapsed().as_secs_f64()));
         self.t = Instant::now();
     }
-}
-
-/// One role's windows to score, and what a detector for it would be fitted on.
-struct RoleInput {
-    table: RoleTable,
-    /// the new windows and a sample of the history
-    fit: Vec<Vec<f64>>,
-    /// windows in the history, the new ones included
-    history_rows: usize,
-}
-
-/// What [`role_tables`] gives: per role its windows to score; the digest of the history read
-/// (an input of the run); the consumers' earlier (actor, window, score), the alert risk's
-/// history.
-type RoleTables = (Vec<RoleInput>, Digest, Vec<(String, i64, f64)>);
-
-/// The role tables of the plan's windows, completed against their history (read once, for the
-/// baselines and the alert risk).
-async fn role_tables(
-    pool: &PgPool,
-    data: &Data,
-    lineage: &Lineage,
-    plan: &Plan,
-    cfg: &AnalyzeConfig,
-) -> anyhow::Result<RoleTables> {
-    let window = plan.window;
-    let tables = vec![
-        features::consumers(data, window)?,
-        features::providers(data, window, lineage)?,
-        features::attestors(data, window, lineage)?,
-    ];
-    let mut out = Vec::new();
-    let mut history = Vec::new();
-    let mut consumer_scores = Vec::new();
-    for mut table in tables {
-        // earlier windows: the baseline of a re-run
-        let (prior, scores): (Vec<ActorWindow>, Vec<f64>) = match plan.since_window {
-            Some(w0) => {
-                store::prior_windows(pool, table.role, window.start(w0), plan.as_of_run).await?
-            }
-            None => Vec::new(),
-        }
-        .into_iter()
-        .unzip();
-        // a detector is fitted on what is believed normal: windows already reported are left
-        // out, so alerted bursts do not become the new normal (found by bench-loop: after a
-        // refit, a third of the bursts went unreported)
-        let reported: Vec<bool> = scores.iter().map(|s| *s >= REPORT_THRESHOLD).collect();
-        if table.role == "consumer" {
-            consumer_scores = prior
-                .iter()
-                .zip(scores)
-                .map(|(w, s)| (w.actor.clone(), w.window, s))
-                .collect();
-        }
-        history.extend(
-            prior
-                .iter()
-                .map(|w| manifest::window_line(table.role, window, w, None)),
-        );
-        // the windows this run scores: those that closed since the previous run
-        table.rows.retain(|r| plan.scores(r.window));
-        features::finish(&mut table, &prior);
-        let history_rows = table.rows.len() + prior.len();
-        // a detector would fit on the new windows and a sample of the history
-        let fit = fit_rows(&table, prior, &reported, cfg.fit_sample);
-        out.push(RoleInput {
-            table,
-            fit,
-            history_rows,
-        });
-    }
-    Ok((out, manifest::digest_lines(history), consumer_scores))
-}
-
-fn feature_specs(defs: &[FeatureDef]) -> Vec<Feature> {
-    defs.iter().map(|d| d.feature.clone()).collect()
-}
-
-/// What scored a run's windows: per role the detector's id, and the detectors this run fitted.
-#[derive(Default)]
-struct Detectors {
-    ids: BTreeMap<String, String>,
-    fitted: Vec<store::StoredModel>,
-}
-
-/// Scores each role's windows with its detector: the one a recorded run names (`recorded`),
-/// else the newest stored one while it still fits the settings and the history it was fitted
-/// from has not doubled (and neither `full` nor `refit` is asked), else a new one.
-async fn score(
-    pool: &PgPool,
-    inputs: Vec<RoleInput>,
-    cfg: &AnalyzeConfig,
-    recorded: Option<&BTreeMap<String, String>>,
-) -> anyhow::Result<(Vec<(RoleTable, Vec<Scored>)>, Detectors)> {
-    let mut scored = Vec::new();
-    let mut detectors = Detectors::default();
-    for RoleInput {
-        table,
-        fit,
-        history_rows,
-    } in inputs
-    {
-        if table.rows.is_empty() {
-            scored.push((table, Vec::new()));
-            continue;
-        }
-        let role = table.role;
-        let specs = feature_specs(&table.features);
-        let stored = match recorded {
-            Some(ids) => {
-                let id = ids.get(role).ok_or_else(|| {
-                    anyhow::anyhow!("the run's manifest names no detector for its {role} windows")
-                })?;
-                let m = store::model(pool, id).await?.ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the detector {id} the run scored its {role} windows with is not stored"
-                    )
-                })?;
-                Some((Detector::from_bytes(&m.body)?, m.body))
-            }
-            None if cfg.full || cfg.refit => None,
-            None => match store::latest_model(pool, role, MODEL_VERSION).await? {
-                Some(m) if (m.history_rows as usize).saturating_mul(2) > history_rows => {
-                    let d = Detector::from_bytes(&m.body)?;
-                    (d.config() == &cfg.detect && d.features() == specs.as_slice())
-                        .then_some((d, m.body))
-                }
-                _ => None,
-            },
-        };
-        // a detector's id is the SHA-256 of the bytes it was loaded from, or stored as
-        let (detector, id) = match stored {
-            Some((d, body)) => (d, manifest::sha256_hex(&body)),
-            None => {
-                let d = Detector::fit(&fit, &specs, &cfg.detect)?;
-                let body = d.to_bytes()?;
-                let id = manifest::sha256_hex(&body);
-                detectors.fitted.push(store::StoredModel {
-                    model_id: id.clone(),
-                    role: role.to_string(),
-                    version: MODEL_VERSION.to_string(),
-                    history_rows: history_rows as i64,
-                    fitted_rows: fit.len() as i64,
-                    body,
-                });
-                (d, id)
-            }
-        };
-        detectors.ids.insert(role.to_string(), id);
-        let xs: Vec<&[f64]> = table.rows.iter().map(|r| r.x.as_slice()).collect();
-        let scores = detector.score_all(&xs);
-        scored.push((table, scores));
-    }
-    Ok((scored, detectors))
 }
 
 /// The settings a run records in its manifest: every one that changes a score.
@@ -695,78 +434,4 @@ async fn forecasts(
         cfg,
         REPORT_THRESHOLD,
     ))
-}
-
-/// The rows the detector is fitted on: the new windows and the history but for the windows
-/// already reported (`reported`, in `prior`'s order), sampled to `cap`.
-fn fit_rows(
-    table: &RoleTable,
-    prior: Vec<ActorWindow>,
-    reported: &[bool],
-    cap: usize,
-) -> Vec<Vec<f64>> {
-    let mut all: Vec<Vec<f64>> = table.rows.iter().map(|r| r.x.clone()).collect();
-    if !prior.is_empty() {
-        // the history's detector view, computed as for new windows
-        let mut past = RoleTable {
-            role: table.role,
-            features: table.features.clone(),
-            rows: prior,
-        };
-        features::finish(&mut past, &[]);
-        all.extend(
-            past.rows
-                .into_iter()
-                .zip(reported)
-                .filter(|(_, reported)| !**reported)
-                .map(|(r, _)| r.x),
-        );
-    }
-    if all.len() > cap {
-        let mut rng = ChaCha8Rng::seed_from_u64(17);
-        let keep = sample(&mut rng, all.len(), cap).into_vec();
-        all = keep
-            .into_iter()
-            .map(|i| std::mem::take(&mut all[i]))
-            .collect();
-    }
-    all
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_detector_is_fitted_without_the_windows_already_reported() {
-        let row = features::consumer_window;
-        let mut table = RoleTable {
-            role: "consumer",
-            features: features::consumer_features(),
-            rows: vec![row("a", 3, 2.0), row("b", 3, 1.0)],
-        };
-        features::finish(&mut table, &[]);
-        // three earlier windows; the burst in the second was reported
-        let prior = vec![row("a", 0, 1.0), row("a", 1, 480.0), row("a", 2, 1.0)];
-        let fit = fit_rows(&table, prior, &[false, true, false], 100);
-        assert_eq!(
-            fit.len(),
-            4,
-            "two new windows and two of the three earlier ones"
-        );
-        let burst = 480f64.ln_1p();
-        assert!(
-            fit.iter().all(|x| x[0] < burst),
-            "the reported burst is not among them: {fit:?}"
-        );
-    }
-
-    #[test]
-    fn the_automatic_window_gives_about_48_windows_in_round_units() {
-        assert_eq!(auto_window(14 * 86400), 21600);
-        assert_eq!(auto_window(48 * 3600), 3600);
-        assert_eq!(auto_window(60), 1);
-        assert_eq!(auto_window(0), 1);
-        assert_eq!(auto_window(30 * 60), 30);
-    }
 }
