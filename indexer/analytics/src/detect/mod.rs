@@ -26,7 +26,10 @@ use smartcore::metrics::distance::euclidian::Euclidian;
 
 use crate::iforest::IsolationForest;
 
+mod scale;
 mod table;
+pub use scale::robust_center_scale;
+use scale::ViewScale;
 pub use table::score_file;
 
 /// Which deviations of a feature are suspicious.
@@ -99,88 +102,6 @@ pub struct Scored {
     pub parts: [f64; 4],
     /// features by how much they deviate (robust z, signed), strongest first, top five
     pub reasons: Vec<(usize, f64)>,
-}
-
-/// Rows a tail quantile keeps beyond it, at least: in a small table the top percent is one or
-/// two rows, and those may be the very anomalies the spread must not be measured by.
-const TAIL_ROWS: usize = 3;
-
-/// Positions of the 1st and 99th percentiles in `n` sorted values, each with at least
-/// [`TAIL_ROWS`] values beyond it (so both are the median's neighbourhood in a tiny table).
-fn tail_positions(n: usize) -> (usize, usize) {
-    let last = n.saturating_sub(1);
-    let hi = ((last as f64 * 0.99).round() as usize).min(last.saturating_sub(TAIL_ROWS));
-    let lo = ((last as f64 * 0.01).round() as usize)
-        .max(TAIL_ROWS)
-        .min(hi);
-    (lo, hi)
-}
-
-/// Median and spread of a column: the larger of 1.4826·MAD and a sixth of the 1st-99th
-/// percentile range (so a heavy-tailed column's ordinary top percent stays within about 3),
-/// else 1.2533·mean absolute deviation, else the standard deviation; never below `floor`.
-pub fn robust_center_scale(values: &[f64], floor: f64) -> (f64, f64) {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return (0.0, floor.max(1e-12));
-    }
-    v.sort_by(f64::total_cmp);
-    let (lo, hi) = tail_positions(v.len());
-    let (q01, q99) = (v[lo], v[hi]);
-    let med = median_in_place(&mut v.clone());
-    let mut dev: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
-    let mad = 1.4826 * median_in_place(&mut dev);
-    let tails = (q99 - q01) / 6.0;
-    let mean_abs = 1.2533 * dev.iter().sum::<f64>() / dev.len() as f64;
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
-    let scale = [mad.max(tails), mean_abs, std]
-        .into_iter()
-        .find(|s| *s > 1e-12)
-        .unwrap_or(0.0);
-    (med, scale.max(floor).max(1e-12))
-}
-
-fn median_in_place(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let mid = v.len() / 2;
-    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    let m = *m;
-    if v.len() % 2 == 0 {
-        let lower = v[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lower + m) / 2.0
-    } else {
-        m
-    }
-}
-
-/// The spread of a view (isolation score, kNN distance, PCA error) over the fitted rows.
-#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
-struct ViewScale {
-    med: f64,
-    scale: f64,
-}
-
-impl ViewScale {
-    /// Median, and a spread that puts the 99th percentile at 3: the learned views have heavy
-    /// tails, and a MAD alone would turn their ordinary top percent into alarms.
-    fn fit(values: &[f64]) -> Self {
-        let (med, mad) = robust_center_scale(values, 1e-12);
-        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-        v.sort_by(f64::total_cmp);
-        let q99: f64 = <[f64]>::get(&v, tail_positions(v.len()).1)
-            .copied()
-            .unwrap_or(med);
-        Self {
-            med,
-            scale: ((q99 - med) / 3.0).max(mad).max(1e-9),
-        }
-    }
-    fn z(&self, v: f64) -> f64 {
-        ((v - self.med) / self.scale).max(0.0)
-    }
 }
 
 /// A detector fitted on a table (or a sample of it): scores rows it has never seen, so a
@@ -515,49 +436,6 @@ pub fn detect(
 mod tests {
     use super::*;
     use rand::Rng;
-
-    #[test]
-    fn two_outliers_in_a_small_table_do_not_set_its_spread() {
-        // 96 windows: 70 ordinary, 24 busy, and a burst that fills two: 2% of the rows, so a
-        // plain 99th percentile would be the burst itself and put it at z = 6
-        let mut v = vec![48.0; 70];
-        v.extend([96.0; 24]);
-        v.extend([480.0; 2]);
-        let (m, s) = robust_center_scale(&v, 0.0);
-        assert_eq!(m, 48.0);
-        let z = (480.0 - m) / s;
-        assert!(z > 20.0, "z = {z}");
-        assert_eq!(
-            tail_positions(1000),
-            (10, 989),
-            "a large table keeps its percentiles"
-        );
-        assert_eq!(tail_positions(3), (0, 0));
-    }
-
-    #[test]
-    fn the_spread_falls_back_when_most_values_are_equal_and_never_drops_below_its_floor() {
-        // 1..=100: the MAD (25, times 1.4826) is wider than the tails' sixth
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        let (m, s) = robust_center_scale(&v, 0.0);
-        assert_eq!(m, 50.5);
-        assert!((s - 1.4826 * 25.0).abs() < 1e-9, "{s}");
-        // 95 zeros and 5 ones: MAD is 0, the 1st-99th percentile range is 1
-        let mut v = vec![0.0; 95];
-        v.extend([1.0; 5]);
-        let (m, s) = robust_center_scale(&v, 0.0);
-        assert_eq!(m, 0.0);
-        assert!((s - 1.0 / 6.0).abs() < 1e-9, "{s}");
-        let (_, s) = robust_center_scale(&v, 0.5);
-        assert_eq!(s, 0.5, "the floor wins");
-        let (_, s) = robust_center_scale(&[7.0; 10], 0.0);
-        assert!(s > 0.0, "a constant column still has a positive scale");
-        // 99 of 100 equal: only the mean absolute deviation sees the one that is not
-        let mut v = vec![1.0; 99];
-        v.push(1000.0);
-        let (_, s) = robust_center_scale(&v, 0.0);
-        assert!((s - 1.2533 * 999.0 / 100.0).abs() < 1e-9, "{s}");
-    }
 
     fn table(n: usize, seed: u64) -> Vec<Vec<f64>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
