@@ -84,6 +84,10 @@ test-stop: test-chain-stop ## stop the chain and the Postgres clusters the tests
 	@DATAPACT_DATA=.data/e2e DATAPACT_PG_PORT=$(or $(E2E_PG_PORT),55433) $(DATAPACT) postgres stop
 	@$(DATAPACT) postgres stop
 
+.PHONY: prune-target
+prune-target: ## delete this workspace's stale build outputs and incremental caches from the target dir (dependencies stay; CI runs it)
+	.ci/prune-target $(TARGET_DIR)
+
 .PHONY: localnet
 localnet: wasmd bin ## start the local chain in the background (127.0.0.1:26657, blocks every 300 ms)
 	$(DATAPACT) localnet start

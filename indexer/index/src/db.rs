@@ -166,10 +166,11 @@ impl PgCluster {
                 "--locale=C",
             ],
         )?;
-        // only local TCP, its own socket folder, and settings for bulk loads that keep durability
+        // only local TCP, its own socket folder, and settings for bulk loads that keep durability;
+        // WAL is capped at 1 GB (it was 4 GB: with the tests' cluster beside it, CI's disk filled)
         let conf = format!(
             "\n# datapact\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
-             shared_buffers = '256MB'\nmax_wal_size = '4GB'\nwal_compression = on\n\
+             shared_buffers = '256MB'\nmax_wal_size = '1GB'\nwal_compression = on\n\
              checkpoint_timeout = '15min'\nmax_connections = 50\n",
             self.port,
             self.pgdata().display()
