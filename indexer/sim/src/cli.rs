@@ -180,13 +180,21 @@ struct SynthArgs {
     /// on); steady leaves the history as it always was.
     #[arg(long, value_enum, default_value_t = crate::synth::Demand::Steady)]
     demand: crate::synth::Demand,
+    /// Variants of the generator, comma-separated: honest noise (night-shift, retry-storm,
+    /// honest-refusals, late-joiners) and misbehaviour that hides (burst-sweep,
+    /// trickle-refusals, sustained-2x, night-at-day-rates, split-addresses, self-attested).
+    /// docs/anomalies.md says what each does. None: the base generator alone.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    variants: Vec<crate::synth::Variant>,
 }
 
 #[derive(Args)]
 #[command(
-    after_help = "Example:\n  datapact-sim eval --seeds 1,2,3   # what `make eval` runs\n\n\
+    after_help = "Example:\n  datapact-sim eval   # what `make eval` runs: development seeds 1-3 with the\n\
+                      # training variants, held-out seeds 11-13 with the held-out ones\n\n\
 It uses its own database (datapact_eval on the private cluster, or --database-url) and replaces\n\
-its content for each seed."
+its content for each seed. Development and held-out seeds, and training and held-out variants,\n\
+must not overlap."
 )]
 struct EvalArgs {
     /// Postgres to use (its content is replaced); unset: database datapact_eval on the private cluster.
@@ -198,6 +206,24 @@ struct EvalArgs {
     /// Held-out seeds, reported apart (never looked at while tuning); empty: none.
     #[arg(long, value_delimiter = ',', default_value = "11,12,13")]
     held_out_seeds: Vec<u64>,
+    /// Variants of the generator the development seeds run with (the settings were chosen
+    /// looking at them); see `datapact-sim synth --help`.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "night-shift,retry-storm,burst-sweep,trickle-refusals"
+    )]
+    variants: Vec<crate::synth::Variant>,
+    /// Variants the held-out seeds run with: honest noise and evasions never looked at while
+    /// tuning.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "honest-refusals,late-joiners,sustained-2x,night-at-day-rates,split-addresses,self-attested"
+    )]
+    held_out_variants: Vec<crate::synth::Variant>,
     /// Accesses per synthetic history.
     #[arg(long, default_value_t = 300_000)]
     accesses: u64,
@@ -292,6 +318,7 @@ async fn synth(args: SynthArgs) -> anyhow::Result<()> {
         chain_id: format!("{}{}", db::SYNTHETIC_CHAIN_PREFIX, args.seed),
         progress: true,
         demand: args.demand,
+        variants: args.variants,
     };
     let t = std::time::Instant::now();
     let s = crate::synth::run(&pool, &cfg).await?;
@@ -344,28 +371,44 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         !args.seeds.iter().any(|s| args.held_out_seeds.contains(s)),
         "--seeds and --held-out-seeds overlap: a held-out seed must not be one the settings were chosen on"
     );
+    anyhow::ensure!(
+        !args.variants.iter().any(|v| args.held_out_variants.contains(v)),
+        "--variants and --held-out-variants overlap: a held-out variant must not be one the settings were chosen on"
+    );
     let mut all = serde_json::Map::new();
-    for (name, seeds, about) in [
+    for (name, seeds, variants, about) in [
         (
             "development",
             &args.seeds,
+            &args.variants,
             "the detector's settings were chosen looking at these",
         ),
         (
             "held_out",
             &args.held_out_seeds,
+            &args.held_out_variants,
             "never looked at while tuning",
         ),
     ] {
         if seeds.is_empty() {
             continue;
         }
+        let synth = crate::synth::SynthConfig {
+            variants: variants.clone(),
+            ..synth.clone()
+        };
         let results = crate::eval::run(&pool, seeds, &synth, &cfg, args.debug).await?;
         let list: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+        let vs: Vec<&str> = variants.iter().map(|v| v.name()).collect();
         println!(
-            "\n{} seeds {} ({about}):",
+            "\n{} seeds {} with variants {} ({about}):",
             name.replace('_', "-"),
-            list.join(",")
+            list.join(","),
+            if vs.is_empty() {
+                "none".to_string()
+            } else {
+                vs.join(",")
+            }
         );
         for r in &results {
             println!(
@@ -430,4 +473,21 @@ async fn eval_forecast(args: EvalForecastArgs) -> anyhow::Result<()> {
         std::fs::write(&path, serde_json::to_vec_pretty(&e)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_by_default_tunes_on_the_training_variants_and_holds_out_the_others() {
+        let cli = Cli::try_parse_from(["datapact-sim", "eval"]).expect("eval parses");
+        let Command::Eval(args) = cli.command else {
+            panic!("not eval")
+        };
+        assert_eq!(args.variants, crate::synth::TRAINING.to_vec());
+        assert_eq!(args.held_out_variants, crate::synth::HELD_OUT.to_vec());
+        assert_eq!(args.seeds, vec![1, 2, 3]);
+        assert_eq!(args.held_out_seeds, vec![11, 12, 13]);
+    }
 }

@@ -54,6 +54,10 @@ pub struct Label {
     pub last_height: Option<u64>,
     pub txs: Vec<String>,
     pub description: String,
+    /// the variant of the generator that injected it (`datapact-sim synth --variants`); none: the
+    /// base generator's own instance of the kind
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl Label {
@@ -74,6 +78,7 @@ impl Label {
             last_height: None,
             txs: Vec::new(),
             description: description.to_string(),
+            variant: None,
         }
     }
 

@@ -17,7 +17,7 @@ use datapact_analytics::metrics::{auc, average_precision, recall_at_fpr};
 use datapact_analytics::{Analysis, AnalyzeConfig, REPORT_THRESHOLD};
 
 use crate::labels::{role_of, Label, KINDS};
-use crate::synth::{self, SynthConfig};
+use crate::synth::{self, NoiseMark, SynthConfig};
 
 mod operating;
 mod report;
@@ -34,6 +34,10 @@ pub struct Unit {
     pub window: i64,
     pub score: f64,
     pub kinds: Vec<String>,
+    /// the generator's variants whose labels cover it (attacks)
+    pub variants: Vec<String>,
+    /// the honest-noise variants that touched it (only on unlabelled units)
+    pub noise: Vec<String>,
 }
 
 /// Quality figures for one kind (or `overall`).
@@ -54,8 +58,8 @@ pub struct Quality {
 }
 
 /// Precision, recall and false alerts at one threshold.
-/// Units from an analysis, labelled.
-pub fn units(a: &Analysis, labels: &[Label]) -> Vec<Unit> {
+/// Units from an analysis, labelled, with the honest noise that touched them.
+pub fn units(a: &Analysis, labels: &[Label], noise: &[NoiseMark]) -> Vec<Unit> {
     let mut out: BTreeMap<(String, String, i64), (f64, i64, i64)> = BTreeMap::new();
     for (t, scores) in &a.tables {
         for (w, s) in t.rows.iter().zip(scores) {
@@ -80,25 +84,55 @@ pub fn units(a: &Analysis, labels: &[Label]) -> Vec<Unit> {
             .or_default()
             .push(l.clone());
     }
+    let mut noise_of: HashMap<&str, Vec<&NoiseMark>> = HashMap::new();
+    for m in noise {
+        noise_of.entry(m.actor.as_str()).or_default().push(m);
+    }
     out.into_iter()
         .map(|((role, actor, window), (score, first, last))| {
-            let kinds = by_actor
+            let covering: Vec<&Label> = by_actor
                 .get(&(role.as_str(), actor.as_str()))
-                .map(|ls| kinds_for(ls, &role, &actor, first, last))
+                .map(|ls| covering(ls, &role, &actor, first, last))
                 .unwrap_or_default();
+            let kinds = covering.iter().map(|l| l.kind.clone()).collect();
+            let mut variants: Vec<String> =
+                covering.iter().filter_map(|l| l.variant.clone()).collect();
+            variants.dedup();
+            // noise counts only where no label does: an attacker's noise is not honest noise
+            let mut noise: Vec<String> = if covering.is_empty() && role == "consumer" {
+                noise_of
+                    .get(actor.as_str())
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| first <= m.last_height as i64 && m.first_height as i64 <= last)
+                    .map(|m| m.variant.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            noise.sort();
+            noise.dedup();
             Unit {
                 role,
                 actor,
                 window,
                 score,
                 kinds,
+                variants,
+                noise,
             }
         })
         .collect()
 }
 
-/// The kinds of the labels that cover `actor` in `role` between heights `first..=last`.
-pub fn kinds_for(labels: &[Label], role: &str, actor: &str, first: i64, last: i64) -> Vec<String> {
+/// The labels that cover `actor` in `role` between heights `first..=last`.
+fn covering<'a>(
+    labels: &'a [Label],
+    role: &str,
+    actor: &str,
+    first: i64,
+    last: i64,
+) -> Vec<&'a Label> {
     labels
         .iter()
         .filter(|l| role_of(&l.kind) == role && l.actor == actor)
@@ -109,6 +143,13 @@ pub fn kinds_for(labels: &[Label], role: &str, actor: &str, first: i64, last: i6
             );
             first <= ll && lf <= last
         })
+        .collect()
+}
+
+/// The kinds of the labels that cover `actor` in `role` between heights `first..=last`.
+pub fn kinds_for(labels: &[Label], role: &str, actor: &str, first: i64, last: i64) -> Vec<String> {
+    covering(labels, role, actor, first, last)
+        .into_iter()
         .map(|l| l.kind.clone())
         .collect()
 }
@@ -181,6 +222,66 @@ pub fn evaluate(units: &[Unit], kinds: &[&str], days: f64) -> Vec<Quality> {
     out
 }
 
+/// Per attack variant: its instances' units against every negative of the kind's role.
+pub fn evaluate_variants(units: &[Unit], variants: &[synth::Variant], days: f64) -> Vec<Quality> {
+    variants
+        .iter()
+        .filter_map(|v| Some((v.name(), role_of(v.kind()?))))
+        .map(|(name, role)| {
+            let pos: Vec<f64> = units
+                .iter()
+                .filter(|u| u.role == role && u.variants.iter().any(|x| x == name))
+                .map(|u| u.score)
+                .collect();
+            let of_role = units.iter().filter(|u| u.role == role);
+            let neg: Vec<f64> = of_role
+                .clone()
+                .filter(|u| u.kinds.is_empty())
+                .map(|u| u.score)
+                .collect();
+            let actors = of_role
+                .map(|u| u.actor.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len() as f64;
+            quality(name, &pos, &neg, actors * days)
+        })
+        .collect()
+}
+
+/// How often honest noise of one variant is alerted on.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct NoiseAlerts {
+    pub variant: String,
+    /// unlabelled windows the noise touched
+    pub windows: usize,
+    /// of those, at or above the sentinel's threshold
+    pub alerts: usize,
+}
+
+/// Per honest-noise variant (and `all unlabelled` for comparison): the windows it touched and
+/// the alerts on them at the sentinel's threshold.
+pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseAlerts> {
+    let t = sentinel_threshold();
+    let count = |name: &str, f: &dyn Fn(&Unit) -> bool| {
+        let touched: Vec<&Unit> = units
+            .iter()
+            .filter(|u| u.kinds.is_empty() && f(u))
+            .collect();
+        NoiseAlerts {
+            variant: name.to_string(),
+            windows: touched.len(),
+            alerts: touched.iter().filter(|u| u.score >= t).count(),
+        }
+    };
+    let mut out: Vec<NoiseAlerts> = variants
+        .iter()
+        .filter(|v| v.kind().is_none())
+        .map(|v| count(v.name(), &|u| u.noise.iter().any(|n| n == v.name())))
+        .collect();
+    out.push(count("all unlabelled", &|_| true));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +297,7 @@ mod tests {
             last_height: Some(20),
             txs: vec![],
             description: String::new(),
+            variant: None,
         }];
         assert_eq!(
             kinds_for(&labels, "consumer", "c1", 15, 30),
@@ -224,6 +326,8 @@ mod tests {
                 window: 1,
                 score: 0.9,
                 kinds: vec!["access_burst".into()],
+                variants: vec![],
+                noise: vec![],
             },
             Unit {
                 role: "consumer".into(),
@@ -231,12 +335,65 @@ mod tests {
                 window: 1,
                 score: 0.2,
                 kinds: vec![],
+                variants: vec![],
+                noise: vec![],
             },
         ];
         let q = evaluate(&units, &["access_burst"], 1.0);
         assert_eq!(q[0].pr_auc, 1.0);
         assert_eq!(q[0].f1, 1.0);
         assert_eq!(q[1].kind, "overall");
+    }
+
+    #[test]
+    fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
+        use synth::Variant;
+        let unit = |actor: &str, score: f64, variant: Option<&str>, noise: Option<&str>| Unit {
+            role: "consumer".into(),
+            actor: actor.into(),
+            window: 1,
+            score,
+            kinds: variant
+                .map(|_| vec!["access_burst".to_string()])
+                .unwrap_or_default(),
+            variants: variant.map(|v| vec![v.to_string()]).unwrap_or_default(),
+            noise: noise.map(|n| vec![n.to_string()]).unwrap_or_default(),
+        };
+        let t = sentinel_threshold();
+        // a base-generator instance carries its kind but no variant
+        let mut base = unit("base", 0.99, Some("-"), None);
+        base.variants.clear();
+        let units = vec![
+            // the base burst ranks first; one sustained 2x is below an honest night shift
+            base,
+            unit("s1", t + 0.01, Some("sustained-2x"), None),
+            unit("s2", 0.3, Some("sustained-2x"), None),
+            unit("night", t + 0.02, None, Some("night-shift")),
+            unit("night2", 0.1, None, Some("night-shift")),
+            unit("other", 0.2, None, None),
+        ];
+        let v = evaluate_variants(&units, &[Variant::Sustained2x, Variant::NightShift], 1.0);
+        // only the attack variant has a row, on its own two instances
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].kind.as_str(), v[0].positives), ("sustained-2x", 2));
+        assert_eq!(v[0].sentinel.recall, 0.5);
+        assert_eq!(v[0].sentinel.false_alerts, 1);
+        let n = evaluate_noise(&units, &[Variant::Sustained2x, Variant::NightShift]);
+        assert_eq!(
+            n,
+            vec![
+                NoiseAlerts {
+                    variant: "night-shift".into(),
+                    windows: 2,
+                    alerts: 1
+                },
+                NoiseAlerts {
+                    variant: "all unlabelled".into(),
+                    windows: 3,
+                    alerts: 1
+                },
+            ]
+        );
     }
 }
 
@@ -247,6 +404,10 @@ pub struct SeedResult {
     pub accesses: u64,
     pub units: usize,
     pub quality: Vec<Quality>,
+    /// per attack variant of the generator
+    pub variants: Vec<Quality>,
+    /// per honest-noise variant
+    pub noise: Vec<NoiseAlerts>,
     /// AUC of laundered versions scoring below clean derived ones
     pub provenance_auc: f64,
     pub laundered_mean: f64,
@@ -275,7 +436,7 @@ pub async fn run(
         let t = std::time::Instant::now();
         let a = datapact_analytics::analyze(pool, analyze, false).await?;
         let analyze_seconds = t.elapsed().as_secs_f64();
-        let u = units(&a, &s.labels);
+        let u = units(&a, &s.labels, &s.noise);
         if debug {
             eprint!("{}", debug_top(&a, &u, 15));
             let q = |v: &mut Vec<f64>, p: f64| {
@@ -310,6 +471,8 @@ pub async fn run(
             }
         }
         let quality = evaluate(&u, &KINDS, f64::from(synth.days));
+        let variants = evaluate_variants(&u, &synth.variants, f64::from(synth.days));
+        let noise = evaluate_noise(&u, &synth.variants);
         // provenance: laundered versions against clean derived versions
         let laundered: std::collections::BTreeSet<(i64, i64)> = s
             .labels
@@ -342,6 +505,8 @@ pub async fn run(
             accesses: s.accesses,
             units: u.len(),
             quality,
+            variants,
+            noise,
             provenance_auc: auc(&low, &high),
             laundered_mean: mean(&low),
             clean_mean: mean(&high),

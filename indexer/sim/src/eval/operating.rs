@@ -114,6 +114,8 @@ mod tests {
             window: 1,
             score,
             kinds: kind.map(|k| vec![k.to_string()]).unwrap_or_default(),
+            variants: vec![],
+            noise: vec![],
         };
         let units = vec![
             unit("a", 0.95, Some("access_burst")),
@@ -143,6 +145,8 @@ mod tests {
             } else {
                 vec![]
             },
+            variants: vec![],
+            noise: vec![],
         };
         // 19 positives at 0.8 and one negative there (precision 0.95 at medium); ten negatives
         // at 0.6 (at low: 19 of 30)
@@ -154,6 +158,8 @@ mod tests {
             accesses: 0,
             units: 0,
             quality,
+            variants: vec![],
+            noise: vec![],
             provenance_auc: 1.0,
             laundered_mean: 0.0,
             clean_mean: 0.0,

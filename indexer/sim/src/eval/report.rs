@@ -21,13 +21,56 @@ fn ratio(v: f64) -> String {
     }
 }
 
-/// The table `make eval` prints: per kind, the mean over seeds and the worst seed.
+/// The table `make eval` prints: per kind, the mean over seeds and the worst seed; then per
+/// variant of the generator the seeds ran with.
 pub fn summary(results: &[SeedResult]) -> String {
+    let mut s = table(results, "kind", &|r| &r.quality);
+    let attacks = results.first().is_some_and(|r| !r.variants.is_empty());
+    if attacks {
+        let _ = writeln!(
+            s,
+            "attack variants (each against every negative of its role):"
+        );
+        s.push_str(&table(results, "variant", &|r| &r.variants));
+    }
+    let noise: Vec<String> = results
+        .first()
+        .map(|r| r.noise.iter().map(|n| n.variant.clone()).collect())
+        .unwrap_or_default();
+    if noise.len() > 1 {
+        let _ = writeln!(
+            s,
+            "honest noise: unlabelled windows it touched, and the alerts on them at {:.2} (summed over seeds):",
+            sentinel_threshold()
+        );
+        for name in &noise {
+            let (mut windows, mut alerts) = (0, 0);
+            for n in results
+                .iter()
+                .flat_map(|r| &r.noise)
+                .filter(|n| &n.variant == name)
+            {
+                windows += n.windows;
+                alerts += n.alerts;
+            }
+            let _ = writeln!(
+                s,
+                "  {name:<24} {windows:>8} windows, {alerts:>4} alerts ({:.3}%)",
+                100.0 * alerts as f64 / windows.max(1) as f64
+            );
+        }
+    }
+    s.push_str(&at_severities(results));
+    s
+}
+
+/// Rows of quality figures, one per name `select` gives each seed: mean over seeds, worst seed.
+fn table(results: &[SeedResult], what: &str, select: &dyn Fn(&SeedResult) -> &[Quality]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "{:<26} {:>6} {:>8} {:>8} {:>8} {:>8} {:>15} | {:>11} {:>13}",
-        "kind",
+        what,
         "pos",
         "PR-AUC",
         "min",
@@ -39,12 +82,12 @@ pub fn summary(results: &[SeedResult]) -> String {
     );
     let kinds: Vec<String> = results
         .first()
-        .map(|r| r.quality.iter().map(|q| q.kind.clone()).collect())
+        .map(|r| select(r).iter().map(|q| q.kind.clone()).collect())
         .unwrap_or_default();
     for k in &kinds {
         let qs: Vec<&Quality> = results
             .iter()
-            .filter_map(|r| r.quality.iter().find(|q| &q.kind == k))
+            .filter_map(|r| select(r).iter().find(|q| &q.kind == k))
             .collect();
         let mean = |f: &dyn Fn(&Quality) -> f64| {
             qs.iter().map(|q| f(q)).sum::<f64>() / qs.len().max(1) as f64
@@ -68,6 +111,12 @@ pub fn summary(results: &[SeedResult]) -> String {
             mean(&|q| q.sentinel.false_per_1000_actor_days),
         );
     }
+    s
+}
+
+/// Overall at each severity's floor, and the provenance scores' ranking.
+fn at_severities(results: &[SeedResult]) -> String {
+    let mut s = String::new();
     let overall: Vec<&Quality> = results
         .iter()
         .filter_map(|r| r.quality.iter().find(|q| q.kind == "overall"))

@@ -11,6 +11,7 @@
 
 mod play;
 mod schedule;
+mod variants;
 mod world;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use datapact_index::tables::Rows;
 
 use crate::labels::{self, Label};
 use schedule::{Clock, Plan};
+pub use variants::{NoiseMark, Variant, HELD_OUT, TRAINING};
 use world::{BlockRows, World};
 
 #[derive(Clone, Debug)]
@@ -43,6 +45,8 @@ pub struct SynthConfig {
     pub progress: bool,
     /// how each consumer's demand changes over the history (steady: only the daily rhythm)
     pub demand: Demand,
+    /// honest-noise and attack variants of the generator (none: the base generator alone)
+    pub variants: Vec<Variant>,
 }
 
 /// How honest demand changes over a history, per consumer (drawn from the seed): what the
@@ -91,6 +95,7 @@ impl Default for SynthConfig {
             chain_id: "datapact-synth".into(),
             progress: true,
             demand: Demand::Steady,
+            variants: Vec::new(),
         }
     }
 }
@@ -103,6 +108,8 @@ pub struct SynthSummary {
     pub denied: u64,
     pub rows: u64,
     pub labels: Vec<Label>,
+    /// where honest-noise variants changed behaviour
+    pub noise: Vec<NoiseMark>,
 }
 
 /// A bech32 `wasm1…` address derived from a name, like a real account's.
@@ -139,10 +146,22 @@ pub async fn run(pool: &PgPool, cfg: &SynthConfig) -> anyhow::Result<SynthSummar
     // what happens when: honest traffic is drawn hour by hour as the history is played;
     // withdrawals, suspensions, publications and the injected misbehaviour are planned now
     let mut planned = Plan::new();
+    w.noise_of = variants::Noise::draw(&mut w, &cfg.variants, &clock);
     schedule::honest(&mut w, hours, &mut planned);
-    schedule::inject(&mut w, &clock, cfg.injections, &mut planned);
+    let mut pick = schedule::inject(&mut w, &clock, cfg.injections, &mut planned);
+    // attack variants: half as many instances as each base kind
+    let per_variant = (cfg.injections / 2).max(1);
+    variants::inject(
+        &mut w,
+        &mut pick,
+        &clock,
+        &cfg.variants,
+        per_variant,
+        &mut planned,
+    );
     play::play(pool, &mut w, &clock, setup, planned, &mut summary).await?;
     summary.labels = w.labels.clone();
+    summary.noise = w.noise.clone();
     labels::write(&cfg.labels, &summary.labels)?;
     Ok(summary)
 }

@@ -71,13 +71,18 @@ fn refuse(b: &mut BlockRows, seed: u64, consumer: &str, a: &Agreement, reason: D
 }
 
 /// Honest traffic of one hour, consumer by consumer, into `events`.
-fn honest_hour(w: &mut World, hour: u64, events: &mut Plan) {
+fn honest_hour(w: &mut World, hour: u64, events: &mut Plan, clock: &Clock) {
     let hour_start = hour * 3600;
-    let r = rhythm(hour % 24);
     for c in 0..w.cfg.consumers {
         if w.by_consumer[c].is_empty() {
             continue;
         }
+        // variants: a night shift's rhythm is turned by 12 hours; a late joiner has not arrived
+        let phase = w.noise_of.phase.get(c).copied().unwrap_or(0);
+        if hour < w.noise_of.start.get(c).copied().unwrap_or(0) {
+            continue;
+        }
+        let r = rhythm((hour + phase) % 24);
         // an honest batch job now and then: one and a half to three times the usual
         let spike = if w.rng.random_bool(0.01) {
             w.rng.random_range(1.5..3.0)
@@ -92,6 +97,12 @@ fn honest_hour(w: &mut World, hour: u64, events: &mut Plan) {
         for _ in 0..n {
             let ag = *w.by_consumer[c].choose(&mut w.rng).unwrap_or(&0);
             let t = hour_start + w.rng.random_range(0..3600);
+            if w.noise_of.honest_refusals {
+                if let Some(ev) = super::variants::honest_refusal(w, c, ag, t, clock) {
+                    events.entry(t).or_default().push(ev);
+                    continue;
+                }
+            }
             // honest mistakes: a purpose not permitted, rarely
             if w.rng.random_bool(0.002) {
                 let wrong = PURPOSES[..HONEST_PURPOSES]
@@ -154,8 +165,17 @@ fn play_block(
                 if a.cap.is_some_and(|cap| a.count >= cap) {
                     // past the cap: honest consumers see the refusal once in a while
                     if w.rng.random_bool(0.02) {
-                        refuse(b, seed, &consumer, a, DenyReason::CapReached);
-                        *denied += 1;
+                        let c = a.consumer;
+                        let n = if label.is_none() {
+                            super::variants::retry_storm(w, c, height)
+                        } else {
+                            1
+                        };
+                        let a = &w.agreements[agreement];
+                        for _ in 0..n {
+                            refuse(b, seed, &consumer, a, DenyReason::CapReached);
+                            *denied += 1;
+                        }
                     }
                     continue;
                 }
@@ -293,15 +313,23 @@ fn play_block(
                 provider,
                 label,
                 step,
+                attestors,
             } => {
                 let chain = laundering.entry(label).or_default();
                 let parents: Vec<(u64, u32)> = chain.last().copied().into_iter().collect();
                 let id = w.register(b, provider, true, &parents);
                 laundering.entry(label).or_default().push((id, 1));
                 if step == 2 {
-                    let mut who: Vec<usize> = (0..w.cfg.attestors).collect();
-                    who.shuffle(&mut w.rng);
-                    for at in who.into_iter().take(2) {
+                    let who: Vec<usize> = match attestors {
+                        Some(who) => who,
+                        None => {
+                            let mut who: Vec<usize> = (0..w.cfg.attestors).collect();
+                            who.shuffle(&mut w.rng);
+                            who.truncate(2);
+                            who
+                        }
+                    };
+                    for at in who {
                         w.attest(b, at, id, 1);
                     }
                 }
@@ -342,7 +370,7 @@ pub(super) async fn play(
         let hour_start = hour * 3600;
         let later = planned.split_off(&(hour_start + 3600));
         let mut events = std::mem::replace(&mut planned, later);
-        honest_hour(w, hour, &mut events);
+        honest_hour(w, hour, &mut events, clock);
         // play the hour block by block
         let mut by_block: BTreeMap<u64, Vec<Ev>> = BTreeMap::new();
         for (t, evs) in events {

@@ -42,6 +42,8 @@ pub(super) enum Ev {
         provider: usize,
         label: usize,
         step: u8,
+        /// who attests the product (None: two of the established attestors)
+        attestors: Option<Vec<usize>>,
     },
     Publish {
         provider: usize,
@@ -81,12 +83,16 @@ impl Clock {
 
 /// Hands out consumers for injections, each at most once.
 #[derive(Default)]
-struct Picker {
+pub(super) struct Picker {
     used: BTreeSet<usize>,
 }
 
 impl Picker {
-    fn consumer(&mut self, w: &mut World, need: &dyn Fn(&World, usize) -> bool) -> Option<usize> {
+    pub(super) fn consumer(
+        &mut self,
+        w: &mut World,
+        need: &dyn Fn(&World, usize) -> bool,
+    ) -> Option<usize> {
         let mut cands: Vec<usize> = (0..w.cfg.consumers)
             .filter(|c| !self.used.contains(c) && need(w, *c))
             .collect();
@@ -135,8 +141,14 @@ pub(super) fn honest(w: &mut World, hours: u64, planned: &mut Plan) {
     }
 }
 
-/// The injected misbehaviour: `injections` instances of every kind.
-pub(super) fn inject(w: &mut World, clock: &Clock, injections: usize, planned: &mut Plan) {
+/// The injected misbehaviour: `injections` instances of every kind. Returns who was picked, so
+/// further injections pick others.
+pub(super) fn inject(
+    w: &mut World,
+    clock: &Clock,
+    injections: usize,
+    planned: &mut Plan,
+) -> Picker {
     let mut pick = Picker::default();
     for _ in 0..injections {
         burst(w, &mut pick, clock, planned);
@@ -146,6 +158,7 @@ pub(super) fn inject(w: &mut World, clock: &Clock, injections: usize, planned: &
         denied_flood(w, &mut pick, clock, planned);
         laundering(w, &mut pick, clock, planned);
     }
+    pick
 }
 
 /// An exfiltration burst: eight to fifteen times the consumer's usual hourly volume, at least 60.
@@ -368,6 +381,7 @@ fn laundering(w: &mut World, _pick: &mut Picker, clock: &Clock, planned: &mut Pl
                 provider: p,
                 label: l,
                 step,
+                attestors: None,
             });
     }
 }

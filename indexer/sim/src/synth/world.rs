@@ -16,6 +16,7 @@ use datapact_index::tables::{
     Rows, Tx, Version,
 };
 
+use super::variants::{Noise, NoiseMark, Variant};
 use super::{address, SynthConfig};
 use crate::labels::Label;
 use crate::workload::{CLAIMS, HONEST_PURPOSES, PURPOSES};
@@ -118,6 +119,10 @@ pub(super) struct World {
     pub next_asset: u64,
     pub next_consent: u64,
     pub labels: Vec<Label>,
+    /// where the honest-noise variants changed behaviour
+    pub noise: Vec<NoiseMark>,
+    /// what they change
+    pub noise_of: Noise,
 }
 
 impl World {
@@ -156,6 +161,8 @@ impl World {
             next_asset: 1,
             next_consent: 1,
             labels: Vec::new(),
+            noise: Vec::new(),
+            noise_of: Noise::default(),
         })
     }
 
@@ -169,6 +176,14 @@ impl World {
         self.labels
             .push(Label::new(kind, actor, targets, self.cfg.seed, description));
         self.labels.len() - 1
+    }
+
+    /// A label of an attack variant's instance (of the variant's kind).
+    pub(super) fn variant_label(&mut self, v: Variant, actor: String, description: &str) -> usize {
+        let kind = v.kind().unwrap_or(v.name());
+        let l = self.label(kind, actor, vec![], description);
+        self.labels[l].variant = Some(v.name().to_string());
+        l
     }
 
     pub(super) fn touch(&mut self, label: Option<usize>, height: u64) {

@@ -1,0 +1,445 @@
+//! Variants of the generator (`--variants`): honest noise the detector was not built around, and
+//! ways a misbehaviour hides. The base generator's noise and injections are what the detector's
+//! settings were chosen on; a variant changes the history so an evaluation can hold some of them
+//! out (`make eval` tunes on [`TRAINING`] and reports on [`HELD_OUT`] as well).
+//!
+//! An attack variant injects labelled instances of a kind (the label names the variant); a noise
+//! variant changes honest behaviour and records where ([`NoiseMark`]), so the evaluation can say
+//! how often honest noise of each sort is alerted on. With no variants the history is exactly the
+//! base generator's (variants draw from streams of their own or only when on).
+
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use datapact_types::agreements::DenyReason;
+
+use super::address;
+use super::schedule::{Clock, Ev, Picker, Plan};
+use super::world::{rhythm, World};
+use crate::labels::kind;
+use crate::workload::PURPOSES;
+
+/// A change to the generator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// honest: a tenth of the consumers work nights (their daily rhythm turned by 12 hours)
+    NightShift,
+    /// honest: a client that hits its agreement's cap retries 5-20 times at once
+    RetryStorm,
+    /// honest: now and then a refusal of any reason (a stale agreement id, a subject whose consent
+    /// lapsed, no subject named, an expired, suspended or capped agreement, a wrong purpose)
+    HonestRefusals,
+    /// honest: a tenth of the consumers arrive late (first traffic between day 2 and 70% through)
+    LateJoiners,
+    /// attack (access_burst): bursts at 2, 3, 5 and 8 times the usual hourly volume
+    BurstSweep,
+    /// attack (purpose_hopping): one refused purpose per hour, for 6-12 hours
+    TrickleRefusals,
+    /// attack (access_burst): twice the usual volume for 24 hours
+    #[value(name = "sustained-2x")]
+    #[serde(rename = "sustained-2x")]
+    Sustained2x,
+    /// attack (access_burst): three nights of traffic at the day's peak rate
+    NightAtDayRates,
+    /// attack (access_burst): one burst of 8-15 times a consumer's volume split over three addresses
+    SplitAddresses,
+    /// attack (provenance_laundering): the laundered product attested by three fresh wallets of
+    /// the launderer's own
+    SelfAttested,
+}
+
+/// The variants `make eval` tunes on (with development seeds).
+pub const TRAINING: [Variant; 4] = [
+    Variant::NightShift,
+    Variant::RetryStorm,
+    Variant::BurstSweep,
+    Variant::TrickleRefusals,
+];
+
+/// The variants `make eval` holds out (with held-out seeds): never looked at while tuning.
+pub const HELD_OUT: [Variant; 6] = [
+    Variant::HonestRefusals,
+    Variant::LateJoiners,
+    Variant::Sustained2x,
+    Variant::NightAtDayRates,
+    Variant::SplitAddresses,
+    Variant::SelfAttested,
+];
+
+impl Variant {
+    /// Its name on the command line and in labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::NightShift => "night-shift",
+            Variant::RetryStorm => "retry-storm",
+            Variant::HonestRefusals => "honest-refusals",
+            Variant::LateJoiners => "late-joiners",
+            Variant::BurstSweep => "burst-sweep",
+            Variant::TrickleRefusals => "trickle-refusals",
+            Variant::Sustained2x => "sustained-2x",
+            Variant::NightAtDayRates => "night-at-day-rates",
+            Variant::SplitAddresses => "split-addresses",
+            Variant::SelfAttested => "self-attested",
+        }
+    }
+
+    /// The kind of misbehaviour an attack variant injects; none for honest noise.
+    pub fn kind(self) -> Option<&'static str> {
+        match self {
+            Variant::NightShift
+            | Variant::RetryStorm
+            | Variant::HonestRefusals
+            | Variant::LateJoiners => None,
+            Variant::BurstSweep
+            | Variant::Sustained2x
+            | Variant::NightAtDayRates
+            | Variant::SplitAddresses => Some(kind::ACCESS_BURST),
+            Variant::TrickleRefusals => Some(kind::PURPOSE_HOPPING),
+            Variant::SelfAttested => Some(kind::PROVENANCE_LAUNDERING),
+        }
+    }
+}
+
+/// Where a noise variant changed honest behaviour: an honest actor between two heights. The
+/// evaluation counts the alerts on the unlabelled windows these cover.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct NoiseMark {
+    pub variant: String,
+    pub actor: String,
+    pub first_height: u64,
+    pub last_height: u64,
+}
+
+/// What the honest-noise variants change per consumer, drawn before the history is played.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Noise {
+    pub retry_storms: bool,
+    pub honest_refusals: bool,
+    /// hours the consumer's daily rhythm is turned by (night shift: 12)
+    pub phase: Vec<u64>,
+    /// the hour the consumer's traffic begins (late joiners)
+    pub start: Vec<u64>,
+}
+
+impl Noise {
+    /// The noise of `variants` for `w`'s consumers, from a stream of its own.
+    pub(super) fn draw(w: &mut World, variants: &[Variant], clock: &Clock) -> Noise {
+        let n = w.cfg.consumers;
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(w.cfg.seed.wrapping_mul(0x2545_F491).wrapping_add(7));
+        let mut noise = Noise {
+            retry_storms: variants.contains(&Variant::RetryStorm),
+            honest_refusals: variants.contains(&Variant::HonestRefusals),
+            phase: vec![0; n],
+            start: vec![0; n],
+        };
+        let last = clock.height_of(clock.hours * 3600);
+        if variants.contains(&Variant::NightShift) {
+            for c in 0..n {
+                if rng.random_bool(0.1) {
+                    noise.phase[c] = 12;
+                    w.noise.push(NoiseMark {
+                        variant: Variant::NightShift.name().into(),
+                        actor: w.consumers[c].clone(),
+                        first_height: 1,
+                        last_height: last,
+                    });
+                }
+            }
+        }
+        if variants.contains(&Variant::LateJoiners) {
+            let latest = ((clock.hours as f64 * 0.7) as u64).max(49);
+            for c in 0..n {
+                if rng.random_bool(0.1) {
+                    noise.start[c] = rng.random_range(48..latest);
+                    w.noise.push(NoiseMark {
+                        variant: Variant::LateJoiners.name().into(),
+                        actor: w.consumers[c].clone(),
+                        first_height: clock.height_of(noise.start[c] * 3600),
+                        last_height: last,
+                    });
+                }
+            }
+        }
+        noise
+    }
+}
+
+/// Every reason an honest consumer may be refused for, now and then.
+const HONEST_REASONS: [DenyReason; 7] = [
+    DenyReason::NoAgreement,
+    DenyReason::ConsentNotGranted,
+    DenyReason::SubjectRequired,
+    DenyReason::AgreementExpired,
+    DenyReason::AgreementSuspended,
+    DenyReason::CapReached,
+    DenyReason::PurposeNotPermitted,
+];
+
+/// An honest refusal of consumer `c` on its agreement `ag` at second `t` (honest-refusals), or
+/// None when the draw says no (one access attempt in 250).
+pub(super) fn honest_refusal(
+    w: &mut World,
+    c: usize,
+    ag: usize,
+    t: u64,
+    clock: &Clock,
+) -> Option<Ev> {
+    if !w.rng.random_bool(0.004) {
+        return None;
+    }
+    let reason = *HONEST_REASONS.choose(&mut w.rng)?;
+    let a = &w.agreements[ag];
+    let (agreement, purpose, subject) = match reason {
+        // a stale or mistyped agreement id: somebody else's
+        DenyReason::NoAgreement => {
+            let other = w.rng.random_range(0..w.agreements.len());
+            (Some(other), w.agreements[other].purpose.to_string(), None)
+        }
+        DenyReason::ConsentNotGranted => {
+            let s = w.rng.random_range(0..w.subjects.len());
+            (Some(ag), a.purpose.to_string(), Some(w.subjects[s].clone()))
+        }
+        DenyReason::PurposeNotPermitted => {
+            let other = PURPOSES
+                .iter()
+                .find(|p| **p != a.purpose)
+                .copied()
+                .unwrap_or("analytics");
+            (Some(ag), other.to_string(), None)
+        }
+        _ => (Some(ag), a.purpose.to_string(), None),
+    };
+    let h = clock.height_of(t);
+    w.noise.push(NoiseMark {
+        variant: Variant::HonestRefusals.name().into(),
+        actor: w.consumers[c].clone(),
+        first_height: h,
+        last_height: h,
+    });
+    Some(Ev::Denied {
+        consumer: c,
+        agreement,
+        purpose,
+        subject,
+        reason,
+        label: None,
+    })
+}
+
+/// How many refusals a capped honest client sends at once: 5-20 in a retry storm (a third of the
+/// times it is refused, with retry-storm on), else one.
+pub(super) fn retry_storm(w: &mut World, c: usize, height: u64) -> u32 {
+    if !(w.noise_of.retry_storms && w.rng.random_bool(0.3)) {
+        return 1;
+    }
+    w.noise.push(NoiseMark {
+        variant: Variant::RetryStorm.name().into(),
+        actor: w.consumers[c].clone(),
+        first_height: height,
+        last_height: height,
+    });
+    w.rng.random_range(5..=20)
+}
+
+/// The attack variants' instances: `per_variant` of each attack in `variants`, each by an actor
+/// no other injection uses.
+pub(super) fn inject(
+    w: &mut World,
+    pick: &mut Picker,
+    clock: &Clock,
+    variants: &[Variant],
+    per_variant: usize,
+    planned: &mut Plan,
+) {
+    for &v in variants {
+        for i in 0..per_variant {
+            match v {
+                Variant::BurstSweep => {
+                    let m = [2.0, 3.0, 5.0, 8.0][i % 4];
+                    let hour = clock.injection_hour(&mut w.rng);
+                    if let Some(c) = pick.consumer(w, &busy) {
+                        let l = w.variant_label(
+                            v,
+                            w.consumers[c].clone(),
+                            &format!("a burst at {m}x its usual hourly volume"),
+                        );
+                        extra_traffic(w, c, hour..hour + 1, m - 1.0, l, planned);
+                    }
+                }
+                Variant::Sustained2x => {
+                    let hour = clock
+                        .injection_hour(&mut w.rng)
+                        .min(clock.hours.saturating_sub(24));
+                    if let Some(c) = pick.consumer(w, &busy) {
+                        let l = w.variant_label(
+                            v,
+                            w.consumers[c].clone(),
+                            "twice its usual volume for a whole day",
+                        );
+                        extra_traffic(w, c, hour..hour + 24, 1.0, l, planned);
+                    }
+                }
+                Variant::NightAtDayRates => {
+                    let day = clock.injection_hour(&mut w.rng) / 24;
+                    let days = clock.hours / 24;
+                    if let Some(c) = pick.consumer(w, &busy) {
+                        let l = w.variant_label(
+                            v,
+                            w.consumers[c].clone(),
+                            "three nights of traffic at its day-time peak rate",
+                        );
+                        for d in day..(day + 3).min(days) {
+                            for h in 0..6 {
+                                let hour = d * 24 + h;
+                                // up to the peak of the daily rhythm (1.6)
+                                let lift = 1.6 / rhythm(h) - 1.0;
+                                extra_traffic(w, c, hour..hour + 1, lift, l, planned);
+                            }
+                        }
+                    }
+                }
+                Variant::SplitAddresses => {
+                    let hour = clock.injection_hour(&mut w.rng);
+                    let m: f64 = w.rng.random_range(8.0..15.0);
+                    let party: Vec<usize> =
+                        (0..3).filter_map(|_| pick.consumer(w, &busy)).collect();
+                    let k = party.len().max(1) as f64;
+                    for &c in &party {
+                        let l = w.variant_label(
+                            v,
+                            w.consumers[c].clone(),
+                            &format!("one of {k} addresses sharing a burst of {m:.0}x one address's volume"),
+                        );
+                        extra_traffic(w, c, hour..hour + 1, m / k, l, planned);
+                    }
+                }
+                Variant::TrickleRefusals => {
+                    let hour = clock.injection_hour(&mut w.rng);
+                    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
+                        let l = w.variant_label(
+                            v,
+                            w.consumers[c].clone(),
+                            "one purpose its agreements do not permit per hour, for hours",
+                        );
+                        for k in 0..w.rng.random_range(6..=12u64) {
+                            let ag = w.by_consumer[c][k as usize % w.by_consumer[c].len()];
+                            let others: Vec<&str> = PURPOSES
+                                .iter()
+                                .copied()
+                                .filter(|p| *p != w.agreements[ag].purpose)
+                                .collect();
+                            let purpose = others[k as usize % others.len()].to_string();
+                            let t = (hour + k) * 3600 + w.rng.random_range(0..3600);
+                            if t < clock.hours * 3600 {
+                                planned.entry(t).or_default().push(Ev::Denied {
+                                    consumer: c,
+                                    agreement: Some(ag),
+                                    purpose,
+                                    subject: None,
+                                    reason: DenyReason::PurposeNotPermitted,
+                                    label: Some(l),
+                                });
+                            }
+                        }
+                    }
+                }
+                Variant::SelfAttested => {
+                    let hour = w.rng.random_range(
+                        clock.first..clock.hours.saturating_sub(2).max(clock.first + 1),
+                    );
+                    let p = w.rng.random_range(0..w.cfg.providers);
+                    let l = w.variant_label(
+                        v,
+                        w.providers[p].clone(),
+                        "derived versions over unattested parents, attested by three fresh wallets of its own",
+                    );
+                    // the launderer's own wallets: attestors nobody else uses, with no record
+                    let wallets: Vec<usize> = (0..3)
+                        .map(|j| {
+                            let name = format!("fresh-wallet-{p}-{i}-{j}");
+                            w.attestors.push(address(w.cfg.seed, &name));
+                            w.attestors.len() - 1
+                        })
+                        .collect();
+                    let t = hour * 3600 + w.rng.random_range(0..1800);
+                    for step in 0..3u8 {
+                        planned
+                            .entry(t + step as u64 * 300)
+                            .or_default()
+                            .push(Ev::Launder {
+                                provider: p,
+                                label: l,
+                                step,
+                                attestors: Some(wallets.clone()),
+                            });
+                    }
+                }
+                Variant::NightShift
+                | Variant::RetryStorm
+                | Variant::HonestRefusals
+                | Variant::LateJoiners => {}
+            }
+        }
+    }
+}
+
+/// A consumer busy enough for a volume attack to mean anything: at least 3 accesses an hour on
+/// average (below that, 2x is one access more, which honest chance does every hour).
+fn busy(w: &World, c: usize) -> bool {
+    !w.by_consumer[c].is_empty() && w.rate[c] >= 3.0
+}
+
+/// `lift` times consumer `c`'s usual volume (rate by the daily rhythm) on top of its honest
+/// traffic in each of `hours`, labelled `l`.
+fn extra_traffic(
+    w: &mut World,
+    c: usize,
+    hours: std::ops::Range<u64>,
+    lift: f64,
+    l: usize,
+    planned: &mut Plan,
+) {
+    for hour in hours {
+        let usual = w.rate[c] * rhythm(hour % 24);
+        let x = usual * lift;
+        // the fraction of an access drawn, so small lifts are not rounded away
+        let n = x.floor() as u64 + u64::from(w.rng.random_bool(x.fract().clamp(0.0, 1.0)));
+        for _ in 0..n {
+            let ag = *w.by_consumer[c].choose(&mut w.rng).unwrap_or(&0);
+            let t = hour * 3600 + w.rng.random_range(0..3600);
+            planned.entry(t).or_default().push(Ev::Access {
+                agreement: ag,
+                subject: None,
+                label: Some(l),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_training_and_held_out_variants_do_not_overlap_and_name_every_variant() {
+        use clap::ValueEnum;
+        for v in TRAINING {
+            assert!(!HELD_OUT.contains(&v), "{} is both", v.name());
+        }
+        let all = Variant::value_variants();
+        assert_eq!(TRAINING.len() + HELD_OUT.len(), all.len());
+        for v in all {
+            // the command line, the labels and the reports spell it alike
+            let flag = v.to_possible_value().map(|p| p.get_name().to_string());
+            assert_eq!(flag.as_deref(), Some(v.name()));
+            assert_eq!(
+                serde_json::to_value(v).ok(),
+                Some(serde_json::Value::String(v.name().into()))
+            );
+        }
+    }
+}
