@@ -182,7 +182,8 @@ struct SynthArgs {
     demand: crate::synth::Demand,
     /// Variants of the generator, comma-separated: honest noise (night-shift, retry-storm,
     /// honest-refusals, late-joiners) and misbehaviour that hides (burst-sweep,
-    /// trickle-refusals, sustained-2x, night-at-day-rates, split-addresses, self-attested).
+    /// trickle-refusals, sustained-2x, night-at-day-rates, slow-ramp, split-addresses,
+    /// self-attested).
     /// docs/anomalies.md says what each does. None: the base generator alone.
     #[arg(long, value_enum, value_delimiter = ',')]
     variants: Vec<crate::synth::Variant>,
@@ -203,8 +204,9 @@ struct EvalArgs {
     /// Development seeds: the detector's settings were chosen looking at these.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
     seeds: Vec<u64>,
-    /// Held-out seeds, reported apart (never looked at while tuning); empty: none.
-    #[arg(long, value_delimiter = ',', default_value = "11,12,13")]
+    /// Held-out seeds, reported apart (never looked at while tuning); the flag alone: none
+    /// (while tuning on the development seeds).
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "11,12,13")]
     held_out_seeds: Vec<u64>,
     /// Variants of the generator the development seeds run with (the settings were chosen
     /// looking at them); see `datapact-sim synth --help`.
@@ -212,7 +214,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "night-shift,retry-storm,burst-sweep,trickle-refusals"
+        default_value = "night-shift,retry-storm,burst-sweep,trickle-refusals,sustained-2x"
     )]
     variants: Vec<crate::synth::Variant>,
     /// Variants the held-out seeds run with: honest noise and evasions never looked at while
@@ -221,7 +223,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "honest-refusals,late-joiners,sustained-2x,night-at-day-rates,split-addresses,self-attested"
+        default_value = "honest-refusals,late-joiners,night-at-day-rates,slow-ramp,split-addresses,self-attested"
     )]
     held_out_variants: Vec<crate::synth::Variant>,
     /// Accesses per synthetic history.

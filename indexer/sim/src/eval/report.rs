@@ -246,8 +246,16 @@ pub fn debug_top(a: &Analysis, units: &[Unit], n: usize) -> String {
             let (w, sc) = (&t.rows[i], &scores[i]);
             let _ = writeln!(
                 s,
-                "{:.3} parts [{:.1} {:.1} {:.1} {:.1}] raw {:?} usual {:?}",
-                sc.score, sc.parts[0], sc.parts[1], sc.parts[2], sc.parts[3], w.raw, w.usual
+                "{:.3} {} window {} parts [{:.1} {:.1} {:.1} {:.1}] raw {:?} usual {:?}",
+                sc.score,
+                w.actor,
+                w.window,
+                sc.parts[0],
+                sc.parts[1],
+                sc.parts[2],
+                sc.parts[3],
+                w.raw,
+                w.usual
             );
         }
     }

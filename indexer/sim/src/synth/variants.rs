@@ -44,6 +44,8 @@ pub enum Variant {
     Sustained2x,
     /// attack (access_burst): three nights of traffic at the day's peak rate
     NightAtDayRates,
+    /// attack (access_burst): a rise from its usual volume to four times it over 12 hours
+    SlowRamp,
     /// attack (access_burst): one burst of 8-15 times a consumer's volume split over three addresses
     SplitAddresses,
     /// attack (provenance_laundering): the laundered product attested by three fresh wallets of
@@ -52,19 +54,22 @@ pub enum Variant {
 }
 
 /// The variants `make eval` tunes on (with development seeds).
-pub const TRAINING: [Variant; 4] = [
+pub const TRAINING: [Variant; 5] = [
     Variant::NightShift,
     Variant::RetryStorm,
     Variant::BurstSweep,
     Variant::TrickleRefusals,
+    // held out at first; its held-out figures were seen before the span features were
+    // written, so it is training now (docs/anomalies.md, "Variants")
+    Variant::Sustained2x,
 ];
 
 /// The variants `make eval` holds out (with held-out seeds): never looked at while tuning.
 pub const HELD_OUT: [Variant; 6] = [
     Variant::HonestRefusals,
     Variant::LateJoiners,
-    Variant::Sustained2x,
     Variant::NightAtDayRates,
+    Variant::SlowRamp,
     Variant::SplitAddresses,
     Variant::SelfAttested,
 ];
@@ -81,6 +86,7 @@ impl Variant {
             Variant::TrickleRefusals => "trickle-refusals",
             Variant::Sustained2x => "sustained-2x",
             Variant::NightAtDayRates => "night-at-day-rates",
+            Variant::SlowRamp => "slow-ramp",
             Variant::SplitAddresses => "split-addresses",
             Variant::SelfAttested => "self-attested",
         }
@@ -96,6 +102,7 @@ impl Variant {
             Variant::BurstSweep
             | Variant::Sustained2x
             | Variant::NightAtDayRates
+            | Variant::SlowRamp
             | Variant::SplitAddresses => Some(kind::ACCESS_BURST),
             Variant::TrickleRefusals => Some(kind::PURPOSE_HOPPING),
             Variant::SelfAttested => Some(kind::PROVENANCE_LAUNDERING),
@@ -287,18 +294,33 @@ pub(super) fn inject(
                     let day = clock.injection_hour(&mut w.rng) / 24;
                     let days = clock.hours / 24;
                     if let Some(c) = pick.consumer(w, &busy) {
-                        let l = w.variant_label(
-                            v,
-                            w.consumers[c].clone(),
-                            "three nights of traffic at its day-time peak rate",
-                        );
+                        // a label per night: the days between are honest
                         for d in day..(day + 3).min(days) {
+                            let l = w.variant_label(
+                                v,
+                                w.consumers[c].clone(),
+                                "a night of traffic at its day-time peak rate (one of three)",
+                            );
                             for h in 0..6 {
                                 let hour = d * 24 + h;
                                 // up to the peak of the daily rhythm (1.6)
                                 let lift = 1.6 / rhythm(h) - 1.0;
                                 extra_traffic(w, c, hour..hour + 1, lift, l, planned);
                             }
+                        }
+                    }
+                }
+                Variant::SlowRamp => {
+                    let hour = clock.injection_hour(&mut w.rng).min(clock.hours.saturating_sub(12));
+                    if let Some(c) = pick.consumer(w, &busy) {
+                        let l = w.variant_label(
+                            v,
+                            w.consumers[c].clone(),
+                            "a rise from its usual volume to four times it over 12 hours",
+                        );
+                        for k in 0..12u64 {
+                            let lift = 3.0 * (k + 1) as f64 / 12.0;
+                            extra_traffic(w, c, hour + k..hour + k + 1, lift, l, planned);
                         }
                     }
                 }
