@@ -24,9 +24,11 @@ pub use run::{analyze, AnalyzeConfig};
 
 /// The version of the scoring (the features, the detector's design, the rules), recorded with
 /// every run and every alert it leads to; each fitted detector adds its own content hash
-/// (`datapact-anomaly-2.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
-/// "Streaming"); runs of 1 are not recomputed by this code and say so.
-pub const MODEL_VERSION: &str = "datapact-anomaly-2";
+/// (`datapact-anomaly-3.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
+/// "Streaming"); 3: the consumer features over a span of windows (a day's volume, the same
+/// time of day, recent purpose refusals). Runs of earlier models are not recomputed by this code
+/// and say so.
+pub const MODEL_VERSION: &str = "datapact-anomaly-3";
 
 /// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
 pub fn peak_rss_mib() -> f64 {

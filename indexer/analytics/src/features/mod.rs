@@ -154,10 +154,10 @@ fn usual_values(rows: &[ActorWindow], prior: &[ActorWindow], width: usize) -> Ve
 /// surprise against its own rate and its first-windows volume, and the detector's view. Every
 /// value of a window is read from that window and the ones before it: finishing a history at
 /// once or in parts gives the same rows.
-pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
+pub fn finish(table: &mut RoleTable, prior: &[ActorWindow], w: Windowing) {
     let width = table.features.len();
     if table.role == "consumer" {
-        consumers::add_volume_surprise(table, prior);
+        consumers::add_volume_surprise(table, prior, w);
     }
     let usual = usual_values(&table.rows, prior, width);
     let defs = &table.features;
@@ -169,7 +169,7 @@ pub fn finish(table: &mut RoleTable, prior: &[ActorWindow]) {
             .enumerate()
             .map(|(j, v)| {
                 let def = &defs[j];
-                if def.feature.name == "volume_surprise" {
+                if consumers::SURPRISES.contains(&def.feature.name.as_str()) {
                     v.min(1e3)
                 } else if def.relative {
                     v.ln_1p() - r.usual.get(j).copied().unwrap_or(0.0).ln_1p()
@@ -205,7 +205,9 @@ mod tests {
     fn history() -> impl Strategy<Value = Vec<ActorWindow>> {
         let width = consumer_features().len();
         // (actor, window, accesses, refused): actors with gaps in their lives
-        proptest::collection::vec((0..4u8, 0..30i64, 0..60u32, 0..4u32), 1..120).prop_map(
+        // up to 80 windows of 3 hours: long enough for the day surprise (24 windows of
+        // history before the 24 it sums) and the hour surprise (three earlier days)
+        proptest::collection::vec((0..4u8, 0..80i64, 0..60u32, 0..4u32), 1..200).prop_map(
             move |cells| {
                 let mut seen = std::collections::BTreeMap::new();
                 for (actor, window, accesses, refused) in cells {
@@ -213,6 +215,7 @@ mod tests {
                     raw[0] = f64::from(accesses);
                     raw[2] = f64::from(accesses.min(7));
                     raw[5] = f64::from(refused);
+                    raw[6] = f64::from(refused.min(2));
                     seen.insert((format!("c{actor}"), window), raw);
                 }
                 seen.into_iter()
@@ -229,7 +232,7 @@ mod tests {
         #[test]
         fn a_history_finished_at_once_or_window_by_window_gives_the_same_rows(
             rows in history(),
-            cut in 0i64..31,
+            cut in 0i64..81,
         ) {
             let table = |rows: Vec<ActorWindow>| RoleTable {
                 role: "consumer",
@@ -237,19 +240,20 @@ mod tests {
                 rows,
             };
             let mut once = table(rows.clone());
-            finish(&mut once, &[]);
+            let w = Windowing { seconds: 10_800 };
+            finish(&mut once, &[], w);
             // an earlier run finished the windows before `cut` (and stored their raw values);
             // a later one finishes the rest against them
             let (before, after): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.window < cut);
             let mut first = table(before);
-            finish(&mut first, &[]);
+            finish(&mut first, &[], w);
             let stored: Vec<ActorWindow> = first
                 .rows
                 .iter()
                 .map(|r| ActorWindow { x: Vec::new(), usual: Vec::new(), ..r.clone() })
                 .collect();
             let mut second = table(after);
-            finish(&mut second, &stored);
+            finish(&mut second, &stored, w);
             let mut parts = first.rows;
             parts.extend(second.rows);
             parts.sort_by(|a, b| (&a.actor, a.window).cmp(&(&b.actor, b.window)));

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use super::{AnalyzeConfig, Plan};
 use crate::analysis::REPORT_THRESHOLD;
 use crate::detect::{Detector, Feature, Scored};
-use crate::features::{self, ActorWindow, FeatureDef, Lineage, RoleTable};
+use crate::features::{self, ActorWindow, FeatureDef, Lineage, RoleTable, Windowing};
 use crate::load::Data;
 use crate::manifest::{self, Digest};
 use crate::{store, MODEL_VERSION};
@@ -77,10 +77,10 @@ pub(super) async fn role_tables(
         );
         // the windows this run scores: those that closed since the previous run
         table.rows.retain(|r| plan.scores(r.window));
-        features::finish(&mut table, &prior);
+        features::finish(&mut table, &prior, window);
         let history_rows = table.rows.len() + prior.len();
         // a detector would fit on the new windows and a sample of the history
-        let fit = fit_rows(&table, prior, &reported, cfg.fit_sample);
+        let fit = fit_rows(&table, prior, &reported, cfg.fit_sample, window);
         out.push(RoleInput {
             table,
             fit,
@@ -179,6 +179,7 @@ fn fit_rows(
     prior: Vec<ActorWindow>,
     reported: &[bool],
     cap: usize,
+    window: Windowing,
 ) -> Vec<Vec<f64>> {
     let mut all: Vec<Vec<f64>> = table.rows.iter().map(|r| r.x.clone()).collect();
     if !prior.is_empty() {
@@ -188,7 +189,7 @@ fn fit_rows(
             features: table.features.clone(),
             rows: prior,
         };
-        features::finish(&mut past, &[]);
+        features::finish(&mut past, &[], window);
         all.extend(
             past.rows
                 .into_iter()
@@ -220,10 +221,11 @@ mod tests {
             features: features::consumer_features(),
             rows: vec![row("a", 3, 2.0), row("b", 3, 1.0)],
         };
-        features::finish(&mut table, &[]);
+        let hourly = Windowing { seconds: 3600 };
+        features::finish(&mut table, &[], hourly);
         // three earlier windows; the burst in the second was reported
         let prior = vec![row("a", 0, 1.0), row("a", 1, 480.0), row("a", 2, 1.0)];
-        let fit = fit_rows(&table, prior, &[false, true, false], 100);
+        let fit = fit_rows(&table, prior, &[false, true, false], 100, hourly);
         assert_eq!(
             fit.len(),
             4,

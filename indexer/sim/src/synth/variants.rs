@@ -311,7 +311,9 @@ pub(super) fn inject(
                     }
                 }
                 Variant::SlowRamp => {
-                    let hour = clock.injection_hour(&mut w.rng).min(clock.hours.saturating_sub(12));
+                    let hour = clock
+                        .injection_hour(&mut w.rng)
+                        .min(clock.hours.saturating_sub(12));
                     if let Some(c) = pick.consumer(w, &busy) {
                         let l = w.variant_label(
                             v,
