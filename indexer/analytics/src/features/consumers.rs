@@ -376,10 +376,14 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
     let round = |v: f64| (v * 10.0).round() / 10.0;
     let mut out = vec![[0.0; 3]; rows.len()];
     for ws in lives(rows, prior) {
-        let Some(first) = ws.first().map(|l| l.window) else {
-            continue;
-        };
         let at = |j: usize| ws[j].raw.first().copied().unwrap_or(0.0);
+        // an actor's pace starts with its first access, not its first refused attempt: a
+        // consumer that probed days before going live is not a sudden rise when it does (held
+        // out, late joiners picked for an injection were alerted on for a day: 266 windows)
+        // (none yet: the surprises are 0, as for an actor without a past)
+        let first = (0..ws.len())
+            .find(|&j| at(j) > 0.0)
+            .map_or(i64::MAX, |j| ws[j].window);
         let refused = |j: usize| {
             let n = ws[j].raw.get(REFUSED_PURPOSE).copied().unwrap_or(0.0);
             if n > 0.0 {
@@ -404,7 +408,7 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
             let upto = j + 1;
             // day: the last DAY_WINDOWS windows against the mean pace before them
             let start = l.window - DAY_WINDOWS + 1;
-            let earlier = start - first;
+            let earlier = start.saturating_sub(first);
             let day = if earlier >= DAY_WINDOWS {
                 let k = before(start);
                 let pace = acc[k] / earlier as f64;
@@ -536,6 +540,19 @@ mod tests {
         // windows that do not tile a day have no time of day
         let odd = spans(&life(&a, &[]), &[], Windowing { seconds: 7 });
         assert!(odd.iter().all(|x| x[1] == 0.0));
+    }
+
+    #[test]
+    fn a_consumer_that_probed_days_before_going_live_is_not_a_sudden_rise_when_it_does() {
+        let hourly = Windowing { seconds: 3600 };
+        // refused attempts only in its first window, four idle days, then 10 an hour
+        let mut accesses = vec![0.0; 97];
+        accesses.extend(vec![10.0; 30]);
+        let s = spans(&life(&accesses, &[5.0]), &[], hourly);
+        for (w, x) in s.iter().enumerate().skip(97) {
+            assert_eq!((x[0], x[1]), (0.0, 0.0), "window {w}");
+        }
+        assert_eq!(s[0][2], 1.0, "its refused purposes still count");
     }
 
     #[test]
