@@ -93,8 +93,11 @@ impl Picker {
         w: &mut World,
         need: &dyn Fn(&World, usize) -> bool,
     ) -> Option<usize> {
+        // a late joiner (variant late-joiners) is honest noise: an injection before it joins
+        // would be an attacker that vanishes for days and comes back as someone else
+        let joined = |c: usize| w.noise_of.start.get(c).copied().unwrap_or(0) == 0;
         let mut cands: Vec<usize> = (0..w.cfg.consumers)
-            .filter(|c| !self.used.contains(c) && need(w, *c))
+            .filter(|c| !self.used.contains(c) && need(w, *c) && joined(*c))
             .collect();
         cands.shuffle(&mut w.rng);
         let c = cands.first().copied()?;
