@@ -544,8 +544,10 @@ async fn synth_variants_write_labelled_evasions_and_mark_the_honest_noise_they_a
     let all: Vec<Variant> = TRAINING.iter().chain(HELD_OUT.iter()).copied().collect();
     let cfg = SynthConfig {
         seed: 5,
-        consumers: 80,
-        accesses: 60_000,
+        // enough consumers that some night shifts are left over after the injections pick
+        // theirs (with 80, none were once the late joiners stopped being picked)
+        consumers: 200,
+        accesses: 80_000,
         days: 5,
         injections: 4,
         progress: false,
