@@ -62,23 +62,24 @@ pub(super) fn pooled_precision_at(
     qs: &[&Quality],
     at: &dyn Fn(&Quality) -> &OperatingPoint,
 ) -> f64 {
+    pooled_alerts_at(qs, at).0
+}
+
+/// Pooled precision and how many alerts it is measured on.
+fn pooled_alerts_at(qs: &[&Quality], at: &dyn Fn(&Quality) -> &OperatingPoint) -> (f64, f64) {
     let fp: usize = qs.iter().map(|q| at(q).false_alerts).sum();
     let tp: f64 = qs
         .iter()
         .map(|q| at(q).recall * q.positives as f64)
         .filter(|v| v.is_finite())
         .sum();
-    if tp + fp as f64 > 0.0 {
-        tp / (tp + fp as f64)
-    } else {
-        f64::NAN
-    }
+    let n = tp + fp as f64;
+    (if n > 0.0 { tp / n } else { f64::NAN }, n)
 }
 
-/// The sentinel's default as the development seeds choose it: going down from the highest, the
-/// last severity whose pooled overall precision is at least `precision` (None: not even the
-/// highest).
-pub fn choose_severity(results: &[SeedResult], precision: f64) -> Option<&'static str> {
+/// Per severity, highest first: pooled overall precision, its standard error (binomial) and
+/// the alerts it is measured on.
+pub fn precision_by_severity(results: &[SeedResult]) -> Vec<(&'static str, f64, f64, f64)> {
     let overall: Vec<&Quality> = results
         .iter()
         .filter_map(|r| r.quality.iter().find(|q| q.kind == "overall"))
@@ -86,14 +87,30 @@ pub fn choose_severity(results: &[SeedResult], precision: f64) -> Option<&'stati
     SEVERITY_FLOORS
         .iter()
         .enumerate()
-        .take_while(|(i, _)| {
-            let p = pooled_precision_at(&overall, &|q| {
-                q.by_severity.get(*i).map_or(&q.sentinel, |(_, p)| p)
+        .map(|(i, (name, _))| {
+            let (p, n) = pooled_alerts_at(&overall, &|q| {
+                q.by_severity.get(i).map_or(&q.sentinel, |(_, p)| p)
             });
-            // no alerts at all is no false alert
-            p.is_nan() || p >= precision
+            let se = if n > 0.0 {
+                (p * (1.0 - p) / n).sqrt()
+            } else {
+                f64::NAN
+            };
+            (*name, p, se, n)
         })
-        .map(|(_, (name, _))| *name)
+        .collect()
+}
+
+/// The sentinel's default as the development seeds choose it: going down from the highest, the
+/// last severity whose pooled overall precision is at least `precision` within one standard
+/// error (a precision measured on a few hundred alerts is known to a couple of points) (None:
+/// not even the highest).
+pub fn choose_severity(results: &[SeedResult], precision: f64) -> Option<&'static str> {
+    precision_by_severity(results)
+        .into_iter()
+        // no alerts at all is no false alert
+        .take_while(|(_, p, se, _)| p.is_nan() || p + se >= precision)
+        .map(|(name, ..)| name)
         .last()
 }
 
@@ -148,11 +165,11 @@ mod tests {
             variants: vec![],
             noise: vec![],
         };
-        // 19 positives at 0.8 and one negative there (precision 0.95 at medium); ten negatives
-        // at 0.6 (at low: 19 of 30)
-        let mut units: Vec<Unit> = (0..19).map(|i| unit(format!("p{i}"), 0.8, true)).collect();
-        units.push(unit("n".into(), 0.8, false));
-        units.extend((0..10).map(|i| unit(format!("m{i}"), 0.6, false)));
+        // 190 positives at 0.8 and ten negatives there (precision 0.95 +- 0.015 at medium); 300
+        // negatives at 0.6 (at low: 190 of 500)
+        let mut units: Vec<Unit> = (0..190).map(|i| unit(format!("p{i}"), 0.8, true)).collect();
+        units.extend((0..10).map(|i| unit(format!("n{i}"), 0.8, false)));
+        units.extend((0..300).map(|i| unit(format!("m{i}"), 0.6, false)));
         let result = |quality| SeedResult {
             seed: 1,
             accesses: 0,
@@ -173,5 +190,16 @@ mod tests {
         let r = [result(evaluate(&units, &["access_burst"], 1.0))];
         assert_eq!(choose_severity(&r, 0.9), Some("medium"));
         assert_eq!(choose_severity(&r, 0.99), Some("high"));
+        // 179 of 200 right at medium: 0.895, below 0.9 but within its standard error (0.022)
+        let mut edge: Vec<Unit> = (0..179).map(|i| unit(format!("p{i}"), 0.8, true)).collect();
+        edge.extend((0..21).map(|i| unit(format!("n{i}"), 0.8, false)));
+        edge.extend((0..300).map(|i| unit(format!("m{i}"), 0.6, false)));
+        let r = [result(evaluate(&edge, &["access_burst"], 1.0))];
+        assert_eq!(choose_severity(&r, 0.9), Some("medium"));
+        // 170 of 200 (0.85 +- 0.025) is below it
+        let mut low: Vec<Unit> = (0..170).map(|i| unit(format!("p{i}"), 0.8, true)).collect();
+        low.extend((0..30).map(|i| unit(format!("n{i}"), 0.8, false)));
+        let r = [result(evaluate(&low, &["access_burst"], 1.0))];
+        assert_eq!(choose_severity(&r, 0.9), Some("high"));
     }
 }

@@ -160,8 +160,13 @@ fn at_severities(results: &[SeedResult]) -> String {
 pub fn default_choice(results: &[SeedResult]) -> String {
     let chosen = choose_severity(results, PRECISION_FLOOR);
     format!(
-        "the sentinel's default chosen here: {} (the lowest severity whose precision on these seeds is at least {PRECISION_FLOOR}); in the code: {SENTINEL_DEFAULT_SEVERITY}{}\n",
+        "the sentinel's default chosen here: {} (the lowest severity whose precision on these seeds is at least {PRECISION_FLOOR} within one standard error: {}); in the code: {SENTINEL_DEFAULT_SEVERITY}{}\n",
         chosen.unwrap_or("none"),
+        super::operating::precision_by_severity(results)
+            .iter()
+            .map(|(name, p, se, n)| format!("{name} {p:.3} +- {se:.3} of {n:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         if chosen == Some(SENTINEL_DEFAULT_SEVERITY) {
             ""
         } else {
