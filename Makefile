@@ -199,7 +199,7 @@ native: ## build the optimized native binaries the benchmarks run
 	cargo build --locked --profile native --workspace --bins
 
 .PHONY: eval
-eval: bin ## labelled evaluation of the anomaly scores per kind: PR-AUC, recall at 5% FPR, P/R/F1, and P/R and false alerts where the sentinel acts; development seeds 1-3, held-out 11-13
+eval: bin ## labelled evaluation of the anomaly scores per kind: PR-AUC, recall at 5% FPR, P/R/F1, and P/R and false alerts where the sentinel acts, per generator variant; development seeds 1-3 with the training variants, held-out 11-13 with the held-out ones
 	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13)
 
 .PHONY: eval-forecast
