@@ -375,6 +375,19 @@ fn laundering(w: &mut World, _pick: &mut Picker, clock: &Clock, planned: &mut Pl
         vec![],
         "derived versions published over unattested parents, then attested themselves",
     );
+    launder_chain(w, hour, (p, l), None, planned);
+}
+
+/// The three steps of a laundering chain by provider `p` under label `l`, five minutes apart,
+/// from a random second of the first half of `hour`; `attestors` attest the product (None: two
+/// established ones).
+pub(super) fn launder_chain(
+    w: &mut World,
+    hour: u64,
+    (p, l): (usize, usize),
+    attestors: Option<Vec<usize>>,
+    planned: &mut Plan,
+) {
     let t = hour * 3600 + w.rng.random_range(0..1800);
     for step in 0..3u8 {
         planned
@@ -384,7 +397,7 @@ fn laundering(w: &mut World, _pick: &mut Picker, clock: &Clock, planned: &mut Pl
                 provider: p,
                 label: l,
                 step,
-                attestors: None,
+                attestors: attestors.clone(),
             });
     }
 }

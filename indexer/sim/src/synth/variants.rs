@@ -16,7 +16,7 @@ use serde::Serialize;
 use datapact_types::agreements::DenyReason;
 
 use super::address;
-use super::schedule::{Clock, Ev, Picker, Plan};
+use super::schedule::{launder_chain, Clock, Ev, Picker, Plan};
 use super::world::{rhythm, World};
 use crate::labels::kind;
 use crate::workload::PURPOSES;
@@ -389,18 +389,7 @@ pub(super) fn inject(
                             w.attestors.len() - 1
                         })
                         .collect();
-                    let t = hour * 3600 + w.rng.random_range(0..1800);
-                    for step in 0..3u8 {
-                        planned
-                            .entry(t + step as u64 * 300)
-                            .or_default()
-                            .push(Ev::Launder {
-                                provider: p,
-                                label: l,
-                                step,
-                                attestors: Some(wallets.clone()),
-                            });
-                    }
+                    launder_chain(w, hour, (p, l), Some(wallets), planned);
                 }
                 Variant::NightShift
                 | Variant::RetryStorm
