@@ -188,15 +188,19 @@ fn build_datapact() -> anyhow::Result<PathBuf> {
     // cargo gives a test process its package's CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...; build
     // scripts (ring's, through polars) rerun when those differ from the outer build's, which
     // would rebuild half the dependency tree: build as `make bin` does, without them
+    // (how to build stays: with CARGO_INCREMENTAL=0 removed, this build rebuilt the workspace's
+    // libraries in place with incremental on, and the doctests that ran after it found
+    // libraries that no longer matched theirs: "can't find crate for `datapact_chain`")
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().to_string();
         let keep = [
             "CARGO_HOME",
             "CARGO_TARGET_DIR",
             "CARGO_TERM_COLOR",
-            "CARGO_BUILD_JOBS",
+            "CARGO_INCREMENTAL",
         ];
-        if k.starts_with("CARGO_") && !keep.contains(&k.as_str()) {
+        let how = k.starts_with("CARGO_BUILD_") || k.starts_with("CARGO_PROFILE_");
+        if k.starts_with("CARGO_") && !keep.contains(&k.as_str()) && !how {
             cmd.env_remove(&k);
         }
     }
