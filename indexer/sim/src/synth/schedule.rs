@@ -75,6 +75,12 @@ impl Clock {
         rng.random_range(self.first..self.hours.max(self.first + 1))
     }
 
+    /// A random hour for a laundering chain: after the first day, two hours before the end (its
+    /// three steps must land).
+    pub fn laundering_hour(&self, rng: &mut ChaCha8Rng) -> u64 {
+        rng.random_range(self.first..self.hours.saturating_sub(2).max(self.first + 1))
+    }
+
     /// The block holding second `second` of the history (block 1 is the setup).
     pub fn height_of(&self, second: u64) -> u64 {
         1 + second / self.block_seconds
@@ -200,13 +206,7 @@ fn purpose_hopping(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
         );
         let start = hour * 3600 + w.rng.random_range(0..1800);
         for k in 0..w.rng.random_range(6..=12u64) {
-            let ag = w.by_consumer[c][k as usize % w.by_consumer[c].len()];
-            let others: Vec<&str> = PURPOSES
-                .iter()
-                .copied()
-                .filter(|p| *p != w.agreements[ag].purpose)
-                .collect();
-            let purpose = others[k as usize % others.len()].to_string();
+            let (ag, purpose) = wrong_purpose(w, c, k as usize);
             planned.entry(start + k * 60).or_default().push(Ev::Denied {
                 consumer: c,
                 agreement: Some(ag),
@@ -217,6 +217,18 @@ fn purpose_hopping(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
             });
         }
     }
+}
+
+/// The `k`-th try of consumer `c` at a purpose its agreements do not permit: its agreements in
+/// turn, each with the `k`-th (cycling) purpose other than the one it was signed for.
+pub(super) fn wrong_purpose(w: &World, c: usize, k: usize) -> (usize, String) {
+    let ag = w.by_consumer[c][k % w.by_consumer[c].len()];
+    let others: Vec<&str> = PURPOSES
+        .iter()
+        .copied()
+        .filter(|p| *p != w.agreements[ag].purpose)
+        .collect();
+    (ag, others[k % others.len()].to_string())
 }
 
 /// Three to eight refused attempts of consumer `c` on agreement `ag` for its own purpose, spread
@@ -365,9 +377,7 @@ fn denied_flood(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut P
 
 /// Provenance laundering: an unattested scrape, derivatives, an attested final product.
 fn laundering(w: &mut World, _pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let hour = w
-        .rng
-        .random_range(clock.first..clock.hours.saturating_sub(2).max(clock.first + 1));
+    let hour = clock.laundering_hour(&mut w.rng);
     let p = w.rng.random_range(0..w.cfg.providers);
     let l = w.label(
         kind::PROVENANCE_LAUNDERING,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use datapact_types::agreements::DenyReason;
 
 use super::address;
-use super::schedule::{launder_chain, Clock, Ev, Picker, Plan};
+use super::schedule::{launder_chain, wrong_purpose, Clock, Ev, Picker, Plan};
 use super::world::{rhythm, World};
 use crate::labels::kind;
 use crate::workload::PURPOSES;
@@ -267,130 +267,22 @@ pub(super) fn inject(
             match v {
                 Variant::BurstSweep => {
                     let m = [2.0, 3.0, 5.0, 8.0][i % 4];
-                    let hour = clock.injection_hour(&mut w.rng);
-                    if let Some(c) = pick.consumer(w, &busy) {
-                        let l = w.variant_label(
-                            v,
-                            w.consumers[c].clone(),
-                            &format!("a burst at {m}x its usual hourly volume"),
-                        );
-                        extra_traffic(w, c, hour..hour + 1, m - 1.0, l, planned);
-                    }
+                    let about = format!("a burst at {m}x its usual hourly volume");
+                    volume(w, pick, clock, v, &about, 1, &|_| m - 1.0, planned);
                 }
                 Variant::Sustained2x => {
-                    let hour = clock
-                        .injection_hour(&mut w.rng)
-                        .min(clock.hours.saturating_sub(24));
-                    if let Some(c) = pick.consumer(w, &busy) {
-                        let l = w.variant_label(
-                            v,
-                            w.consumers[c].clone(),
-                            "twice its usual volume for a whole day",
-                        );
-                        extra_traffic(w, c, hour..hour + 24, 1.0, l, planned);
-                    }
-                }
-                Variant::NightAtDayRates => {
-                    let day = clock.injection_hour(&mut w.rng) / 24;
-                    let days = clock.hours / 24;
-                    if let Some(c) = pick.consumer(w, &busy) {
-                        // a label per night: the days between are honest
-                        for d in day..(day + 3).min(days) {
-                            let l = w.variant_label(
-                                v,
-                                w.consumers[c].clone(),
-                                "a night of traffic at its day-time peak rate (one of three)",
-                            );
-                            for h in 0..6 {
-                                let hour = d * 24 + h;
-                                // up to the peak of the daily rhythm (1.6)
-                                let lift = 1.6 / rhythm(h) - 1.0;
-                                extra_traffic(w, c, hour..hour + 1, lift, l, planned);
-                            }
-                        }
-                    }
+                    let about = "twice its usual volume for a whole day";
+                    volume(w, pick, clock, v, about, 24, &|_| 1.0, planned);
                 }
                 Variant::SlowRamp => {
-                    let hour = clock
-                        .injection_hour(&mut w.rng)
-                        .min(clock.hours.saturating_sub(12));
-                    if let Some(c) = pick.consumer(w, &busy) {
-                        let l = w.variant_label(
-                            v,
-                            w.consumers[c].clone(),
-                            "a rise from its usual volume to four times it over 12 hours",
-                        );
-                        for k in 0..12u64 {
-                            let lift = 3.0 * (k + 1) as f64 / 12.0;
-                            extra_traffic(w, c, hour + k..hour + k + 1, lift, l, planned);
-                        }
-                    }
+                    let about = "a rise from its usual volume to four times it over 12 hours";
+                    let lift = |k: u64| 3.0 * (k + 1) as f64 / 12.0;
+                    volume(w, pick, clock, v, about, 12, &lift, planned);
                 }
-                Variant::SplitAddresses => {
-                    let hour = clock.injection_hour(&mut w.rng);
-                    let m: f64 = w.rng.random_range(8.0..15.0);
-                    let party: Vec<usize> =
-                        (0..3).filter_map(|_| pick.consumer(w, &busy)).collect();
-                    let k = party.len().max(1) as f64;
-                    for &c in &party {
-                        let l = w.variant_label(
-                            v,
-                            w.consumers[c].clone(),
-                            &format!("one of {k} addresses sharing a burst of {m:.0}x one address's volume"),
-                        );
-                        extra_traffic(w, c, hour..hour + 1, m / k, l, planned);
-                    }
-                }
-                Variant::TrickleRefusals => {
-                    let hour = clock.injection_hour(&mut w.rng);
-                    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
-                        let l = w.variant_label(
-                            v,
-                            w.consumers[c].clone(),
-                            "one purpose its agreements do not permit per hour, for hours",
-                        );
-                        for k in 0..w.rng.random_range(6..=12u64) {
-                            let ag = w.by_consumer[c][k as usize % w.by_consumer[c].len()];
-                            let others: Vec<&str> = PURPOSES
-                                .iter()
-                                .copied()
-                                .filter(|p| *p != w.agreements[ag].purpose)
-                                .collect();
-                            let purpose = others[k as usize % others.len()].to_string();
-                            let t = (hour + k) * 3600 + w.rng.random_range(0..3600);
-                            if t < clock.hours * 3600 {
-                                planned.entry(t).or_default().push(Ev::Denied {
-                                    consumer: c,
-                                    agreement: Some(ag),
-                                    purpose,
-                                    subject: None,
-                                    reason: DenyReason::PurposeNotPermitted,
-                                    label: Some(l),
-                                });
-                            }
-                        }
-                    }
-                }
-                Variant::SelfAttested => {
-                    let hour = w.rng.random_range(
-                        clock.first..clock.hours.saturating_sub(2).max(clock.first + 1),
-                    );
-                    let p = w.rng.random_range(0..w.cfg.providers);
-                    let l = w.variant_label(
-                        v,
-                        w.providers[p].clone(),
-                        "derived versions over unattested parents, attested by three fresh wallets of its own",
-                    );
-                    // the launderer's own wallets: attestors nobody else uses, with no record
-                    let wallets: Vec<usize> = (0..3)
-                        .map(|j| {
-                            let name = format!("fresh-wallet-{p}-{i}-{j}");
-                            w.attestors.push(address(w.cfg.seed, &name));
-                            w.attestors.len() - 1
-                        })
-                        .collect();
-                    launder_chain(w, hour, (p, l), Some(wallets), planned);
-                }
+                Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
+                Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
+                Variant::TrickleRefusals => trickle_refusals(w, pick, clock, planned),
+                Variant::SelfAttested => self_attested(w, clock, i, planned),
                 Variant::NightShift
                 | Variant::RetryStorm
                 | Variant::HonestRefusals
@@ -398,6 +290,114 @@ pub(super) fn inject(
             }
         }
     }
+}
+
+/// A volume attack of variant `v` by a busy consumer: for `hours` hours from a random one, `lift`
+/// (of the hour's index) times its usual volume on top of its honest traffic.
+#[allow(clippy::too_many_arguments)]
+fn volume(
+    w: &mut World,
+    pick: &mut Picker,
+    clock: &Clock,
+    v: Variant,
+    about: &str,
+    hours: u64,
+    lift: &dyn Fn(u64) -> f64,
+    planned: &mut Plan,
+) {
+    let hour = clock
+        .injection_hour(&mut w.rng)
+        .min(clock.hours.saturating_sub(hours));
+    if let Some(c) = pick.consumer(w, &busy) {
+        let l = w.variant_label(v, w.consumers[c].clone(), about);
+        for k in 0..hours {
+            extra_traffic(w, c, hour + k..hour + k + 1, lift(k), l, planned);
+        }
+    }
+}
+
+/// Three nights (00:00-06:00) at the day's peak rate, a label per night: the days between are
+/// honest.
+fn night_at_day_rates(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let day = clock.injection_hour(&mut w.rng) / 24;
+    let days = clock.hours / 24;
+    if let Some(c) = pick.consumer(w, &busy) {
+        for d in day..(day + 3).min(days) {
+            let l = w.variant_label(
+                Variant::NightAtDayRates,
+                w.consumers[c].clone(),
+                "a night of traffic at its day-time peak rate (one of three)",
+            );
+            for h in 0..6 {
+                let hour = d * 24 + h;
+                // up to the peak of the daily rhythm (1.6)
+                let lift = 1.6 / rhythm(h) - 1.0;
+                extra_traffic(w, c, hour..hour + 1, lift, l, planned);
+            }
+        }
+    }
+}
+
+/// One burst of 8-15 times a consumer's volume shared by three addresses.
+fn split_addresses(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = clock.injection_hour(&mut w.rng);
+    let m: f64 = w.rng.random_range(8.0..15.0);
+    let party: Vec<usize> = (0..3).filter_map(|_| pick.consumer(w, &busy)).collect();
+    let k = party.len().max(1) as f64;
+    for &c in &party {
+        let l = w.variant_label(
+            Variant::SplitAddresses,
+            w.consumers[c].clone(),
+            &format!("one of {k} addresses sharing a burst of {m:.0}x one address's volume"),
+        );
+        extra_traffic(w, c, hour..hour + 1, m / k, l, planned);
+    }
+}
+
+/// One purpose its agreements do not permit per hour, for 6-12 hours.
+fn trickle_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = clock.injection_hour(&mut w.rng);
+    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
+        let l = w.variant_label(
+            Variant::TrickleRefusals,
+            w.consumers[c].clone(),
+            "one purpose its agreements do not permit per hour, for hours",
+        );
+        for k in 0..w.rng.random_range(6..=12u64) {
+            let (ag, purpose) = wrong_purpose(w, c, k as usize);
+            let t = (hour + k) * 3600 + w.rng.random_range(0..3600);
+            if t < clock.hours * 3600 {
+                planned.entry(t).or_default().push(Ev::Denied {
+                    consumer: c,
+                    agreement: Some(ag),
+                    purpose,
+                    subject: None,
+                    reason: DenyReason::PurposeNotPermitted,
+                    label: Some(l),
+                });
+            }
+        }
+    }
+}
+
+/// Laundering whose product three fresh wallets of the launderer's own attest (instance `i`).
+fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
+    let hour = clock.laundering_hour(&mut w.rng);
+    let p = w.rng.random_range(0..w.cfg.providers);
+    let l = w.variant_label(
+        Variant::SelfAttested,
+        w.providers[p].clone(),
+        "derived versions over unattested parents, attested by three fresh wallets of its own",
+    );
+    // the launderer's own wallets: attestors nobody else uses, with no record
+    let wallets: Vec<usize> = (0..3)
+        .map(|j| {
+            let name = format!("fresh-wallet-{p}-{i}-{j}");
+            w.attestors.push(address(w.cfg.seed, &name));
+            w.attestors.len() - 1
+        })
+        .collect();
+    launder_chain(w, hour, (p, l), Some(wallets), planned);
 }
 
 /// A consumer busy enough for a volume attack to mean anything: at least 3 accesses an hour on
