@@ -10,6 +10,7 @@ mod consumers;
 mod history;
 mod lineage;
 mod providers;
+mod spans;
 
 use anyhow::Context;
 use polars::prelude::*;
