@@ -7,7 +7,7 @@ use datapact_analytics::analysis::SEVERITY_FLOORS;
 use datapact_analytics::{Analysis, SENTINEL_DEFAULT_SEVERITY};
 
 use super::operating::{
-    choose_severity, pooled_precision, pooled_precision_at, sentinel_threshold, OperatingPoint,
+    choose_severity, pooled_precision, precision_by_severity, sentinel_threshold, OperatingPoint,
     PRECISION_FLOOR,
 };
 use super::{Quality, SeedResult, Unit};
@@ -125,6 +125,7 @@ fn at_severities(results: &[SeedResult]) -> String {
         s,
         "overall at each --min-severity of the sentinel (precision pooled over seeds; false alerts per 1,000 actors per day):"
     );
+    let precision = precision_by_severity(results);
     for (i, (name, floor)) in SEVERITY_FLOORS.iter().enumerate() {
         let at = |q: &Quality| q.by_severity.get(i).map(|(_, p)| p.clone());
         let points: Vec<OperatingPoint> = overall.iter().filter_map(|q| at(q)).collect();
@@ -132,9 +133,7 @@ fn at_severities(results: &[SeedResult]) -> String {
         let _ = writeln!(
             s,
             "  {name:<9} (score >= {floor:.2}): precision {:>4}, recall {:.2}, false alerts {:.2}{}",
-            ratio(pooled_precision_at(&overall, &|q| {
-                q.by_severity.get(i).map_or(&q.sentinel, |(_, p)| p)
-            })),
+            ratio(precision.get(i).map_or(f64::NAN, |p| p.1)),
             points.iter().map(|p| p.recall).sum::<f64>() / n,
             points.iter().map(|p| p.false_per_1000_actor_days).sum::<f64>() / n,
             if *name == SENTINEL_DEFAULT_SEVERITY {
@@ -162,7 +161,7 @@ pub fn default_choice(results: &[SeedResult]) -> String {
     format!(
         "the sentinel's default chosen here: {} (the lowest severity whose precision on these seeds is at least {PRECISION_FLOOR} within one standard error: {}); in the code: {SENTINEL_DEFAULT_SEVERITY}{}\n",
         chosen.unwrap_or("none"),
-        super::operating::precision_by_severity(results)
+        precision_by_severity(results)
             .iter()
             .map(|(name, p, se, n)| format!("{name} {p:.3} +- {se:.3} of {n:.0}"))
             .collect::<Vec<_>>()
