@@ -62,11 +62,13 @@ fn flatten(node: &Node, out: &mut Vec<Flat>) -> u32 {
     at
 }
 
-/// A fitted forest.
+/// A fitted forest: its trees as stored, and (built on first use) as walked.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct IsolationForest {
     trees: Vec<Vec<Flat>>,
     sample_size: usize,
+    #[serde(skip)]
+    walk: std::sync::OnceLock<Vec<Walk>>,
 }
 
 fn build(
@@ -112,24 +114,91 @@ fn build(
     Node::Leaf { size: idx.len() }
 }
 
-fn path_length(tree: &[Flat], x: &[f64]) -> f64 {
-    let mut i = 0usize;
-    let mut depth = 0.0;
-    loop {
-        match tree.get(i) {
-            Some(Flat::Leaf(correction)) => return depth + correction,
-            Some(Flat::Split(feature, at, l, r)) => {
-                depth += 1.0;
-                i = if x.get(*feature as usize).copied().unwrap_or(0.0) < *at {
-                    *l as usize
-                } else {
-                    *r as usize
-                };
+/// A node of a tree as it is walked: a row goes to `left` if `x[feature] < at` and to
+/// `left + 1` otherwise (children side by side; a NaN goes left). A leaf points to itself
+/// (`at` is +inf), so every row can take the same number of steps, the tree's height, with no
+/// branch: where it ends is a leaf, and [`Walk::value`] holds that leaf's depth plus its
+/// path-length correction.
+#[derive(Clone, Copy)]
+struct Node16 {
+    feature: u32,
+    left: u32,
+    at: f64,
+}
+
+/// A stored tree laid out for walking.
+struct Walk {
+    nodes: Vec<Node16>,
+    /// per node: a leaf's path length (its depth + the correction); 0 for a split
+    value: Vec<f64>,
+    height: usize,
+}
+
+impl Walk {
+    /// Breadth first, each split's children side by side.
+    fn new(tree: &[Flat]) -> Self {
+        let leaf = |at: usize| Node16 {
+            feature: 0,
+            left: at as u32,
+            at: f64::INFINITY,
+        };
+        let mut nodes = vec![leaf(0)];
+        let mut value = vec![0.0];
+        let mut height = 0;
+        // (stored index, walked index, depth)
+        let mut queue = std::collections::VecDeque::from([(0usize, 0usize, 0usize)]);
+        while let Some((from, to, depth)) = queue.pop_front() {
+            match tree.get(from) {
+                Some(Flat::Split(feature, at, l, r)) => {
+                    let left = nodes.len();
+                    nodes.extend([leaf(left), leaf(left + 1)]);
+                    value.extend([0.0, 0.0]);
+                    nodes[to] = Node16 {
+                        feature: *feature,
+                        left: left as u32,
+                        at: *at,
+                    };
+                    queue.push_back((*l as usize, left, depth + 1));
+                    queue.push_back((*r as usize, left + 1, depth + 1));
+                    height = height.max(depth + 1);
+                }
+                Some(Flat::Leaf(correction)) => value[to] = depth as f64 + correction,
+                None => value[to] = depth as f64,
             }
-            None => return depth,
+        }
+        Self {
+            nodes,
+            value,
+            height,
         }
     }
+
+    /// The path lengths of up to [`BATCH`] rows, walked side by side (their memory loads
+    /// overlap instead of waiting on each other).
+    fn lengths(&self, xs: &[&[f64]]) -> [f64; BATCH] {
+        let mut at = [0usize; BATCH];
+        let lanes = xs.len().min(BATCH);
+        for _ in 0..self.height {
+            for (lane, x) in at.iter_mut().zip(xs).take(lanes) {
+                let node = self.nodes.get(*lane).copied().unwrap_or(Node16 {
+                    feature: 0,
+                    left: 0,
+                    at: f64::INFINITY,
+                });
+                let v = x.get(node.feature as usize).copied().unwrap_or(0.0);
+                *lane = node.left as usize + usize::from(v >= node.at);
+            }
+        }
+        let mut out = [0.0; BATCH];
+        for (o, a) in out.iter_mut().zip(at).take(lanes) {
+            *o = self.value.get(a).copied().unwrap_or(0.0);
+        }
+        out
+    }
 }
+
+/// Rows walked through a tree side by side.
+const BATCH: usize = 8;
 
 impl IsolationForest {
     /// Fits `trees` trees on subsamples of `sample_size` rows (256 in the paper).
@@ -154,21 +223,42 @@ impl IsolationForest {
         Self {
             trees,
             sample_size: psi,
+            walk: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The anomaly scores of many rows, each as [`IsolationForest::score`] gives it (to the
+    /// bit).
+    pub fn score_batch(&self, xs: &[&[f64]]) -> Vec<f64> {
+        if self.trees.is_empty() {
+            return vec![0.5; xs.len()];
+        }
+        let walk = self
+            .walk
+            .get_or_init(|| self.trees.iter().map(|t| Walk::new(t)).collect());
+        let cn = c(self.sample_size);
+        let mut out = Vec::with_capacity(xs.len());
+        for group in xs.chunks(BATCH) {
+            let mut sums = [0.0; BATCH];
+            for tree in walk {
+                for (s, l) in sums.iter_mut().zip(tree.lengths(group)) {
+                    *s += l;
+                }
+            }
+            out.extend(sums.iter().take(group.len()).map(|sum| {
+                if cn == 0.0 {
+                    0.5
+                } else {
+                    2f64.powf(-(sum / walk.len() as f64) / cn)
+                }
+            }));
+        }
+        out
     }
 
     /// The anomaly score of `x`, in (0, 1].
     pub fn score(&self, x: &[f64]) -> f64 {
-        if self.trees.is_empty() {
-            return 0.5;
-        }
-        let mean =
-            self.trees.iter().map(|t| path_length(t, x)).sum::<f64>() / self.trees.len() as f64;
-        let cn = c(self.sample_size);
-        if cn == 0.0 {
-            return 0.5;
-        }
-        2f64.powf(-mean / cn)
+        self.score_batch(&[x])[0]
     }
 }
 
@@ -206,6 +296,55 @@ mod tests {
             .map(|r| forest.score(r))
             .fold(0.0, f64::max);
         assert!(outlier > max_inlier, "{outlier} vs {max_inlier}");
+    }
+
+    /// The score by walking the stored trees node by node (as the forest was first scored).
+    fn walked_one_by_one(forest: &IsolationForest, x: &[f64]) -> f64 {
+        let mean = forest
+            .trees
+            .iter()
+            .map(|tree| {
+                let (mut i, mut depth) = (0usize, 0.0);
+                loop {
+                    match tree[i] {
+                        Flat::Leaf(correction) => break depth + correction,
+                        Flat::Split(feature, at, l, r) => {
+                            depth += 1.0;
+                            let v = x.get(feature as usize).copied().unwrap_or(0.0);
+                            i = if v >= at { r } else { l } as usize;
+                        }
+                    }
+                }
+            })
+            .sum::<f64>()
+            / forest.trees.len() as f64;
+        2f64.powf(-mean / c(forest.sample_size))
+    }
+
+    #[test]
+    fn the_side_by_side_walk_gives_each_row_the_stored_trees_score_to_the_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let normal = Normal::new(0.0, 1.0).unwrap();
+        let rows: Vec<Vec<f64>> = (0..203)
+            .map(|_| (0..4).map(|_| normal.sample(&mut rng)).collect())
+            .collect();
+        let forest = IsolationForest::fit(&rows, 50, 64, 9);
+        let mut queries = rows.clone();
+        // a NaN, a short row, and rows far outside
+        queries.push(vec![f64::NAN, 1.0, 2.0, 3.0]);
+        queries.push(vec![1.0]);
+        queries.push(vec![40.0, -40.0, 40.0, -40.0]);
+        let views: Vec<&[f64]> = queries.iter().map(Vec::as_slice).collect();
+        let batch = forest.score_batch(&views);
+        assert_eq!(batch.len(), queries.len());
+        for (q, b) in queries.iter().zip(&batch) {
+            assert_eq!(
+                walked_one_by_one(&forest, q).to_bits(),
+                b.to_bits(),
+                "{q:?}"
+            );
+            assert_eq!(forest.score(q).to_bits(), b.to_bits(), "{q:?}");
+        }
     }
 
     #[test]

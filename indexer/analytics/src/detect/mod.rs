@@ -7,7 +7,7 @@
 //!   (MAD, with fallbacks and a per-feature floor so a feature that is nearly always zero does
 //!   not turn its first 1 into a catastrophe);
 //! - an isolation forest ([`crate::iforest`]) on the robust-scaled table;
-//! - the distance to the k nearest neighbours (smartcore's cover tree) among a reference sample;
+//! - the distance to the k nearest neighbours among a reference sample (`knn.rs`, an exact scan);
 //! - the reconstruction error after smartcore's PCA (a row that breaks the features' usual
 //!   correlations).
 //!
@@ -18,16 +18,16 @@
 use rand::seq::index::sample;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use smartcore::algorithm::neighbour::cover_tree::CoverTree;
 use smartcore::decomposition::pca::{PCAParameters, PCA};
 use smartcore::linalg::basic::arrays::Array;
 use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::metrics::distance::euclidian::Euclidian;
 
 use crate::iforest::IsolationForest;
 
+mod knn;
 mod scale;
 mod table;
+use knn::Neighbours;
 pub use scale::robust_center_scale;
 use scale::ViewScale;
 pub use table::score_file;
@@ -109,7 +109,7 @@ pub struct Scored {
 /// those bytes, [`Detector::id`], names it (a version derived from its content and settings).
 pub struct Detector {
     fitted: Fitted,
-    tree: Option<CoverTree<Vec<f64>, Euclidian<f64>>>,
+    neighbours: Option<Neighbours>,
     /// which of the rows it was fitted on are its kNN reference rows (empty once loaded)
     ref_rows: Vec<usize>,
 }
@@ -135,18 +135,6 @@ struct Fitted {
 
 /// The format of a stored detector's bytes (postcard of [`Fitted`]).
 const FITTED_FORMAT: u32 = 1;
-
-fn knn_index(
-    refs: &[Vec<f64>],
-    k: usize,
-) -> anyhow::Result<Option<CoverTree<Vec<f64>, Euclidian<f64>>>> {
-    if refs.len() <= k + 1 {
-        return Ok(None);
-    }
-    CoverTree::new(refs.to_vec(), Euclidian::new())
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("building the kNN index: {e}"))
-}
 
 impl Detector {
     /// Fits on `rows` (all of the same width as `features`); at most `cfg.reference` rows are
@@ -194,7 +182,7 @@ impl Detector {
         // cap (30 x its weight) still leaves the score under the report threshold
         f.knn_gate = 1.0;
         let mut d = Detector {
-            tree: knn_index(&f.refs, cfg.k)?,
+            neighbours: Neighbours::new(&f.refs, cfg.k),
             fitted: f,
             ref_rows,
         };
@@ -228,7 +216,7 @@ impl Detector {
             );
         }
         Ok(Detector {
-            tree: knn_index(&fitted.refs, fitted.cfg.k)?,
+            neighbours: Neighbours::new(&fitted.refs, fitted.cfg.k),
             fitted,
             ref_rows: Vec::new(),
         })
@@ -250,17 +238,18 @@ impl Detector {
     }
 
     fn knn(&self, x: &[f64], is_reference: bool) -> f64 {
-        let Some(tree) = &self.tree else { return 0.0 };
-        let k = self.fitted.cfg.k + usize::from(is_reference);
-        let point = x.to_vec();
-        let Ok(found) = tree.find(&point, k) else {
+        let Some(neighbours) = &self.neighbours else {
             return 0.0;
         };
-        let mut d: Vec<f64> = found.iter().map(|(_, d, _)| *d).collect();
-        d.sort_by(f64::total_cmp);
-        if is_reference && !d.is_empty() {
-            d.remove(0);
-        }
+        let k = self.fitted.cfg.k + usize::from(is_reference);
+        let mut d = Vec::with_capacity(k);
+        neighbours.nearest(x, k, &mut d);
+        // a reference row meets itself first, at distance 0
+        let d = if is_reference && !d.is_empty() {
+            &d[1..]
+        } else {
+            &d[..]
+        };
         d.iter().sum::<f64>() / d.len().max(1) as f64
     }
 
@@ -292,11 +281,16 @@ impl Detector {
                 .enumerate()
                 .map(|(c, part)| {
                     s.spawn(move || {
-                        part.iter()
+                        let scaled: Vec<_> = part.iter().map(|r| self.fitted.scaled(r)).collect();
+                        let xs: Vec<&[f64]> = scaled.iter().map(|s| s.1.as_slice()).collect();
+                        let iso = self.fitted.forest.score_batch(&xs);
+                        scaled
+                            .into_iter()
+                            .zip(iso)
                             .enumerate()
-                            .map(|(j, r)| {
+                            .map(|(j, (view, iso))| {
                                 let own = is_ref.get(c * chunk + j).copied().unwrap_or(false);
-                                self.score_one(r, own)
+                                self.blend(view, iso, own)
                             })
                             .collect::<Vec<_>>()
                     })
@@ -316,10 +310,18 @@ impl Detector {
 
     /// Scores one row; `is_reference`: the row is one of the kNN reference rows itself.
     fn score_one(&self, row: &[f64], is_reference: bool) -> Scored {
+        let view = self.fitted.scaled(row);
+        let iso = self.fitted.forest.score(&view.1);
+        self.blend(view, iso, is_reference)
+    }
+
+    /// The verdict on a row from its feature view (as [`Fitted::scaled`] gives it) and its
+    /// isolation score: the other views, and their blend.
+    fn blend(&self, view: Scaled, iso: f64, is_reference: bool) -> Scored {
         let f = &self.fitted;
-        let (feat, x, reasons) = f.scaled(row);
+        let (feat, x, reasons) = view;
         let w = f.cfg.weights;
-        let iso = f.scales[0].z(f.forest.score(&x));
+        let iso = f.scales[0].z(iso);
         let pca = f.scales[2].z(f.pca_error(&x));
         let partial = feat.min(30.0) * w[0] + iso.min(30.0) * w[1] + pca.min(30.0) * w[3];
         let knn = if partial >= f.knn_gate {
@@ -337,9 +339,12 @@ impl Detector {
     }
 }
 
+/// A row as the views see it: (feature view, the row robust-scaled and clipped, reasons).
+type Scaled = (f64, Vec<f64>, Vec<(usize, f64)>);
+
 impl Fitted {
     /// (feature view, the row robust-scaled and clipped for the learned views, reasons)
-    fn scaled(&self, row: &[f64]) -> (f64, Vec<f64>, Vec<(usize, f64)>) {
+    fn scaled(&self, row: &[f64]) -> Scaled {
         let mut x = Vec::with_capacity(row.len());
         let mut dev = Vec::new();
         for (j, (&v, &(med, scale))) in row.iter().zip(&self.columns).enumerate() {
