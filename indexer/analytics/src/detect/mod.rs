@@ -30,7 +30,7 @@ mod table;
 use knn::Neighbours;
 pub use scale::robust_center_scale;
 use scale::ViewScale;
-pub use table::score_file;
+pub use table::{read_table, score_file, Flag, Measured, Table};
 
 /// Which deviations of a feature are suspicious.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

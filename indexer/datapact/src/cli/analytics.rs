@@ -101,9 +101,13 @@ pub(crate) struct VerifyRunArgs {
 
 #[derive(Args)]
 #[command(
-    after_help = "Example:\n  datapact detect --input features.csv --label-column is_anomaly --out scores.csv\n\n\
+    after_help = "Example:\n  datapact detect --input features.csv --label-column is_anomaly --out scores.csv\n  \
+datapact detect --input features.csv --contamination 0.02\n\n\
 Every numeric column except --label-column and --id-column is a feature; both directions of a\n\
-deviation count. With a label column, PR-AUC and recall at 5% FPR are printed."
+deviation count. Scores are 0-1 on an absolute scale (a table without anomalies gets no high\n\
+scores); rows at --threshold or above are flagged, or with --contamination that share of the\n\
+rows, the highest. With a label column, PR-AUC, recall at 5% FPR, and the flagged rows'\n\
+precision and recall are printed."
 )]
 pub(crate) struct DetectArgs {
     /// A CSV (with a header) or Parquet file.
@@ -127,6 +131,20 @@ pub(crate) struct DetectArgs {
     /// Seed of every random choice (trees, reference rows): the same seed, the same scores.
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
+    /// Flag rows whose score reaches this (0-1; the sentinel acts from 0.5, "medium").
+    #[arg(long, default_value_t = 0.5, value_parser = unit_share)]
+    pub(crate) threshold: f64,
+    /// Flag this share of the rows instead (0-1), the highest scores: e.g. 0.02 when about 2%
+    /// of the rows are expected to be anomalies.
+    #[arg(long, value_parser = unit_share, conflicts_with = "threshold")]
+    pub(crate) contamination: Option<f64>,
+}
+
+fn unit_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number from 0 to 1 (e.g. 0.02)")),
+    }
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
@@ -368,6 +386,10 @@ pub(crate) async fn detect(args: DetectArgs) -> anyhow::Result<()> {
             sample_size: args.sample_size.max(2),
             seed: args.seed,
             ..Default::default()
+        },
+        match args.contamination {
+            Some(c) => datapact_analytics::detect::Flag::Contamination(c),
+            None => datapact_analytics::detect::Flag::Threshold(args.threshold),
         },
     )?;
     println!("{report}");
