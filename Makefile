@@ -257,10 +257,8 @@ bench-quality: native quality-peer ## profiling a 1 GiB CSV against polars alone
 	QUALITY_PEER_PYTHON=$(QUALITY_VENV)/bin/python $(NATIVE)/bench-quality $(BENCH_QUALITY_ARGS)
 
 .PHONY: bench-public
-bench-public: native peer ## the detector on public benchmarks (ODDS-style WBC and wine, from scikit-learn's bundled data) vs IsolationForest
-	$(PEER_VENV)/bin/python indexer/sim/peer/public_benchmark.py $(BUILD)/public
-	@for s in wbc wine; do echo "datapact detect on $$s:"; \
-		$(NATIVE)/datapact detect --input $(BUILD)/public/$$s.csv --label-column is_anomaly --out $(BUILD)/public/$$s-scores.csv; done
+bench-public: native peer ## the detector on ODDS-style tables (WBC, wine, digits 0-9, from scikit-learn's bundled data; 3 seeds; tuning and held-out tables) vs IsolationForest
+	PEER_PYTHON=$(PEER_VENV)/bin/python $(NATIVE)/bench-public $(BENCH_PUBLIC_ARGS)
 
 .PHONY: bench
 bench: bench-contracts bench-ingest bench-loop bench-gateway bench-quality bench-analytics bench-scale bench-forecast bench-dashboard bench-public ## every benchmark
