@@ -66,7 +66,8 @@ impl Neighbours {
     }
 
     /// The distances to the `k` nearest reference rows, nearest first, into `best` (cleared).
-    /// A query of another width than the rows finds nothing.
+    /// A query of another width than the rows, or with a value that is not finite, finds
+    /// nothing.
     pub fn nearest(&self, x: &[f64], k: usize, best: &mut Vec<f64>) {
         best.clear();
         if x.len() != self.dim || k == 0 || x.iter().any(|v| !v.is_finite()) {
