@@ -116,7 +116,8 @@ fn build(
 
 /// A node of a tree as it is walked: a row goes to `left` if `x[feature] < at` and to
 /// `left + 1` otherwise (children side by side; a NaN goes left). A leaf points to itself
-/// (`at` is +inf), so every row can take the same number of steps, the tree's height, with no
+/// (`at` is NaN, which no value reaches, +inf included), so every row can take the same
+/// number of steps, the tree's height, with no
 /// branch: where it ends is a leaf, and [`Walk::value`] holds that leaf's depth plus its
 /// path-length correction.
 #[derive(Clone, Copy)]
@@ -140,7 +141,7 @@ impl Walk {
         let leaf = |at: usize| Node16 {
             feature: 0,
             left: at as u32,
-            at: f64::INFINITY,
+            at: f64::NAN,
         };
         let mut nodes = vec![leaf(0)];
         let mut value = vec![0.0];
@@ -183,7 +184,7 @@ impl Walk {
                 let node = self.nodes.get(*lane).copied().unwrap_or(Node16 {
                     feature: 0,
                     left: 0,
-                    at: f64::INFINITY,
+                    at: f64::NAN,
                 });
                 let v = x.get(node.feature as usize).copied().unwrap_or(0.0);
                 *lane = node.left as usize + usize::from(v >= node.at);
@@ -330,8 +331,9 @@ mod tests {
             .collect();
         let forest = IsolationForest::fit(&rows, 50, 64, 9);
         let mut queries = rows.clone();
-        // a NaN, a short row, and rows far outside
+        // a NaN, infinities, a short row, and rows far outside
         queries.push(vec![f64::NAN, 1.0, 2.0, 3.0]);
+        queries.push(vec![f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, 0.0]);
         queries.push(vec![1.0]);
         queries.push(vec![40.0, -40.0, 40.0, -40.0]);
         let views: Vec<&[f64]> = queries.iter().map(Vec::as_slice).collect();
