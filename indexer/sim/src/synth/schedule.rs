@@ -206,22 +206,34 @@ fn purpose_hopping(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
         );
         let start = hour * 3600 + w.rng.random_range(0..1800);
         for k in 0..w.rng.random_range(6..=12u64) {
-            let (ag, purpose) = wrong_purpose(w, c, k as usize);
-            planned.entry(start + k * 60).or_default().push(Ev::Denied {
-                consumer: c,
-                agreement: Some(ag),
-                purpose,
-                subject: None,
-                reason: DenyReason::PurposeNotPermitted,
-                label: Some(l),
-            });
+            refused_purpose(w, planned, start + k * 60, (c, k as usize), l);
         }
     }
 }
 
+/// At `t`, consumer `c`'s `k`-th try at a purpose its agreements do not permit
+/// ([`wrong_purpose`]), refused, labelled `l`.
+pub(super) fn refused_purpose(
+    w: &World,
+    planned: &mut Plan,
+    t: u64,
+    (c, k): (usize, usize),
+    l: usize,
+) {
+    let (ag, purpose) = wrong_purpose(w, c, k);
+    planned.entry(t).or_default().push(Ev::Denied {
+        consumer: c,
+        agreement: Some(ag),
+        purpose,
+        subject: None,
+        reason: DenyReason::PurposeNotPermitted,
+        label: Some(l),
+    });
+}
+
 /// The `k`-th try of consumer `c` at a purpose its agreements do not permit: its agreements in
 /// turn, each with the `k`-th (cycling) purpose other than the one it was signed for.
-pub(super) fn wrong_purpose(w: &World, c: usize, k: usize) -> (usize, String) {
+fn wrong_purpose(w: &World, c: usize, k: usize) -> (usize, String) {
     let ag = w.by_consumer[c][k % w.by_consumer[c].len()];
     let others: Vec<&str> = PURPOSES
         .iter()

@@ -16,7 +16,7 @@ use serde::Serialize;
 use datapact_types::agreements::DenyReason;
 
 use super::address;
-use super::schedule::{launder_chain, wrong_purpose, Clock, Ev, Picker, Plan};
+use super::schedule::{launder_chain, refused_purpose, Clock, Ev, Picker, Plan};
 use super::world::{rhythm, World};
 use crate::labels::kind;
 use crate::workload::PURPOSES;
@@ -364,17 +364,9 @@ fn trickle_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &m
             "one purpose its agreements do not permit per hour, for hours",
         );
         for k in 0..w.rng.random_range(6..=12u64) {
-            let (ag, purpose) = wrong_purpose(w, c, k as usize);
             let t = (hour + k) * 3600 + w.rng.random_range(0..3600);
             if t < clock.hours * 3600 {
-                planned.entry(t).or_default().push(Ev::Denied {
-                    consumer: c,
-                    agreement: Some(ag),
-                    purpose,
-                    subject: None,
-                    reason: DenyReason::PurposeNotPermitted,
-                    label: Some(l),
-                });
+                refused_purpose(w, planned, t, (c, k as usize), l);
             }
         }
     }
