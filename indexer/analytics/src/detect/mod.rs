@@ -18,16 +18,15 @@
 use rand::seq::index::sample;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use smartcore::decomposition::pca::{PCAParameters, PCA};
-use smartcore::linalg::basic::arrays::Array;
-use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::iforest::IsolationForest;
 
 mod knn;
+mod pca;
 mod scale;
 mod table;
 use knn::Neighbours;
+use pca::Pca;
 pub use scale::robust_center_scale;
 use scale::ViewScale;
 pub use table::{read_table, score_file, Flag, Measured, Table};
@@ -126,8 +125,7 @@ struct Fitted {
     forest: IsolationForest,
     /// the kNN view's reference rows, robust-scaled
     refs: Vec<Vec<f64>>,
-    /// (components m x k, column means)
-    pca: Option<(Vec<Vec<f64>>, Vec<f64>)>,
+    pca: Option<Pca>,
     scales: [ViewScale; 3],
     /// kNN is the costly view: only rows whose other views reach this blend are searched
     knn_gate: f64,
@@ -177,7 +175,7 @@ impl Detector {
             (0..x.len()).collect()
         };
         f.refs = ref_rows.iter().map(|&i| x[i].clone()).collect();
-        f.pca = fit_pca(&f.refs);
+        f.pca = Pca::fit(&f.refs);
         // search neighbours only where it can matter: below this blend, the kNN view at its
         // cap (30 x its weight) still leaves the score under the report threshold
         f.knn_gate = 1.0;
@@ -188,7 +186,8 @@ impl Detector {
         };
         // the views' own spreads, measured on the reference rows
         let f = &d.fitted;
-        let iso: Vec<f64> = f.refs.iter().map(|r| f.forest.score(r)).collect();
+        let refs: Vec<&[f64]> = f.refs.iter().map(Vec::as_slice).collect();
+        let iso = f.forest.score_batch(&refs);
         let knn: Vec<f64> = f.refs.iter().map(|r| d.knn(r, true)).collect();
         let pca: Vec<f64> = f.refs.iter().map(|r| f.pca_error(r)).collect();
         d.fitted.scales = [
@@ -379,48 +378,8 @@ impl Fitted {
     }
 
     fn pca_error(&self, x: &[f64]) -> f64 {
-        let Some((p, means)) = &self.pca else {
-            return 0.0;
-        };
-        let centred: Vec<f64> = x.iter().zip(means).map(|(v, m)| v - m).collect();
-        let k = p.first().map_or(0, Vec::len);
-        let t: Vec<f64> = (0..k)
-            .map(|c| centred.iter().zip(p).map(|(v, row)| v * row[c]).sum())
-            .collect();
-        centred
-            .iter()
-            .zip(p)
-            .map(|(v, row)| {
-                let back: f64 = row.iter().zip(&t).map(|(a, b)| a * b).sum();
-                (v - back).powi(2)
-            })
-            .sum::<f64>()
-            .sqrt()
+        self.pca.as_ref().map_or(0.0, |p| p.error(x))
     }
-}
-
-/// PCA (smartcore) on the reference rows, keeping half the dimensions: what the rest carries
-/// is the "unusual combination" signal. None for a table too small or degenerate.
-fn fit_pca(x: &[Vec<f64>]) -> Option<(Vec<Vec<f64>>, Vec<f64>)> {
-    let n = x.len();
-    let m = x.first().map_or(0, Vec::len);
-    if n < 3 || m < 2 {
-        return None;
-    }
-    let comps = (m / 2).max(1);
-    let matrix = DenseMatrix::from_2d_vec(&x.to_vec()).ok()?;
-    let pca = PCA::fit(&matrix, PCAParameters::default().with_n_components(comps)).ok()?;
-    let p = pca.components(); // m x comps
-    let components: Vec<Vec<f64>> = (0..m)
-        .map(|j| (0..comps).map(|c| *p.get((j, c))).collect())
-        .collect();
-    if components.iter().flatten().any(|v| !v.is_finite()) {
-        return None;
-    }
-    let means: Vec<f64> = (0..m)
-        .map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n as f64)
-        .collect();
-    Some((components, means))
 }
 
 /// Fits on `rows` and scores every one of them.
