@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use datapact_analytics::detect::{self, DetectConfig};
+use datapact_sim::stats::mean;
 
 /// Tables the detector's settings may be chosen on.
 const TUNING: &[&str] = &[
@@ -20,6 +21,8 @@ const TUNING: &[&str] = &[
 ];
 /// Tables reported and never tuned on.
 const HELD_OUT: &[&str] = &["digits-5", "digits-6", "digits-7", "digits-8", "digits-9"];
+/// The splits, by name.
+const SPLITS: [(&str, &[&str]); 2] = [("tuning", TUNING), ("held out", HELD_OUT)];
 
 #[derive(Parser)]
 #[command(
@@ -122,18 +125,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn split(set: &str) -> &'static str {
-    if HELD_OUT.contains(&set) {
-        "held out"
-    } else if TUNING.contains(&set) {
-        "tuning"
-    } else {
-        "unlisted"
-    }
-}
-
-fn mean(v: impl Iterator<Item = f64>) -> f64 {
-    let v: Vec<f64> = v.collect();
-    v.iter().sum::<f64>() / v.len().max(1) as f64
+    SPLITS
+        .iter()
+        .find(|(_, names)| names.contains(&set))
+        .map_or("unlisted", |(split, _)| split)
 }
 
 fn print_table(runs: &[Run], seeds: &[u64]) {
@@ -153,7 +148,7 @@ fn print_table(runs: &[Run], seeds: &[u64]) {
         "peer (s)"
     );
     let mut per_split: Vec<(&str, f64, f64, usize, usize)> = Vec::new();
-    for names in [TUNING, HELD_OUT] {
+    for (split_name, names) in SPLITS {
         let (mut ours, mut theirs, mut wins) = (Vec::new(), Vec::new(), 0);
         for name in names {
             let of: Vec<&Run> = runs.iter().filter(|r| r.peer.set == *name).collect();
@@ -175,13 +170,7 @@ fn print_table(runs: &[Run], seeds: &[u64]) {
             ours.push(a);
             theirs.push(b);
         }
-        per_split.push((
-            split(names[0]),
-            mean(ours.into_iter()),
-            mean(theirs.into_iter()),
-            wins,
-            names.len(),
-        ));
+        per_split.push((split_name, mean(ours), mean(theirs), wins, names.len()));
     }
     println!();
     for (name, a, b, wins, n) in per_split {
