@@ -170,7 +170,7 @@ pub fn anomalies(
                 score: s.score,
                 severity: severity(s.score).into(),
                 explanation: explain(&table.features, w, s),
-                features: json!({"features": features, "views": {"features": s.parts[0], "isolation_forest": s.parts[1], "knn": s.parts[2], "pca": s.parts[3]}}),
+                features: json!({"features": features, "views": {"features": s.parts[0], "isolation_forest": s.parts[1], "knn": s.parts[2], "pca": s.parts[3], "density": s.parts[4]}}),
                 first_height: w.first_height,
                 last_height: w.last_height,
                 txs: Vec::new(),

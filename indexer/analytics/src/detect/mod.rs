@@ -2,18 +2,25 @@
 //! features that explain it out. Used on datapact's actor windows and, through
 //! `datapact detect`, on any CSV or Parquet table (public anomaly benchmarks among them).
 //!
-//! Four views of "unlike the others", combined:
+//! Five views of "unlike the others", combined:
 //! - robust statistics: each feature's deviation from its median in units of its spread
 //!   (MAD, with fallbacks and a per-feature floor so a feature that is nearly always zero does
 //!   not turn its first 1 into a catastrophe);
 //! - an isolation forest ([`crate::iforest`]) on the robust-scaled table;
-//! - the distance to the k nearest neighbours among a reference sample (`knn.rs`, an exact scan);
+//! - the distance to the k nearest neighbours among a reference sample (`knn.rs`, an exact
+//!   scan), in the robust-scaled table or with every feature spanning one unit;
 //! - the reconstruction error after smartcore's PCA (a row that breaks the features' usual
-//!   correlations).
+//!   correlations);
+//! - the rarity of each of the row's values in a histogram of its feature (`density.rs`).
 //!
-//! Each view's raw value is turned into robust z units against its own distribution over the
-//! rows, the views are blended, and the blend is mapped to (0, 1) by `1 - exp(-s / SCALE)`:
-//! an absolute scale, so a table without anomalies gets no high scores.
+//! Each learned view's raw value is turned into robust z units against its own distribution
+//! over the reference rows, the views are blended, and the blend is mapped to (0, 1) by
+//! `1 - exp(-s / SCALE)`: an absolute scale, so a table without anomalies gets no high scores.
+//!
+//! Two blends are named: [`DetectConfig::windows`], the one `datapact analyze` fits on actors'
+//! windows (whose features are counts chosen for the domain, so the feature view leads), and
+//! [`DetectConfig::default`], the one for a table the detector knows nothing about
+//! (`datapact detect`): density, isolation and distance in equal parts.
 
 use rand::seq::index::sample;
 use rand_chacha::rand_core::SeedableRng;
@@ -21,14 +28,17 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::iforest::IsolationForest;
 
+mod density;
 mod knn;
+mod legacy;
 mod pca;
 mod scale;
 mod table;
+use density::Density;
 use knn::Neighbours;
 use pca::Pca;
-pub use scale::robust_center_scale;
 use scale::ViewScale;
+pub use scale::{range_center_scale, robust_center_scale};
 pub use table::{read_table, score_file, Flag, Measured, Table};
 
 /// Which deviations of a feature are suspicious.
@@ -62,6 +72,18 @@ impl Feature {
     }
 }
 
+/// Where the kNN view measures distances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Distance {
+    /// among the rows as the forest sees them (robust z units, clipped)
+    #[default]
+    Scaled,
+    /// with each feature divided by its 1st-99th percentile range ([`range_center_scale`])
+    Ranges,
+}
+
+/// A detector's settings. Settings stored before a field existed read as the blend they were
+/// (`serde(default)`: no density view, distances in robust units, kNN gated).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectConfig {
     pub trees: usize,
@@ -72,18 +94,56 @@ pub struct DetectConfig {
     pub seed: u64,
     /// weights of (features, isolation forest, kNN, PCA)
     pub weights: [f64; 4],
+    /// weight of the density view
+    #[serde(default)]
+    pub density: f64,
+    #[serde(default)]
+    pub distance: Distance,
+    /// search neighbours for every row; otherwise only for rows whose other views could
+    /// take the score past the report threshold (faster; their kNN view reads 0)
+    #[serde(default)]
+    pub knn_every_row: bool,
 }
 
 impl Default for DetectConfig {
+    /// The blend for a table the detector knows nothing about: the density, isolation and
+    /// distance views in equal parts, every row searched. Chosen on bench-public's tuning
+    /// tables only (docs/anomalies.md): of the views alone, density was best on two tables and
+    /// worst on others, distance the reverse, and the equal blend of the three kinds of view
+    /// was ahead of scikit-learn's IsolationForest on most tuning tables and on their mean.
     fn default() -> Self {
         Self {
-            // the paper's and scikit-learn's defaults
+            // the paper's and scikit-learn's forest
+            trees: 100,
+            sample_size: 256,
+            // more neighbours than a small cluster of anomalies has members, so a cluster does
+            // not vouch for itself
+            k: 50,
+            reference: 3000,
+            seed: 42,
+            weights: [0.0, 1.0 / 3.0, 1.0 / 3.0, 0.0],
+            density: 1.0 / 3.0,
+            distance: Distance::Ranges,
+            knn_every_row: true,
+        }
+    }
+}
+
+impl DetectConfig {
+    /// The blend `datapact analyze` fits on actors' windows: the features were chosen for
+    /// the domain (counts of risky things), so their own view leads; kNN only where it can
+    /// change a verdict.
+    pub fn windows() -> Self {
+        Self {
             trees: 100,
             sample_size: 256,
             k: 10,
             reference: 3000,
             seed: 42,
             weights: [0.55, 0.2, 0.15, 0.1],
+            density: 0.0,
+            distance: Distance::Scaled,
+            knn_every_row: false,
         }
     }
 }
@@ -97,8 +157,8 @@ pub const SCALE: f64 = 8.0;
 pub struct Scored {
     /// 0-1
     pub score: f64,
-    /// the views, in robust z units (features, isolation forest, kNN, PCA)
-    pub parts: [f64; 4],
+    /// the views, in robust z units (features, isolation forest, kNN, PCA, density)
+    pub parts: [f64; 5],
     /// features by how much they deviate (robust z, signed), strongest first, top five
     pub reasons: Vec<(usize, f64)>,
 }
@@ -123,16 +183,22 @@ struct Fitted {
     cfg: DetectConfig,
     columns: Vec<(f64, f64)>,
     forest: IsolationForest,
-    /// the kNN view's reference rows, robust-scaled
+    /// the kNN view's reference rows, in its space
     refs: Vec<Vec<f64>>,
     pca: Option<Pca>,
-    scales: [ViewScale; 3],
+    /// the views' spreads: isolation forest, kNN, PCA, density
+    scales: [ViewScale; 4],
     /// kNN is the costly view: only rows whose other views reach this blend are searched
     knn_gate: f64,
+    /// per feature (median, range) when distances are measured in ranges; empty otherwise
+    ranges: Vec<(f64, f64)>,
+    /// None when the density view has no weight
+    density: Option<Density>,
 }
 
-/// The format of a stored detector's bytes (postcard of [`Fitted`]).
-const FITTED_FORMAT: u32 = 1;
+/// The format of a stored detector's bytes (postcard of [`Fitted`]); format 1 (before the
+/// density view and the distance in ranges) is read by [`legacy`].
+const FITTED_FORMAT: u32 = 2;
 
 impl Detector {
     /// Fits on `rows` (all of the same width as `features`); at most `cfg.reference` rows are
@@ -160,12 +226,19 @@ impl Detector {
             forest: IsolationForest::fit(&[], 0, 1, 0),
             refs: Vec::new(),
             pca: None,
-            scales: [ViewScale {
-                med: 0.0,
-                scale: 1.0,
-            }; 3],
+            scales: [ViewScale::IDENTITY; 4],
             knn_gate: 0.0,
+            ranges: Vec::new(),
+            density: (cfg.density != 0.0).then(|| Density::fit(rows, features)),
         };
+        if cfg.distance == Distance::Ranges {
+            f.ranges = (0..m)
+                .map(|j| {
+                    let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+                    range_center_scale(&col)
+                })
+                .collect();
+        }
         let x: Vec<Vec<f64>> = rows.iter().map(|r| f.scaled(r).1).collect();
         f.forest = IsolationForest::fit(&x, cfg.trees, cfg.sample_size, cfg.seed);
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x6b6e6e);
@@ -178,22 +251,33 @@ impl Detector {
         f.pca = Pca::fit(&f.refs);
         // search neighbours only where it can matter: below this blend, the kNN view at its
         // cap (30 x its weight) still leaves the score under the report threshold
-        f.knn_gate = 1.0;
+        f.knn_gate = if cfg.knn_every_row {
+            f64::NEG_INFINITY
+        } else {
+            1.0
+        };
+        let spaced: Vec<Vec<f64>> = if f.ranges.is_empty() {
+            f.refs.clone()
+        } else {
+            ref_rows.iter().map(|&i| f.ranged(&rows[i])).collect()
+        };
+        let pca: Vec<f64> = f.refs.iter().map(|r| f.pca_error(r)).collect();
+        let refs: Vec<&[f64]> = f.refs.iter().map(Vec::as_slice).collect();
+        let iso = f.forest.score_batch(&refs);
+        let density: Vec<f64> = ref_rows.iter().map(|&i| f.density(&rows[i])).collect();
+        f.refs = spaced;
         let mut d = Detector {
             neighbours: Neighbours::new(&f.refs, cfg.k),
             fitted: f,
             ref_rows,
         };
         // the views' own spreads, measured on the reference rows
-        let f = &d.fitted;
-        let refs: Vec<&[f64]> = f.refs.iter().map(Vec::as_slice).collect();
-        let iso = f.forest.score_batch(&refs);
-        let knn: Vec<f64> = f.refs.iter().map(|r| d.knn(r, true)).collect();
-        let pca: Vec<f64> = f.refs.iter().map(|r| f.pca_error(r)).collect();
+        let knn: Vec<f64> = d.fitted.refs.iter().map(|r| d.knn(r, true)).collect();
         d.fitted.scales = [
             ViewScale::fit(&iso),
             ViewScale::fit(&knn),
             ViewScale::fit(&pca),
+            ViewScale::fit(&density),
         ];
         Ok(d)
     }
@@ -206,8 +290,11 @@ impl Detector {
 
     /// A detector from [`Detector::to_bytes`]: it scores exactly as the one stored.
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
-        let fitted: Fitted = postcard::from_bytes(bytes)
-            .map_err(|e| anyhow::anyhow!("a stored detector that does not decode: {e}"))?;
+        let fitted = match legacy::format_of(bytes) {
+            Some(1) => legacy::read_v1(bytes)?,
+            _ => postcard::from_bytes::<Fitted>(bytes)
+                .map_err(|e| anyhow::anyhow!("a stored detector that does not decode: {e}"))?,
+        };
         if fitted.format != FITTED_FORMAT {
             anyhow::bail!(
                 "a stored detector of format {}: this datapact reads format {FITTED_FORMAT}",
@@ -289,7 +376,7 @@ impl Detector {
                             .enumerate()
                             .map(|(j, (view, iso))| {
                                 let own = is_ref.get(c * chunk + j).copied().unwrap_or(false);
-                                self.blend(view, iso, own)
+                                self.blend(part[j], view, iso, own)
                             })
                             .collect::<Vec<_>>()
                     })
@@ -311,24 +398,42 @@ impl Detector {
     fn score_one(&self, row: &[f64], is_reference: bool) -> Scored {
         let view = self.fitted.scaled(row);
         let iso = self.fitted.forest.score(&view.1);
-        self.blend(view, iso, is_reference)
+        self.blend(row, view, iso, is_reference)
     }
 
-    /// The verdict on a row from its feature view (as [`Fitted::scaled`] gives it) and its
-    /// isolation score: the other views, and their blend.
-    fn blend(&self, view: Scaled, iso: f64, is_reference: bool) -> Scored {
+    /// The verdict on a row (raw, and its feature view as [`Fitted::scaled`] gives it) with
+    /// its isolation score: the other views, and their blend.
+    fn blend(&self, row: &[f64], view: Scaled, iso: f64, is_reference: bool) -> Scored {
         let f = &self.fitted;
         let (feat, x, reasons) = view;
-        let w = f.cfg.weights;
+        let w = [
+            f.cfg.weights[0],
+            f.cfg.weights[1],
+            f.cfg.weights[2],
+            f.cfg.weights[3],
+            f.cfg.density,
+        ];
         let iso = f.scales[0].z(iso);
         let pca = f.scales[2].z(f.pca_error(&x));
-        let partial = feat.min(30.0) * w[0] + iso.min(30.0) * w[1] + pca.min(30.0) * w[3];
+        let density = match f.density {
+            Some(_) => f.scales[3].z(f.density(row)),
+            None => 0.0,
+        };
+        let partial = feat.min(30.0) * w[0]
+            + iso.min(30.0) * w[1]
+            + pca.min(30.0) * w[3]
+            + density.min(30.0) * w[4];
         let knn = if partial >= f.knn_gate {
-            f.scales[1].z(self.knn(&x, is_reference))
+            let z = if f.ranges.is_empty() {
+                self.knn(&x, is_reference)
+            } else {
+                self.knn(&f.ranged(row), is_reference)
+            };
+            f.scales[1].z(z)
         } else {
             0.0
         };
-        let parts = [feat, iso, knn, pca];
+        let parts = [feat, iso, knn, pca, density];
         let blend: f64 = parts.iter().zip(w).map(|(p, w)| p.min(30.0) * w).sum();
         Scored {
             score: 1.0 - (-blend / SCALE).exp(),
@@ -379,6 +484,28 @@ impl Fitted {
 
     fn pca_error(&self, x: &[f64]) -> f64 {
         self.pca.as_ref().map_or(0.0, |p| p.error(x))
+    }
+
+    fn density(&self, row: &[f64]) -> f64 {
+        self.density.as_ref().map_or(0.0, |d| d.score(row))
+    }
+
+    /// The row for distances in ranges: each feature less its median, over its range (a
+    /// missing value at the median; clipped at 50 ranges, as the robust units are; a feature
+    /// that only counts upwards is not below its median).
+    fn ranged(&self, row: &[f64]) -> Vec<f64> {
+        row.iter()
+            .zip(&self.ranges)
+            .zip(&self.features)
+            .map(|((&v, &(med, range)), f)| {
+                let v = if v.is_finite() { v } else { med };
+                let u = ((v - med) / range).clamp(-50.0, 50.0);
+                match f.direction {
+                    Direction::High => u.max(0.0),
+                    Direction::Both => u,
+                }
+            })
+            .collect()
     }
 }
 
@@ -520,6 +647,44 @@ mod tests {
             .all(|(f, n)| f.parts[2] >= n.parts[2]));
         // the other views do not depend on it
         assert_eq!(fitted[outlier].parts[1], as_new[outlier].parts[1]);
+    }
+
+    #[test]
+    fn a_small_cluster_of_anomalies_does_not_vouch_for_itself_in_the_generic_blend() {
+        let features = vec![Feature::generic("a"), Feature::generic("b")];
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut rows: Vec<Vec<f64>> = (0..1000)
+            .map(|_| vec![rng.random_range(0.0..10.0), rng.random_range(0.0..10.0)])
+            .collect();
+        // thirty alike, away from everyone else
+        rows.extend((0..30).map(|_| {
+            vec![
+                20.0 + rng.random_range(-0.1..0.1),
+                20.0 + rng.random_range(-0.1..0.1),
+            ]
+        }));
+        let knn_of = |cfg: &DetectConfig| -> (f64, f64) {
+            let s = detect(&rows, &features, cfg).unwrap();
+            let normal = s[..1000].iter().map(|s| s.parts[2]).fold(0.0, f64::max);
+            let cluster = s[1000..]
+                .iter()
+                .map(|s| s.parts[2])
+                .fold(f64::MAX, f64::min);
+            (normal, cluster)
+        };
+        // 50 neighbours: each member has to look beyond its 29 fellows
+        let (normal, cluster) = knn_of(&DetectConfig::default());
+        assert!(cluster > normal, "cluster {cluster} vs normal {normal}");
+        // 10 neighbours (the windows' blend, every row searched): the fellows are enough
+        let (normal, cluster) = knn_of(&DetectConfig {
+            knn_every_row: true,
+            ..DetectConfig::windows()
+        });
+        assert!(cluster < normal, "cluster {cluster} vs normal {normal}");
+        // and the blend ranks the whole cluster first
+        let s = detect(&rows, &features, &DetectConfig::default()).unwrap();
+        let lowest = s[1000..].iter().map(|s| s.score).fold(f64::MAX, f64::min);
+        assert!(s[..1000].iter().all(|s| s.score < lowest));
     }
 
     #[test]

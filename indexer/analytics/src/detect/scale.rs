@@ -41,6 +41,25 @@ pub fn robust_center_scale(values: &[f64], floor: f64) -> (f64, f64) {
     (med, scale.max(floor).max(1e-12))
 }
 
+/// Median and range of a column for measuring distances: its 1st-99th percentile range (each
+/// tail keeping [`TAIL_ROWS`] rows beyond), else its whole range, else 1. Every feature then
+/// spans about one unit, a sparse one included: a distance is not dominated by the column
+/// whose usual value is constant and whose MAD is therefore tiny.
+pub fn range_center_scale(values: &[f64]) -> (f64, f64) {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return (0.0, 1.0);
+    }
+    v.sort_by(f64::total_cmp);
+    let (lo, hi) = tail_positions(v.len());
+    let med = median_in_place(&mut v.clone());
+    let range = [v[hi] - v[lo], v[v.len() - 1] - v[0]]
+        .into_iter()
+        .find(|r| *r > 1e-12)
+        .unwrap_or(1.0);
+    (med, range)
+}
+
 fn median_in_place(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -64,6 +83,12 @@ pub(super) struct ViewScale {
 }
 
 impl ViewScale {
+    /// A view taken as it is (a view that is not fitted).
+    pub const IDENTITY: Self = Self {
+        med: 0.0,
+        scale: 1.0,
+    };
+
     /// Median, and a spread that puts the 99th percentile at 3: the learned views have heavy
     /// tails, and a MAD alone would turn their ordinary top percent into alarms.
     pub fn fit(values: &[f64]) -> Self {
@@ -104,6 +129,18 @@ mod tests {
             "a large table keeps its percentiles"
         );
         assert_eq!(tail_positions(3), (0, 0));
+    }
+
+    #[test]
+    fn a_distance_range_is_the_percentile_range_else_the_whole_range_else_one() {
+        let v: Vec<f64> = (0..=1000).map(f64::from).collect();
+        assert_eq!(range_center_scale(&v), (500.0, 980.0));
+        // 995 zeros and 5 sixteens: the percentiles meet at 0, the whole range is 16
+        let mut v = vec![0.0; 995];
+        v.extend([16.0; 5]);
+        assert_eq!(range_center_scale(&v), (0.0, 16.0));
+        assert_eq!(range_center_scale(&[3.0; 10]), (3.0, 1.0));
+        assert_eq!(range_center_scale(&[f64::NAN]), (0.0, 1.0));
     }
 
     #[test]

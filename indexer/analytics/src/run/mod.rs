@@ -58,7 +58,7 @@ impl Default for AnalyzeConfig {
             window: None,
             full: false,
             reports: PathBuf::from(".data/reports"),
-            detect: DetectConfig::default(),
+            detect: DetectConfig::windows(),
             fit_sample: 50_000,
             forecast: Some(ForecastConfig::default()),
             refit: false,

@@ -104,7 +104,9 @@ pub(crate) struct VerifyRunArgs {
     after_help = "Example:\n  datapact detect --input features.csv --label-column is_anomaly --out scores.csv\n  \
 datapact detect --input features.csv --contamination 0.02\n\n\
 Every numeric column except --label-column and --id-column is a feature; both directions of a\n\
-deviation count. Scores are 0-1 on an absolute scale (a table without anomalies gets no high\n\
+deviation count. Three views score each row, in equal parts: how rare each of its values is\n\
+in its column's histogram, how soon an isolation forest isolates it, and its mean distance to\n\
+its 50 nearest rows (each column over its 1st-99th percentile range). Scores are 0-1 on an absolute scale (a table without anomalies gets no high\n\
 scores); rows at --threshold or above are flagged, or with --contamination that share of the\n\
 rows, the highest. With a label column, PR-AUC, recall at 5% FPR, and the flagged rows'\n\
 precision and recall are printed."

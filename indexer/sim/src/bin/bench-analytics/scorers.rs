@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::{figures, peer_script, python, quality};
 
 /// The scorers alone on the very same matrix (the peer's features, in log units): datapact's
-/// detector (generic features, as `datapact detect` sees a table) in this process, against
+/// detector (generic features, in the blend `datapact analyze` fits on windows) in this process, against
 /// scikit-learn's IsolationForest (every core) in its own; each reads the matrix before its
 /// clock starts. Time to fit and score every row, and quality against the labels.
 pub(super) fn scorer_race(
@@ -51,7 +51,7 @@ pub(super) fn scorer_race(
     let scored = datapact_analytics::detect::detect(
         &rows,
         &features,
-        &datapact_analytics::detect::DetectConfig::default(),
+        &datapact_analytics::detect::DetectConfig::windows(),
     )?;
     let ours_secs = t.elapsed().as_secs_f64();
     let ours: HashMap<(String, i64), f64> = keys
