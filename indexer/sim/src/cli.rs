@@ -242,6 +242,10 @@ struct EvalArgs {
     /// Print the highest-scored windows of each role with their views (for tuning).
     #[arg(long)]
     debug: bool,
+    /// Write every scored window, its features and its labels as CSV into this directory
+    /// (`<split>-seed<N>-<role>.csv`), for studying a detector on the development seeds.
+    #[arg(long, value_name = "DIR")]
+    units: Option<PathBuf>,
 }
 
 /// Logs (at `default` unless `RUST_LOG` says) and pipes, as every datapact process sets them
@@ -399,7 +403,15 @@ async fn eval(args: EvalArgs) -> anyhow::Result<()> {
             variants: variants.clone(),
             ..synth.clone()
         };
-        let results = crate::eval::run(&pool, seeds, &synth, &cfg, args.debug).await?;
+        let results = crate::eval::run(
+            &pool,
+            seeds,
+            &synth,
+            &cfg,
+            args.debug,
+            args.units.as_deref().map(|d| (d, name)),
+        )
+        .await?;
         let list: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
         let vs: Vec<&str> = variants.iter().map(|v| v.name()).collect();
         println!(

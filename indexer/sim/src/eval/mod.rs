@@ -397,6 +397,66 @@ mod tests {
     }
 }
 
+/// Writes one CSV per role of an analysis's windows with what the evaluation knows of each:
+/// the unit's score (the model's and the rules' higher), the model's score and views, every
+/// feature's raw and usual value, and the labels, variants and honest noise on it. For studying
+/// a detector on development seeds; `stem` names the files (`<stem>-<role>.csv`).
+pub fn write_units(
+    dir: &std::path::Path,
+    stem: &str,
+    a: &Analysis,
+    units: &[Unit],
+) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let by_key: HashMap<(&str, &str, i64), &Unit> = units
+        .iter()
+        .map(|u| ((u.role.as_str(), u.actor.as_str(), u.window), u))
+        .collect();
+    for (t, scores) in &a.tables {
+        let mut s = String::from("actor,window,first_height,last_height,score,model");
+        for v in ["feature", "forest", "knn", "pca", "density"] {
+            let _ = write!(s, ",view_{v}");
+        }
+        for f in &t.features {
+            let _ = write!(s, ",{}", f.feature.name);
+        }
+        for f in &t.features {
+            let _ = write!(s, ",usual_{}", f.feature.name);
+        }
+        s.push_str(",kinds,variants,noise\n");
+        for (w, sc) in t.rows.iter().zip(scores) {
+            let u = by_key.get(&(t.role, w.actor.as_str(), w.window));
+            let _ = write!(
+                s,
+                "{},{},{},{},{},{}",
+                w.actor,
+                w.window,
+                w.first_height,
+                w.last_height,
+                u.map_or(sc.score, |u| u.score),
+                sc.score
+            );
+            for p in sc.parts {
+                let _ = write!(s, ",{p}");
+            }
+            for v in w.raw.iter().chain(&w.usual) {
+                let _ = write!(s, ",{v}");
+            }
+            let list = |f: fn(&Unit) -> &Vec<String>| u.map(|u| f(u).join(";")).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                ",{},{},{}",
+                list(|u| &u.kinds),
+                list(|u| &u.variants),
+                list(|u| &u.noise)
+            );
+        }
+        std::fs::write(dir.join(format!("{stem}-{}.csv", t.role)), s)?;
+    }
+    Ok(())
+}
+
 /// One seed's results.
 #[derive(Clone, Debug, Serialize)]
 pub struct SeedResult {
@@ -423,6 +483,7 @@ pub async fn run(
     synth: &SynthConfig,
     analyze: &AnalyzeConfig,
     debug: bool,
+    dump: Option<(&std::path::Path, &str)>,
 ) -> anyhow::Result<Vec<SeedResult>> {
     let mut out = Vec::new();
     for &seed in seeds {
@@ -437,6 +498,9 @@ pub async fn run(
         let a = datapact_analytics::analyze(pool, analyze, false).await?;
         let analyze_seconds = t.elapsed().as_secs_f64();
         let u = units(&a, &s.labels, &s.noise);
+        if let Some((dir, split)) = dump {
+            write_units(dir, &format!("{split}-seed{seed}"), &a, &u)?;
+        }
         if debug {
             eprint!("{}", debug_top(&a, &u, 15));
             let q = |v: &mut Vec<f64>, p: f64| {
