@@ -41,7 +41,7 @@ pub fn consumer_features() -> Vec<FeatureDef> {
         weighted("new_actor_volume", 0.6, "{v} accesses in its first windows on chain"),
         surprise(
             "day_surprise",
-            "the last 24 windows' volume far above its earlier pace (surprise {v}: sustained exfiltration)",
+            "volume at twice its usual rate for this time of day, sustained over the last windows (evidence {v} digits: sustained exfiltration)",
         ),
         surprise(
             "hour_surprise",

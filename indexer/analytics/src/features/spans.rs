@@ -1,4 +1,4 @@
-//! Consumer features over a span of windows: a day's volume against the pace before it, the
+//! Consumer features over a span of windows: a doubling sustained over the last windows, the
 //! volume against the same time of day on earlier days, and recent refused purposes. Each is
 //! read from its window and the ones before it, as every feature is (docs/anomalies.md).
 
@@ -17,10 +17,15 @@ const SAME_HOUR_MAX_DAYS: i64 = 28;
 
 /// The derived features that read a span of the actor's life, per new window (each from that
 /// window and the ones before it, idle windows as zeros):
-/// - day surprise: the accesses of the last [`DAY_WINDOWS`] windows against that many windows
-///   at the mean pace of the windows before them (a sustained rise no single window shows);
-///   each window counts at most twice the pace and two accesses more, so one burst does not
-///   echo through the day after it (it did: the 22 windows after each burst were alerted on);
+/// - day surprise: the evidence that the actor's volume has been running at twice its usual
+///   rate for the last few windows (up to [`DAY_WINDOWS`]; a sustained rise no single window
+///   shows), in decimal digits. The usual rate of each window is its time of day on earlier
+///   days, shrunk towards the mean pace (see [`usual_rates`]); the evidence is the Poisson
+///   likelihood ratio of "doubled since k windows ago" against "as usual", averaged over
+///   k < [`DAY_WINDOWS`], so it rises with every window the doubling lasts and falls once it
+///   stops. Each window counts at most twice its usual rate and two accesses more, so one
+///   burst does not echo through the day after it (it did: the 22 windows after each burst
+///   were alerted on);
 /// - hour surprise: the window's accesses against the mean of the same time of day on earlier
 ///   days (at least [`SAME_HOUR_MIN_DAYS`]), when windows tile a day (a night at day rates);
 /// - recent purpose refusals: of the last [`RECENT_WINDOWS`] windows, how many had an attempt
@@ -48,29 +53,29 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
             }
         };
         // prefix sums over the lived windows (idle windows add nothing)
-        let mut acc = vec![0.0; ws.len() + 1];
         let mut den = vec![0.0; ws.len() + 1];
         for j in 0..ws.len() {
-            acc[j + 1] = acc[j] + at(j);
             den[j + 1] = den[j] + refused(j);
         }
         // lived windows before window `x`
         let before = |x: i64| ws.partition_point(|l| l.window < x);
         let by_window: HashMap<i64, f64> = (0..ws.len()).map(|j| (ws[j].window, at(j))).collect();
+        // accesses per window from the first access on, idle windows as zeros, and each one's
+        // usual rate (none before the actor has a past)
+        let dense: Vec<f64> = match ws.last() {
+            Some(last) if first <= last.window => (first..=last.window)
+                .map(|x| by_window.get(&x).copied().unwrap_or(0.0))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let usual = usual_rates(&dense, per_day);
         for (j, l) in ws.iter().enumerate() {
             let Some(i) = l.new else { continue };
             let upto = j + 1;
-            // day: the last DAY_WINDOWS windows against the mean pace before them
-            let start = l.window - DAY_WINDOWS + 1;
-            let earlier = start.saturating_sub(first);
-            let day = if earlier >= DAY_WINDOWS {
-                let k = before(start);
-                let pace = acc[k] / earlier as f64;
-                let cap = 2.0 * pace + 2.0;
-                let recent: f64 = (k..upto).map(|x| at(x).min(cap)).sum();
-                poisson_surprise(recent, pace * DAY_WINDOWS as f64)
-            } else {
-                0.0
+            // day: a doubling sustained over the last windows
+            let day = match l.window.checked_sub(first) {
+                Some(t) if !usual.is_empty() => sustained_doubling(&dense, &usual, t as usize),
+                _ => 0.0,
             };
             // hour: against the same time of day on earlier days
             let hour = per_day.map_or(0.0, |d| {
@@ -91,6 +96,64 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
         }
     }
     out
+}
+
+/// Pseudo-days of the mean pace a window's time-of-day rate is shrunk towards (few days at one
+/// hour are a noisy rate).
+const PRIOR_DAYS: f64 = 3.0;
+
+/// The usual rate of every window of `dense` (accesses per window from the actor's first
+/// access on), from the windows before its own last [`DAY_WINDOWS`] only: the mean of the same
+/// time of day on up to [`SAME_HOUR_MAX_DAYS`] earlier days (when windows tile a day,
+/// `per_day`), shrunk towards the mean pace with [`PRIOR_DAYS`] pseudo-days. None until
+/// [`DAY_WINDOWS`] windows of past precede those last ones.
+fn usual_rates(dense: &[f64], per_day: Option<i64>) -> Vec<Option<f64>> {
+    let n = DAY_WINDOWS as usize;
+    let mut prefix = vec![0.0; dense.len() + 1];
+    for (j, c) in dense.iter().enumerate() {
+        prefix[j + 1] = prefix[j] + c;
+    }
+    (0..dense.len())
+        .map(|j| {
+            // the past of window j: the windows before j - (n - 1)
+            let end = (j + 1).checked_sub(n)?;
+            if end < n {
+                return None;
+            }
+            let pace = prefix[end] / end as f64;
+            let (sum, days) = per_day.map_or((0.0, 0.0), |d| {
+                let d = d as usize;
+                (1..=SAME_HOUR_MAX_DAYS as usize)
+                    .map_while(|k| j.checked_sub(k * d))
+                    .filter(|&x| x < end)
+                    .fold((0.0, 0.0), |(s, m), x| (s + dense[x], m + 1.0))
+            });
+            Some(((sum + PRIOR_DAYS * pace) / (days + PRIOR_DAYS)).max(0.1))
+        })
+        .collect()
+}
+
+/// The evidence (decimal digits, at least 0) that window `t` of `dense` ends a stretch at twice
+/// the usual rate: `log10` of the mean over k < [`DAY_WINDOWS`] of the Poisson likelihood ratio
+/// of windows `t - k ..= t` at twice their usual rates against their usual rates, each window's
+/// count capped at twice its rate and two more.
+fn sustained_doubling(dense: &[f64], usual: &[Option<f64>], t: usize) -> f64 {
+    let mut sum = 0.0;
+    let mut terms = Vec::with_capacity(DAY_WINDOWS as usize);
+    for j in (0..=t).rev().take(DAY_WINDOWS as usize) {
+        let (Some(c), Some(Some(rate))) = (dense.get(j), usual.get(j)) else {
+            break;
+        };
+        sum += c.min(2.0 * rate + 2.0) * std::f64::consts::LN_2 - rate;
+        terms.push(sum);
+    }
+    if terms.is_empty() {
+        return 0.0;
+    }
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean =
+        top + terms.iter().map(|x| (x - top).exp()).sum::<f64>().ln() - (DAY_WINDOWS as f64).ln();
+    (mean / std::f64::consts::LN_10).max(0.0)
 }
 
 #[cfg(test)]
@@ -127,6 +190,54 @@ mod tests {
         let b = spans(&life(&burst, &[]), &[], hourly);
         for (w, x) in b.iter().enumerate().skip(49) {
             assert!(x[0] < 3.0, "window {w} after the burst: {}", x[0]);
+        }
+    }
+
+    #[test]
+    fn a_doublings_evidence_grows_while_it_lasts_and_fades_within_half_a_day_after_it_stops() {
+        let hourly = Windowing { seconds: 3600 };
+        // two days at 10 an hour, 12 windows at 20, then 10 again
+        let mut a: Vec<f64> = vec![10.0; 48];
+        a.extend(vec![20.0; 12]);
+        a.extend(vec![10.0; 24]);
+        let s = spans(&life(&a, &[]), &[], hourly);
+        let day: Vec<f64> = s.iter().map(|x| x[0]).collect();
+        assert!(
+            day[49..60].windows(2).all(|w| w[1] > w[0]),
+            "rising while it lasts: {:?}",
+            &day[48..60]
+        );
+        assert!(
+            day[59] > 10.0,
+            "twelve windows at twice the rate: {}",
+            day[59]
+        );
+        // a sum over the last day stays up for the whole day after (the day surprise as it
+        // was: about 15 digits until window 83)
+        assert!(
+            day[60..].windows(2).all(|w| w[1] < w[0] || w[1] == 0.0),
+            "falling once it stops: {:?}",
+            &day[59..]
+        );
+        assert!(day[71] < 3.0, "twelve ordinary windows later: {}", day[71]);
+    }
+
+    #[test]
+    fn a_daily_rhythm_is_no_evidence_of_a_doubling() {
+        let hourly = Windowing { seconds: 3600 };
+        // a week of quiet nights (2 an hour) and busy days (10, then 14 in the afternoon)
+        let day: Vec<f64> = (0..24)
+            .map(|h| match h {
+                0..6 => 2.0,
+                6..13 => 10.0,
+                13..18 => 14.0,
+                _ => 6.0,
+            })
+            .collect();
+        let week: Vec<f64> = (0..7).flat_map(|_| day.clone()).collect();
+        let s = spans(&life(&week, &[]), &[], hourly);
+        for (w, x) in s.iter().enumerate() {
+            assert_eq!(x[0], 0.0, "window {w}");
         }
     }
 
