@@ -223,7 +223,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "honest-refusals,late-joiners,night-at-day-rates,slow-ramp,split-addresses,self-attested"
+        default_value = "honest-refusals,late-joiners,night-at-day-rates,slow-ramp,split-addresses,self-attested,sparse-refusals"
     )]
     held_out_variants: Vec<crate::synth::Variant>,
     /// Accesses per synthetic history.

@@ -51,6 +51,8 @@ pub enum Variant {
     /// attack (provenance_laundering): the laundered product attested by three fresh wallets of
     /// the launderer's own
     SelfAttested,
+    /// attack (purpose_hopping): one refused purpose every 2-4 hours, 5-8 times
+    SparseRefusals,
 }
 
 /// The variants `make eval` tunes on (with development seeds).
@@ -65,13 +67,15 @@ pub const TRAINING: [Variant; 5] = [
 ];
 
 /// The variants `make eval` holds out (with held-out seeds): never looked at while tuning.
-pub const HELD_OUT: [Variant; 6] = [
+pub const HELD_OUT: [Variant; 7] = [
     Variant::HonestRefusals,
     Variant::LateJoiners,
     Variant::NightAtDayRates,
     Variant::SlowRamp,
     Variant::SplitAddresses,
     Variant::SelfAttested,
+    // written at stop 28 when the trickle's feature changed, before any run with it
+    Variant::SparseRefusals,
 ];
 
 impl Variant {
@@ -89,6 +93,7 @@ impl Variant {
             Variant::SlowRamp => "slow-ramp",
             Variant::SplitAddresses => "split-addresses",
             Variant::SelfAttested => "self-attested",
+            Variant::SparseRefusals => "sparse-refusals",
         }
     }
 
@@ -104,7 +109,7 @@ impl Variant {
             | Variant::NightAtDayRates
             | Variant::SlowRamp
             | Variant::SplitAddresses => Some(kind::ACCESS_BURST),
-            Variant::TrickleRefusals => Some(kind::PURPOSE_HOPPING),
+            Variant::TrickleRefusals | Variant::SparseRefusals => Some(kind::PURPOSE_HOPPING),
             Variant::SelfAttested => Some(kind::PROVENANCE_LAUNDERING),
         }
     }
@@ -282,6 +287,7 @@ pub(super) fn inject(
                 Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
                 Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
                 Variant::TrickleRefusals => trickle_refusals(w, pick, clock, planned),
+                Variant::SparseRefusals => sparse_refusals(w, pick, clock, planned),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
                 Variant::NightShift
                 | Variant::RetryStorm
@@ -368,6 +374,26 @@ fn trickle_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &m
             if t < clock.hours * 3600 {
                 refused_purpose(w, planned, t, (c, k as usize), l);
             }
+        }
+    }
+}
+
+/// Refused purposes spread out: one every 2-4 hours, 5-8 times (a trickle slower than an hour).
+fn sparse_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = clock.injection_hour(&mut w.rng);
+    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
+        let l = w.variant_label(
+            Variant::SparseRefusals,
+            w.consumers[c].clone(),
+            "one purpose its agreements do not permit every few hours",
+        );
+        let mut at = hour;
+        for k in 0..w.rng.random_range(5..=8u64) {
+            let t = at * 3600 + w.rng.random_range(0..3600);
+            if t < clock.hours * 3600 {
+                refused_purpose(w, planned, t, (c, k as usize), l);
+            }
+            at += w.rng.random_range(2..=4u64);
         }
     }
 }
