@@ -27,7 +27,8 @@ pub use run::{analyze, AnalyzeConfig};
 /// (`datapact-anomaly-4.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
 /// "Streaming"); 3: the consumer features over a span of windows (a day's volume, the same
 /// time of day, recent purpose refusals); 4: the day surprise is the evidence of a doubling
-/// sustained over the last windows against each window's usual rate for its time of day.
+/// sustained over the last windows against each window's usual rate for its time of day, and
+/// recent purpose refusals count the earlier ones only in a window that has one (weight 2.5).
 /// Runs of earlier models are not recomputed by this code and say so.
 pub const MODEL_VERSION: &str = "datapact-anomaly-4";
 

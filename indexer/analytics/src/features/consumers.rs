@@ -49,8 +49,8 @@ pub fn consumer_features() -> Vec<FeatureDef> {
         ),
         rare(
             "refused_purpose_recent",
-            1.0,
-            "{v} attempts refused for their purpose in the last 12 windows (usually {u})",
+            2.5,
+            "an attempt refused for its purpose here and in {v} of the 11 windows before (usually {u})",
         ),
     ]
 }

@@ -28,8 +28,11 @@ const SAME_HOUR_MAX_DAYS: i64 = 28;
 ///   were alerted on);
 /// - hour surprise: the window's accesses against the mean of the same time of day on earlier
 ///   days (at least [`SAME_HOUR_MIN_DAYS`]), when windows tile a day (a night at day rates);
-/// - recent purpose refusals: of the last [`RECENT_WINDOWS`] windows, how many had an attempt
-///   refused for its purpose (one attempt per window adds up; one window of many does not echo).
+/// - recent purpose refusals: in a window with an attempt refused for its purpose, how many of
+///   the [`RECENT_WINDOWS`] - 1 windows before it had one too (one attempt per window adds up;
+///   one window of many does not echo; a window without one is 0, so the count does not echo through the
+///   windows after a trickle either: in model 4's development windows, 111 of the 177 honest
+///   windows with a count of 3 or more were the hours after a labelled trickle or hop).
 pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -> Vec<[f64; 3]> {
     let per_day = (w.seconds > 0 && w.seconds <= 43_200 && 86_400 % w.seconds == 0)
         .then(|| 86_400 / w.seconds);
@@ -91,7 +94,13 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
                     0.0
                 }
             });
-            let recent = den[upto] - den[before(l.window - RECENT_WINDOWS + 1)];
+            // only while it goes on (a window without one says the trickle has stopped), and
+            // only the earlier ones (one refusal alone is an honest mistake, counted elsewhere)
+            let recent = if refused(j) > 0.0 {
+                den[upto] - den[before(l.window - RECENT_WINDOWS + 1)] - 1.0
+            } else {
+                0.0
+            };
             out[i] = [round(day), round(hour), recent];
         }
     }
@@ -262,29 +271,40 @@ mod tests {
     #[test]
     fn a_consumer_that_probed_days_before_going_live_is_not_a_sudden_rise_when_it_does() {
         let hourly = Windowing { seconds: 3600 };
-        // refused attempts only in its first window, four idle days, then 10 an hour
+        // refused attempts only in its first two windows, four idle days, then 10 an hour
         let mut accesses = vec![0.0; 97];
         accesses.extend(vec![10.0; 30]);
-        let s = spans(&life(&accesses, &[5.0]), &[], hourly);
+        let s = spans(&life(&accesses, &[5.0, 5.0]), &[], hourly);
         for (w, x) in s.iter().enumerate().skip(97) {
             assert_eq!((x[0], x[1]), (0.0, 0.0), "window {w}");
         }
-        assert_eq!(s[0][2], 1.0, "its refused purposes still count");
+        assert_eq!(s[1][2], 1.0, "its refused purposes still count");
     }
 
     #[test]
-    fn one_refused_purpose_per_window_adds_up_and_one_window_of_many_counts_once() {
+    fn one_refused_purpose_per_window_adds_up_while_it_goes_on_and_echoes_neither_a_window_nor_a_trickle(
+    ) {
         let hourly = Windowing { seconds: 3600 };
         let accesses = vec![5.0; 30];
         let mut trickle = vec![0.0; 30];
         trickle[10..16].fill(1.0);
         let s = spans(&life(&accesses, &trickle), &[], hourly);
         let recent: Vec<f64> = s[10..16].iter().map(|x| x[2]).collect();
-        assert_eq!(recent, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(recent, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert!(
+            s[16..].iter().all(|x| x[2] == 0.0),
+            "the windows after the trickle: {:?}",
+            &s[16..]
+        );
         let mut hop = vec![0.0; 30];
         hop[10] = 12.0;
+        hop[14] = 1.0;
         let h = spans(&life(&accesses, &hop), &[], hourly);
-        assert!(h[11..22].iter().all(|x| x[2] == 1.0));
-        assert_eq!(h[22][2], 0.0, "out of the last 12 windows");
+        assert_eq!(h[10][2], 0.0, "no earlier window with one");
+        assert_eq!(
+            h[14][2], 1.0,
+            "one earlier window with refusals among the last 12"
+        );
+        assert!(h[11..14].iter().chain(&h[15..]).all(|x| x[2] == 0.0));
     }
 }
