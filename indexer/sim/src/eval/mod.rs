@@ -38,6 +38,8 @@ pub struct Unit {
     pub variants: Vec<String>,
     /// the honest-noise variants that touched it (only on unlabelled units)
     pub noise: Vec<String>,
+    /// the labels that cover it (indices into the history's labels)
+    pub labels: Vec<usize>,
 }
 
 /// Quality figures for one kind (or `overall`).
@@ -77,12 +79,12 @@ pub fn units(a: &Analysis, labels: &[Label], noise: &[NoiseMark]) -> Vec<Unit> {
         e.1 = e.1.min(f.first_height);
         e.2 = e.2.max(f.last_height);
     }
-    let mut by_actor: HashMap<(&str, &str), Vec<Label>> = HashMap::new();
-    for l in labels {
+    let mut by_actor: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, l) in labels.iter().enumerate() {
         by_actor
             .entry((role_of(&l.kind), l.actor.as_str()))
             .or_default()
-            .push(l.clone());
+            .push(i);
     }
     let mut noise_of: HashMap<&str, Vec<&NoiseMark>> = HashMap::new();
     for m in noise {
@@ -90,10 +92,14 @@ pub fn units(a: &Analysis, labels: &[Label], noise: &[NoiseMark]) -> Vec<Unit> {
     }
     out.into_iter()
         .map(|((role, actor, window), (score, first, last))| {
-            let covering: Vec<&Label> = by_actor
+            let ids: Vec<usize> = by_actor
                 .get(&(role.as_str(), actor.as_str()))
-                .map(|ls| covering(ls, &role, &actor, first, last))
-                .unwrap_or_default();
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&i| overlaps(&labels[i], first, last))
+                .collect();
+            let covering: Vec<&Label> = ids.iter().map(|&i| &labels[i]).collect();
             let kinds = covering.iter().map(|l| l.kind.clone()).collect();
             let mut variants: Vec<String> =
                 covering.iter().filter_map(|l| l.variant.clone()).collect();
@@ -120,6 +126,7 @@ pub fn units(a: &Analysis, labels: &[Label], noise: &[NoiseMark]) -> Vec<Unit> {
                 kinds,
                 variants,
                 noise,
+                labels: ids,
             }
         })
         .collect()
@@ -136,12 +143,52 @@ fn covering<'a>(
     labels
         .iter()
         .filter(|l| role_of(&l.kind) == role && l.actor == actor)
-        .filter(|l| {
-            let (lf, ll) = (
-                l.first_height.unwrap_or(0) as i64,
-                l.last_height.unwrap_or(0) as i64,
-            );
-            first <= ll && lf <= last
+        .filter(|l| overlaps(l, first, last))
+        .collect()
+}
+
+/// Whether a label's heights overlap `first..=last`.
+fn overlaps(l: &Label, first: i64, last: i64) -> bool {
+    let (lf, ll) = (
+        l.first_height.unwrap_or(0) as i64,
+        l.last_height.unwrap_or(0) as i64,
+    );
+    first <= ll && lf <= last
+}
+
+/// One labelled instance where the sentinel acts: its windows, and how many windows after its
+/// first one a window of it first reached the sentinel's threshold (None: never).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Incident {
+    pub kind: String,
+    pub variant: Option<String>,
+    pub windows: usize,
+    pub first_alert: Option<i64>,
+}
+
+/// Per label of the history, its incident: what a suspension needs is one alert per instance,
+/// as early as it can be, where the tables above count every window of it alike.
+pub fn incidents(units: &[Unit], labels: &[Label]) -> Vec<Incident> {
+    let t = sentinel_threshold();
+    let mut of: BTreeMap<usize, Vec<&Unit>> = BTreeMap::new();
+    for u in units {
+        for &i in &u.labels {
+            of.entry(i).or_default().push(u);
+        }
+    }
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut us = of.remove(&i).unwrap_or_default();
+            us.sort_by_key(|u| u.window);
+            let first = us.first().map_or(0, |u| u.window);
+            Incident {
+                kind: l.kind.clone(),
+                variant: l.variant.clone(),
+                windows: us.len(),
+                first_alert: us.iter().find(|u| u.score >= t).map(|u| u.window - first),
+            }
         })
         .collect()
 }
@@ -328,6 +375,7 @@ mod tests {
                 kinds: vec!["access_burst".into()],
                 variants: vec![],
                 noise: vec![],
+                labels: vec![],
             },
             Unit {
                 role: "consumer".into(),
@@ -337,12 +385,53 @@ mod tests {
                 kinds: vec![],
                 variants: vec![],
                 noise: vec![],
+                labels: vec![],
             },
         ];
         let q = evaluate(&units, &["access_burst"], 1.0);
         assert_eq!(q[0].pr_auc, 1.0);
         assert_eq!(q[0].f1, 1.0);
         assert_eq!(q[1].kind, "overall");
+    }
+
+    #[test]
+    fn an_instance_is_caught_at_its_first_window_at_the_threshold_and_missed_if_none_reaches_it() {
+        let label = |actor: &str, first: u64, last: u64| Label {
+            kind: "access_burst".into(),
+            actor: actor.into(),
+            targets: vec![],
+            seed: 1,
+            first_height: Some(first),
+            last_height: Some(last),
+            txs: vec![],
+            description: String::new(),
+            variant: Some("sustained-2x".into()),
+        };
+        let labels = [label("slow", 10, 40), label("missed", 10, 40)];
+        let t = sentinel_threshold();
+        let unit = |actor: &str, window: i64, score: f64, labels: Vec<usize>| Unit {
+            role: "consumer".into(),
+            actor: actor.into(),
+            window,
+            score,
+            kinds: vec!["access_burst".into()],
+            variants: vec!["sustained-2x".into()],
+            noise: vec![],
+            labels,
+        };
+        // windows out of order: the instance's first window is 5, its first alert at 8
+        let units = vec![
+            unit("slow", 9, t + 0.1, vec![0]),
+            unit("slow", 8, t, vec![0]),
+            unit("slow", 5, t - 0.01, vec![0]),
+            unit("missed", 5, t - 0.01, vec![1]),
+            unit("missed", 6, 0.1, vec![1]),
+        ];
+        let i = incidents(&units, &labels);
+        assert_eq!(i.len(), 2);
+        assert_eq!((i[0].windows, i[0].first_alert), (3, Some(3)));
+        assert_eq!((i[1].windows, i[1].first_alert), (2, None));
+        assert_eq!(i[0].variant.as_deref(), Some("sustained-2x"));
     }
 
     #[test]
@@ -358,6 +447,7 @@ mod tests {
                 .unwrap_or_default(),
             variants: variant.map(|v| vec![v.to_string()]).unwrap_or_default(),
             noise: noise.map(|n| vec![n.to_string()]).unwrap_or_default(),
+            labels: vec![],
         };
         let t = sentinel_threshold();
         // a base-generator instance carries its kind but no variant
@@ -468,6 +558,8 @@ pub struct SeedResult {
     pub variants: Vec<Quality>,
     /// per honest-noise variant
     pub noise: Vec<NoiseAlerts>,
+    /// per labelled instance
+    pub incidents: Vec<Incident>,
     /// AUC of laundered versions scoring below clean derived ones
     pub provenance_auc: f64,
     pub laundered_mean: f64,
@@ -537,6 +629,7 @@ pub async fn run(
         let quality = evaluate(&u, &KINDS, f64::from(synth.days));
         let variants = evaluate_variants(&u, &synth.variants, f64::from(synth.days));
         let noise = evaluate_noise(&u, &synth.variants);
+        let incidents = incidents(&u, &s.labels);
         // provenance: laundered versions against clean derived versions
         let laundered: std::collections::BTreeSet<(i64, i64)> = s
             .labels
@@ -571,6 +664,7 @@ pub async fn run(
             quality,
             variants,
             noise,
+            incidents,
             provenance_auc: auc(&low, &high),
             laundered_mean: mean(&low),
             clean_mean: mean(&high),

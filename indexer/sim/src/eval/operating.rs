@@ -133,6 +133,7 @@ mod tests {
             kinds: kind.map(|k| vec![k.to_string()]).unwrap_or_default(),
             variants: vec![],
             noise: vec![],
+            labels: vec![],
         };
         let units = vec![
             unit("a", 0.95, Some("access_burst")),
@@ -164,6 +165,7 @@ mod tests {
             },
             variants: vec![],
             noise: vec![],
+            labels: vec![],
         };
         // 190 positives at 0.8 and ten negatives there (precision 0.95 +- 0.015 at medium); 300
         // negatives at 0.6 (at low: 190 of 500)
@@ -177,6 +179,7 @@ mod tests {
             quality,
             variants: vec![],
             noise: vec![],
+            incidents: vec![],
             provenance_auc: 1.0,
             laundered_mean: 0.0,
             clean_mean: 0.0,

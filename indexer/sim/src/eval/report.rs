@@ -60,7 +60,66 @@ pub fn summary(results: &[SeedResult]) -> String {
             );
         }
     }
+    s.push_str(&incident_table(results));
     s.push_str(&at_severities(results));
+    s
+}
+
+/// Per kind, then per attack variant: the labelled instances (pooled over seeds), the share
+/// the sentinel's threshold catches in at least one window, and the windows from an instance's
+/// first to its first alert (median and worst of the caught).
+fn incident_table(results: &[SeedResult]) -> String {
+    let all: Vec<&super::Incident> = results.iter().flat_map(|r| &r.incidents).collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "instances (pooled over seeds; caught: one of its windows at or above {:.2}; windows from its first to the first alert, of the caught):",
+        sentinel_threshold()
+    );
+    let _ = writeln!(
+        s,
+        "  {:<24} {:>9} {:>7} {:>7} {:>6}",
+        "kind or variant", "instances", "caught", "median", "worst"
+    );
+    let mut groups: Vec<(String, Vec<&super::Incident>)> = Vec::new();
+    let mut kinds: Vec<&str> = all.iter().map(|i| i.kind.as_str()).collect();
+    kinds.sort();
+    kinds.dedup();
+    for k in kinds {
+        groups.push((
+            k.to_string(),
+            all.iter().copied().filter(|i| i.kind == k).collect(),
+        ));
+    }
+    let mut variants: Vec<&str> = all.iter().filter_map(|i| i.variant.as_deref()).collect();
+    variants.sort();
+    variants.dedup();
+    for v in variants {
+        groups.push((
+            format!("  {v}"),
+            all.iter()
+                .copied()
+                .filter(|i| i.variant.as_deref() == Some(v))
+                .collect(),
+        ));
+    }
+    for (name, is) in groups {
+        let mut delays: Vec<i64> = is.iter().filter_map(|i| i.first_alert).collect();
+        delays.sort_unstable();
+        let caught = delays.len() as f64 / is.len().max(1) as f64;
+        let (median, worst) = match (delays.get(delays.len() / 2), delays.last()) {
+            (Some(m), Some(w)) => (m.to_string(), w.to_string()),
+            _ => ("-".into(), "-".into()),
+        };
+        let _ = writeln!(
+            s,
+            "  {name:<24} {:>9} {caught:>7.2} {median:>7} {worst:>6}",
+            is.len()
+        );
+    }
     s
 }
 
