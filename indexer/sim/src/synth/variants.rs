@@ -362,38 +362,59 @@ fn split_addresses(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
 
 /// One purpose its agreements do not permit per hour, for 6-12 hours.
 fn trickle_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let hour = clock.injection_hour(&mut w.rng);
-    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
-        let l = w.variant_label(
-            Variant::TrickleRefusals,
-            w.consumers[c].clone(),
-            "one purpose its agreements do not permit per hour, for hours",
-        );
-        for k in 0..w.rng.random_range(6..=12u64) {
-            let t = (hour + k) * 3600 + w.rng.random_range(0..3600);
-            if t < clock.hours * 3600 {
-                refused_purpose(w, planned, t, (c, k as usize), l);
-            }
-        }
-    }
+    let about = "one purpose its agreements do not permit per hour, for hours";
+    let times = 6..=12;
+    refusals_apart(
+        w,
+        pick,
+        clock,
+        planned,
+        Variant::TrickleRefusals,
+        about,
+        times,
+        &|_| 1,
+    );
 }
 
 /// Refused purposes spread out: one every 2-4 hours, 5-8 times (a trickle slower than an hour).
 fn sparse_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let about = "one purpose its agreements do not permit every few hours";
+    let gap = |w: &mut World| w.rng.random_range(2..=4u64);
+    refusals_apart(
+        w,
+        pick,
+        clock,
+        planned,
+        Variant::SparseRefusals,
+        about,
+        5..=8,
+        &gap,
+    );
+}
+
+/// Refused purposes by one consumer, `times` of them from a random hour, `gap` hours apart (a
+/// variant of purpose hopping).
+#[allow(clippy::too_many_arguments)]
+fn refusals_apart(
+    w: &mut World,
+    pick: &mut Picker,
+    clock: &Clock,
+    planned: &mut Plan,
+    v: Variant,
+    about: &str,
+    times: std::ops::RangeInclusive<u64>,
+    gap: &dyn Fn(&mut World) -> u64,
+) {
     let hour = clock.injection_hour(&mut w.rng);
     if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
-        let l = w.variant_label(
-            Variant::SparseRefusals,
-            w.consumers[c].clone(),
-            "one purpose its agreements do not permit every few hours",
-        );
+        let l = w.variant_label(v, w.consumers[c].clone(), about);
         let mut at = hour;
-        for k in 0..w.rng.random_range(5..=8u64) {
+        for k in 0..w.rng.random_range(times) {
             let t = at * 3600 + w.rng.random_range(0..3600);
             if t < clock.hours * 3600 {
                 refused_purpose(w, planned, t, (c, k as usize), l);
             }
-            at += w.rng.random_range(2..=4u64);
+            at += gap(w);
         }
     }
 }
