@@ -2,8 +2,6 @@
 //! volume against the same time of day on earlier days, and recent refused purposes. Each is
 //! read from its window and the ones before it, as every feature is (docs/anomalies.md).
 
-use std::collections::HashMap;
-
 use super::consumers::{poisson_surprise, REFUSED_PURPOSE};
 use super::history::lives;
 use super::{ActorWindow, Windowing};
@@ -62,38 +60,40 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
         }
         // lived windows before window `x`
         let before = |x: i64| ws.partition_point(|l| l.window < x);
-        let by_window: HashMap<i64, f64> = (0..ws.len()).map(|j| (ws[j].window, at(j))).collect();
+        // a window's place in `dense` (None before the first access)
+        let place = |window: i64| {
+            window
+                .checked_sub(first)
+                .and_then(|t| usize::try_from(t).ok())
+        };
         // accesses per window from the first access on, idle windows as zeros, and each one's
         // usual rate (none before the actor has a past)
-        let dense: Vec<f64> = match ws.last() {
-            Some(last) if first <= last.window => (first..=last.window)
-                .map(|x| by_window.get(&x).copied().unwrap_or(0.0))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let mut dense = vec![0.0; ws.last().and_then(|l| place(l.window)).map_or(0, |t| t + 1)];
+        for (j, l) in ws.iter().enumerate() {
+            if let Some(t) = place(l.window) {
+                dense[t] = at(j);
+            }
+        }
         let usual = usual_rates(&dense, per_day);
         for (j, l) in ws.iter().enumerate() {
             let Some(i) = l.new else { continue };
             let upto = j + 1;
+            let t = place(l.window);
             // day: a doubling sustained over the last windows
-            let day = match l.window.checked_sub(first) {
-                Some(t) if !usual.is_empty() => sustained_doubling(&dense, &usual, t as usize),
+            let day = t.map_or(0.0, |t| sustained_doubling(&dense, &usual, t));
+            // hour: against the same time of day on earlier days
+            let hour = match (per_day, t) {
+                (Some(d), Some(t)) => {
+                    let (sum, days) = same_time_earlier(t, d)
+                        .fold((0.0, 0_i64), |(s, m), x| (s + dense[x], m + 1));
+                    if days >= SAME_HOUR_MIN_DAYS {
+                        poisson_surprise(at(j), sum / days as f64)
+                    } else {
+                        0.0
+                    }
+                }
                 _ => 0.0,
             };
-            // hour: against the same time of day on earlier days
-            let hour = per_day.map_or(0.0, |d| {
-                let days: Vec<f64> = (1..=SAME_HOUR_MAX_DAYS)
-                    .map(|k| l.window - k * d)
-                    .take_while(|x| *x >= first)
-                    .map(|x| by_window.get(&x).copied().unwrap_or(0.0))
-                    .collect();
-                if days.len() as i64 >= SAME_HOUR_MIN_DAYS {
-                    let mean = days.iter().sum::<f64>() / days.len() as f64;
-                    poisson_surprise(at(j), mean)
-                } else {
-                    0.0
-                }
-            });
             // only while it goes on (a window without one says the trickle has stopped), and
             // only the earlier ones (one refusal alone is an honest mistake, counted elsewhere)
             let recent = if refused(j) > 0.0 {
@@ -105,6 +105,13 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
         }
     }
     out
+}
+
+/// The places in a life's windows of the same time of day on up to [`SAME_HOUR_MAX_DAYS`]
+/// earlier days (`per_day` windows a day) than place `t`, the nearest first.
+fn same_time_earlier(t: usize, per_day: i64) -> impl Iterator<Item = usize> {
+    let d = per_day as usize;
+    (1..=SAME_HOUR_MAX_DAYS as usize).map_while(move |k| t.checked_sub(k * d))
 }
 
 /// Pseudo-days of the mean pace a window's time-of-day rate is shrunk towards (few days at one
@@ -131,9 +138,7 @@ fn usual_rates(dense: &[f64], per_day: Option<i64>) -> Vec<Option<f64>> {
             }
             let pace = prefix[end] / end as f64;
             let (sum, days) = per_day.map_or((0.0, 0.0), |d| {
-                let d = d as usize;
-                (1..=SAME_HOUR_MAX_DAYS as usize)
-                    .map_while(|k| j.checked_sub(k * d))
+                same_time_earlier(j, d)
                     .filter(|&x| x < end)
                     .fold((0.0, 0.0), |(s, m), x| (s + dense[x], m + 1.0))
             });
@@ -147,15 +152,19 @@ fn usual_rates(dense: &[f64], per_day: Option<i64>) -> Vec<Option<f64>> {
 /// of windows `t - k ..= t` at twice their usual rates against their usual rates, each window's
 /// count capped at twice its rate and two more.
 fn sustained_doubling(dense: &[f64], usual: &[Option<f64>], t: usize) -> f64 {
+    // the log ratio of each k, on the stack: this runs for every window scored
     let mut sum = 0.0;
-    let mut terms = Vec::with_capacity(DAY_WINDOWS as usize);
+    let mut all = [0.0; DAY_WINDOWS as usize];
+    let mut n = 0;
     for j in (0..=t).rev().take(DAY_WINDOWS as usize) {
         let (Some(c), Some(Some(rate))) = (dense.get(j), usual.get(j)) else {
             break;
         };
         sum += c.min(2.0 * rate + 2.0) * std::f64::consts::LN_2 - rate;
-        terms.push(sum);
+        all[n] = sum;
+        n += 1;
     }
+    let terms = &all[..n];
     if terms.is_empty() {
         return 0.0;
     }
