@@ -78,6 +78,27 @@ async fn a_detected_burst_becomes_an_alert_that_suspends_the_consumer_and_all_of
             .await?;
     assert_eq!(datapact_e2e::hash_hex(&text), evidence);
     assert!(p.seconds_to_suspension >= 0.0);
+    // the laundering rule's finding reached the chain too: an alert on the launderer naming its
+    // attested product (the last of the label's three versions; the first two are its sources)
+    let laundering = p
+        .labels
+        .iter()
+        .find(|l| l.kind == "provenance_laundering")
+        .expect("the workload labels its laundering");
+    let product: i64 = laundering
+        .targets
+        .last()
+        .and_then(|t| t.strip_prefix("asset:")?.split('@').next()?.parse().ok())
+        .expect("asset:<id>@<version> targets");
+    let alerted: Vec<(String, Option<i64>)> =
+        sqlx::query_as("select kind, asset_id from alerts where subject = $1")
+            .bind(&laundering.actor)
+            .fetch_all(&pool)
+            .await?;
+    assert!(
+        alerted.contains(&("provenance_laundering".to_string(), Some(product))),
+        "the launderer's alerts: {alerted:?}"
+    );
     // a re-run reads only what is new: from a later height, fewer windows; then nothing
     let (first_windows, from, second_windows, second_idle, third_idle) = p.incremental;
     assert!(!second_idle, "the second analysis had new blocks to read");

@@ -131,7 +131,12 @@ pub async fn pipeline(ctx: &Ctx) -> anyhow::Result<Pipeline> {
             // sentinel run got suspended (make eval measures each kind's recall)
             let mut candidates: Vec<&Label> =
                 labels.iter().filter(|l| l.kind == "access_burst").collect();
-            candidates.extend(labels.iter().filter(|l| l.kind != "access_burst"));
+            // consumers only: the launderer is a provider and has no access to be refused
+            candidates.extend(
+                labels
+                    .iter()
+                    .filter(|l| l.kind != "access_burst" && l.kind != "provenance_laundering"),
+            );
             let mut chosen = None;
             for l in candidates {
                 let s: ConsumerSuspensionResponse = ctx

@@ -183,8 +183,8 @@ pub fn anomalies(
     }
     for f in findings {
         out.push(Anomaly {
-            role: "consumer".into(),
-            actor: f.consumer.clone(),
+            role: f.role.into(),
+            actor: f.actor.clone(),
             window_start: window.start(f.window),
             window_end: window.start(f.window + 1),
             method: "rule".into(),
@@ -192,7 +192,7 @@ pub fn anomalies(
             score: f.score(),
             severity: f.severity().into(),
             explanation: f.explanation(),
-            features: json!({"attempts": f.attempts}),
+            features: json!({ f.count_name(): f.count }),
             first_height: f.first_height,
             last_height: f.last_height,
             txs: f

@@ -24,13 +24,14 @@ pub use run::{analyze, AnalyzeConfig};
 
 /// The version of the scoring (the features, the detector's design, the rules), recorded with
 /// every run and every alert it leads to; each fitted detector adds its own content hash
-/// (`datapact-anomaly-4.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
+/// (`datapact-anomaly-5.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
 /// "Streaming"); 3: the consumer features over a span of windows (a day's volume, the same
 /// time of day, recent purpose refusals); 4: the day surprise is the evidence of a doubling
 /// sustained over the last windows against each window's usual rate for its time of day, and
-/// recent purpose refusals count the earlier ones only in a window that has one (weight 2.5).
+/// recent purpose refusals count the earlier ones only in a window that has one (weight 2.5);
+/// 5: the laundering rule (a product attested over its publisher's own unattested sources).
 /// Runs of earlier models are not recomputed by this code and say so.
-pub const MODEL_VERSION: &str = "datapact-anomaly-4";
+pub const MODEL_VERSION: &str = "datapact-anomaly-5";
 
 /// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
 pub fn peak_rss_mib() -> f64 {

@@ -176,8 +176,8 @@ fn html(a: &Analysis) -> String {
 pub fn write_consumer_scores(path: &std::path::Path, a: &Analysis) -> anyhow::Result<()> {
     use std::fmt::Write;
     let mut rule: HashMap<(&str, i64), f64> = HashMap::new();
-    for f in &a.findings {
-        let e = rule.entry((f.consumer.as_str(), f.window)).or_default();
+    for f in a.findings.iter().filter(|f| f.role == "consumer") {
+        let e = rule.entry((f.actor.as_str(), f.window)).or_default();
         *e = e.max(f.score());
     }
     let mut text = String::from("consumer,window,model,score\n");

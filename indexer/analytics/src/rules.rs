@@ -1,14 +1,24 @@
-//! Findings by rule: what the contracts' own rules decided, not what a model guesses.
+//! Findings by rule: what the chain's own records decide, not what a model guesses.
 //!
 //! A refused access whose reason is the lack of consent, where the same subject had withdrawn
 //! a consent that covered that use before the attempt, is an access attempted after a
 //! withdrawal. A refused access on a suspended agreement, or by a suspended consumer, is an
 //! access attempted after a suspension. Both are certain; their score says how insistent the
 //! actor was (one attempt 0.3, two 0.6, three 0.85, more up to 0.97), their severity too.
+//!
+//! An attestation of a version that stands, at that height, on two or more generations in a
+//! row that its own publisher published and nobody attested is provenance laundering: a
+//! product vouched for over the publisher's own unvouched sources. Its count is the versions in
+//! that chain (the product and its sources, three or more), on the same ladder.
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::features::Windowing;
+use crate::features::{Lineage, Windowing};
+
+/// The rules' names: each finding's kind, as the anomalies and the sentinel's alerts carry it.
+pub const ACCESS_AFTER_WITHDRAWAL: &str = "access_after_withdrawal";
+pub const ACCESS_AFTER_SUSPENSION: &str = "access_after_suspension";
+pub const PROVENANCE_LAUNDERING: &str = "provenance_laundering";
 
 /// A refused access attempt, as indexed.
 #[derive(Clone, Debug)]
@@ -61,13 +71,16 @@ impl ConsentRecord {
     }
 }
 
-/// One rule's findings for one consumer in one window.
+/// One rule's findings for one actor in one window.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     pub rule: &'static str,
-    pub consumer: String,
+    /// `consumer` for the access rules, `provider` for laundering
+    pub role: &'static str,
+    pub actor: String,
     pub window: i64,
-    pub attempts: u32,
+    /// how many: refused attempts for the access rules; versions in the laundered chain
+    pub count: u32,
     pub first_height: i64,
     pub last_height: i64,
     /// (height, tx_index) of each attempt
@@ -78,9 +91,9 @@ pub struct Finding {
 
 impl Finding {
     /// How insistent: one attempt can be an honest race with the withdrawal or the
-    /// suspension; three or more are a pattern.
+    /// suspension; three or more are a pattern (a laundered chain has three versions at least).
     pub fn score(&self) -> f64 {
-        match self.attempts {
+        match self.count {
             0 => 0.0,
             1 => 0.3,
             2 => 0.6,
@@ -91,7 +104,7 @@ impl Finding {
     }
 
     pub fn severity(&self) -> &'static str {
-        match self.attempts {
+        match self.count {
             0 | 1 => "low",
             2 => "medium",
             3 | 4 => "high",
@@ -101,16 +114,29 @@ impl Finding {
 
     pub fn explanation(&self) -> String {
         match self.rule {
-            "access_after_withdrawal" => format!(
+            ACCESS_AFTER_WITHDRAWAL => format!(
                 "{} access attempt(s) for data subjects who had withdrawn their consent (refused by the consent rule): {}",
-                self.attempts,
+                self.count,
+                self.targets.join(", ")
+            ),
+            PROVENANCE_LAUNDERING => format!(
+                "attested while it stood on {} generation(s) of its own publisher's versions that nobody attested: {}",
+                self.count.saturating_sub(1),
                 self.targets.join(", ")
             ),
             _ => format!(
                 "{} access attempt(s) on suspended agreements (refused by the agreement's status): {}",
-                self.attempts,
+                self.count,
                 self.targets.join(", ")
             ),
+        }
+    }
+
+    /// What the count is, for the anomaly's features.
+    pub fn count_name(&self) -> &'static str {
+        match self.rule {
+            PROVENANCE_LAUNDERING => "chain",
+            _ => "attempts",
         }
     }
 }
@@ -145,9 +171,9 @@ pub fn findings(
                 if !withdrawn_before {
                     continue;
                 }
-                "access_after_withdrawal"
+                ACCESS_AFTER_WITHDRAWAL
             }
-            "agreement_suspended" | "consumer_suspended" => "access_after_suspension",
+            "agreement_suspended" | "consumer_suspended" => ACCESS_AFTER_SUSPENSION,
             _ => continue,
         };
         let Some(t) = time_of(a.height) else { continue };
@@ -156,15 +182,16 @@ pub fn findings(
             .entry((rule, a.consumer.clone(), window))
             .or_insert_with(|| Finding {
                 rule,
-                consumer: a.consumer.clone(),
+                role: "consumer",
+                actor: a.consumer.clone(),
                 window,
-                attempts: 0,
+                count: 0,
                 first_height: a.height,
                 last_height: a.height,
                 txs: Vec::new(),
                 targets: Vec::new(),
             });
-        f.attempts += 1;
+        f.count += 1;
         f.first_height = f.first_height.min(a.height);
         f.last_height = f.last_height.max(a.height);
         f.txs.push((a.height, a.tx_index));
@@ -173,12 +200,63 @@ pub fn findings(
             .map(|id| format!("agreement:{id}"))
             .into_iter()
             .collect();
-        if rule == "access_after_withdrawal" {
+        if rule == ACCESS_AFTER_WITHDRAWAL {
             targets.extend(a.subject.as_ref().map(|s| format!("subject:{s}")));
         }
         for t in targets {
             if !f.targets.contains(&t) {
                 f.targets.push(t);
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
+/// Provenance laundering: every attestation (not a revocation) of a version that stood, at its
+/// height, on two or more generations in a row of its own publisher's unattested versions. One
+/// finding per publisher and window, its count the longest such chain (with the product); the
+/// targets name the attested versions (`asset:<id>@<version>`).
+pub fn laundering(
+    lineage: &Lineage,
+    time_of: &dyn Fn(i64) -> Option<i64>,
+    w: Windowing,
+) -> Vec<Finding> {
+    let mut out: BTreeMap<(String, i64), Finding> = BTreeMap::new();
+    // in a fixed order: the findings' targets come out the same on every run
+    let mut versions: Vec<&(i64, i64)> = lineage.words.keys().collect();
+    versions.sort();
+    for v in versions {
+        let Some(publisher) = lineage.publishers.get(v) else {
+            continue;
+        };
+        for (height, _, attests) in &lineage.words[v] {
+            if !attests {
+                continue;
+            }
+            let depth = lineage.own_unattested_depth_at(*v, Some(*height));
+            let (true, Some(t)) = (depth >= 2, time_of(*height)) else {
+                continue;
+            };
+            let window = w.index(t);
+            let f = out
+                .entry((publisher.clone(), window))
+                .or_insert_with(|| Finding {
+                    rule: PROVENANCE_LAUNDERING,
+                    role: "provider",
+                    actor: publisher.clone(),
+                    window,
+                    count: 0,
+                    first_height: *height,
+                    last_height: *height,
+                    txs: Vec::new(),
+                    targets: Vec::new(),
+                });
+            f.count = f.count.max(u32::try_from(depth + 1).unwrap_or(u32::MAX));
+            f.first_height = f.first_height.min(*height);
+            f.last_height = f.last_height.max(*height);
+            let target = format!("asset:{}@{}", v.0, v.1);
+            if !f.targets.contains(&target) {
+                f.targets.push(target);
             }
         }
     }
@@ -240,7 +318,7 @@ mod tests {
         );
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule, "access_after_withdrawal");
-        assert_eq!(f[0].attempts, 2);
+        assert_eq!(f[0].count, 2);
         assert_eq!((f[0].first_height, f[0].last_height), (12, 13));
         assert_eq!(f[0].targets, vec!["agreement:1", "subject:s"]);
         assert!((f[0].score() - 0.6).abs() < 1e-12);
@@ -302,8 +380,75 @@ mod tests {
             Windowing { seconds: 3600 },
         );
         assert_eq!(f.len(), 2, "{f:?}");
-        assert_eq!(f[0].attempts, 2);
-        assert_eq!(f[1].attempts, 1);
+        assert_eq!(f[0].count, 2);
+        assert_eq!(f[1].count, 1);
         assert_eq!(f[1].severity(), "low");
+    }
+
+    /// p: 1@1 (a scrape) <- 2@1 <- 3@1 (the product), none attested until 3@1 at height 20;
+    /// q: 4@1 over p's 2@1, attested at 20 too.
+    fn chain() -> Lineage {
+        let parents = HashMap::from([
+            ((2, 1), vec![(1, 1)]),
+            ((3, 1), vec![(2, 1)]),
+            ((4, 1), vec![(2, 1)]),
+        ]);
+        let publishers = [(1, "p"), (2, "p"), (3, "p"), (4, "q")]
+            .into_iter()
+            .map(|(a, who)| ((a, 1), who.to_string()))
+            .collect();
+        let words = HashMap::from([
+            (
+                (3, 1),
+                vec![(20, "a1".to_string(), true), (21, "a2".to_string(), true)],
+            ),
+            ((4, 1), vec![(20, "a1".to_string(), true)]),
+        ]);
+        Lineage {
+            parents,
+            attested: [(3, 1), (4, 1)].into_iter().collect(),
+            words,
+            publishers,
+        }
+    }
+
+    #[test]
+    fn a_product_attested_over_two_of_its_publishers_own_unattested_versions_is_laundering() {
+        let f = laundering(&chain(), &|h| Some(h * 6), Windowing { seconds: 3600 });
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].rule, f[0].role, f[0].actor.as_str()),
+            (PROVENANCE_LAUNDERING, "provider", "p")
+        );
+        assert_eq!(f[0].count, 3, "the product and its two unattested sources");
+        assert_eq!(
+            f[0].targets,
+            vec!["asset:3@1"],
+            "attested twice, named once"
+        );
+        assert_eq!((f[0].first_height, f[0].last_height), (20, 21));
+        assert_eq!(f[0].severity(), "high");
+        assert!(
+            f[0].explanation().contains("2 generation(s)"),
+            "{}",
+            f[0].explanation()
+        );
+    }
+
+    #[test]
+    fn building_on_someone_elses_or_on_attested_sources_is_no_laundering() {
+        // q's 4@1 stands on p's unattested versions, not on its own: no finding for q (above)
+        let mut l = chain();
+        // the scrape attested before the product: 3@1 stands on one unattested version only
+        l.words.insert((1, 1), vec![(19, "a3".to_string(), true)]);
+        assert!(laundering(&l, &|h| Some(h), Windowing { seconds: 60 }).is_empty());
+        // a revocation is no attestation
+        let mut l = chain();
+        for w in l.words.values_mut() {
+            for word in w.iter_mut() {
+                word.2 = false;
+            }
+        }
+        assert!(laundering(&l, &|h| Some(h), Windowing { seconds: 60 }).is_empty());
     }
 }

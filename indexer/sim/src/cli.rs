@@ -183,7 +183,7 @@ struct SynthArgs {
     /// Variants of the generator, comma-separated: honest noise (night-shift, retry-storm,
     /// honest-refusals, late-joiners) and misbehaviour that hides (burst-sweep,
     /// trickle-refusals, sustained-2x, night-at-day-rates, slow-ramp, split-addresses,
-    /// self-attested).
+    /// self-attested, sparse-refusals, relayed-scrape).
     /// docs/anomalies.md says what each does. None: the base generator alone.
     #[arg(long, value_enum, value_delimiter = ',')]
     variants: Vec<crate::synth::Variant>,
@@ -223,7 +223,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "honest-refusals,late-joiners,night-at-day-rates,slow-ramp,split-addresses,self-attested,sparse-refusals"
+        default_value = "honest-refusals,late-joiners,night-at-day-rates,slow-ramp,split-addresses,self-attested,sparse-refusals,relayed-scrape"
     )]
     held_out_variants: Vec<crate::synth::Variant>,
     /// Accesses per synthetic history.

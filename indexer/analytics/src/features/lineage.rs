@@ -18,6 +18,8 @@ pub struct Lineage {
     /// per version, every attestor's words in height order: (height, attestor, attests) — a
     /// revocation is a word that does not
     pub words: HashMap<(i64, i64), Vec<Word>>,
+    /// who published each version
+    pub publishers: HashMap<(i64, i64), String>,
 }
 
 impl Lineage {
@@ -68,10 +70,17 @@ impl Lineage {
             .filter(|(_, ok)| *ok)
             .map(|((a, v, _), _)| (a, v))
             .collect();
+        let v = &data.versions;
+        let publishers = i64_col(v, "asset_id")?
+            .into_iter()
+            .zip(i64_col(v, "version")?)
+            .zip(str_col(v, "publisher")?)
+            .collect();
         Ok(Self {
             parents,
             attested,
             words,
+            publishers,
         })
     }
 
@@ -101,13 +110,25 @@ impl Lineage {
     /// could read (a window's features come from the past only).
     pub fn unattested_depth_at(&self, v: (i64, i64), at: Option<i64>) -> i64 {
         let mut memo = HashMap::new();
-        self.depth(v, at, &mut memo, 0)
+        self.depth(v, at, None, &mut memo, 0)
     }
 
+    /// The longest chain of unattested ancestors above `v` that `v`'s own publisher published,
+    /// as it stood at height `at`: a publisher building on its own sources nobody vouched for.
+    pub fn own_unattested_depth_at(&self, v: (i64, i64), at: Option<i64>) -> i64 {
+        let Some(me) = self.publishers.get(&v) else {
+            return 0;
+        };
+        let mut memo = HashMap::new();
+        self.depth(v, at, Some(me), &mut memo, 0)
+    }
+
+    /// The longest run of unattested ancestors above `v` (only those `by` published, when given).
     fn depth(
         &self,
         v: (i64, i64),
         at: Option<i64>,
+        by: Option<&str>,
         memo: &mut HashMap<(i64, i64), i64>,
         guard: usize,
     ) -> i64 {
@@ -117,17 +138,20 @@ impl Lineage {
         if guard > 64 {
             return 0;
         }
+        let counts = |p: &(i64, i64)| {
+            !self.attested_at(*p, at)
+                && by.is_none_or(|by| self.publishers.get(p).is_some_and(|q| q == by))
+        };
         let d = self
             .parents
             .get(&v)
             .map(|ps| {
                 ps.iter()
                     .map(|p| {
-                        let above = self.depth(*p, at, memo, guard + 1);
-                        if self.attested_at(*p, at) {
-                            0
+                        if counts(p) {
+                            1 + self.depth(*p, at, by, memo, guard + 1)
                         } else {
-                            1 + above
+                            0
                         }
                     })
                     .max()
@@ -159,6 +183,7 @@ mod tests {
             parents,
             attested,
             words,
+            publishers: HashMap::new(),
         };
         assert_eq!(l.unattested_depth((3, 1)), 2);
         assert_eq!(l.unattested_depth((2, 1)), 1);
@@ -184,11 +209,48 @@ mod tests {
             parents: HashMap::new(),
             attested: BTreeSet::new(),
             words,
+            publishers: HashMap::new(),
         };
         let at = |h| l.attested_at((1, 1), Some(h));
         assert!(!at(9));
         assert!(at(10) && at(30), "b still attests after a revoked");
         assert!(!at(40), "both revoked");
         assert!(!l.attested_at((1, 1), None), "as of the end: the set");
+    }
+
+    #[test]
+    fn the_own_unattested_depth_counts_only_the_publishers_own_unattested_ancestors() {
+        // p: 1@1 <- 2@1 <- 3@1 (a chain of its own); q published 4@1, under 5@1 (p's) <- 6@1 (p's)
+        let mut parents = HashMap::new();
+        parents.insert((2, 1), vec![(1, 1)]);
+        parents.insert((3, 1), vec![(2, 1)]);
+        parents.insert((5, 1), vec![(4, 1)]);
+        parents.insert((6, 1), vec![(5, 1)]);
+        let publishers = [(1, "p"), (2, "p"), (3, "p"), (4, "q"), (5, "p"), (6, "p")]
+            .into_iter()
+            .map(|(a, who)| ((a, 1), who.to_string()))
+            .collect();
+        // 1@1 gets attested at height 50
+        let words = HashMap::from([((1, 1), vec![(50, "wasm1a".to_string(), true)])]);
+        let l = Lineage {
+            parents,
+            attested: [(1, 1)].into_iter().collect(),
+            words,
+            publishers,
+        };
+        assert_eq!(l.own_unattested_depth_at((3, 1), Some(49)), 2);
+        assert_eq!(l.unattested_depth_at((6, 1), Some(49)), 2);
+        assert_eq!(
+            l.own_unattested_depth_at((6, 1), Some(49)),
+            1,
+            "q's 4@1 is not p's own"
+        );
+        // once 1@1 is attested, 3@1 stands on one unattested version of p's
+        assert_eq!(l.own_unattested_depth_at((3, 1), Some(50)), 1);
+        assert_eq!(
+            l.own_unattested_depth_at((9, 1), None),
+            0,
+            "unknown version"
+        );
     }
 }

@@ -272,6 +272,11 @@ async fn compute(
         &|h| times.get(&h).copied(),
         plan.window,
     );
+    findings.extend(rules::laundering(
+        &lineage,
+        &|h| times.get(&h).copied(),
+        plan.window,
+    ));
     // the windows this run scores, as for the detector
     findings.retain(|f| plan.scores(f.window));
     timings.lap("rules");

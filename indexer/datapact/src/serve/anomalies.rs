@@ -149,7 +149,7 @@ async fn anomalies_page(
                 button { "Filter" }
             }
             (export_links("anomalies", &raw.unwrap_or_default()))
-            p { "Ranked by score. " b { "rule" } " findings are what the contracts' own rules decided (attempts after a withdrawal or a suspension); " b { "model" } " scores are learned from each actor's behaviour against its own past and its peers, with the features that explain them." }
+            p { "Ranked by score. " b { "rule" } " findings are what the contracts' own rules decided (attempts after a withdrawal or a suspension, a product attested over its publisher's own unattested sources); " b { "model" } " scores are learned from each actor's behaviour against its own past and its peers, with the features that explain them." }
             (PreEscaped(datapact_analytics::svg::histogram("scores on this page", &scores, 0.0, 1.0, 20)))
             @if rows.is_empty() { div.note { "No anomalies (yet): run " code { "datapact analyze" } " after ingesting." } }
             (anomaly_table(&rows))

@@ -2,7 +2,7 @@
 //!
 //! The unit is an actor in a window. A unit is positive for a label when the label's actor is
 //! the unit's actor and their heights overlap; units no label touches are the negatives. A
-//! consumer unit's score is the higher of its model score and its findings by rule. Per kind
+//! unit's score is the higher of its model score and its findings by rule. Per kind
 //! (that kind's positives against every negative) and overall: average precision (PR-AUC),
 //! recall at a 5% false-positive rate, precision / recall / F1 at the report threshold, and
 //! where the chain acts — at the sentinel's default severity — precision, recall and false

@@ -40,7 +40,7 @@ pub fn units(a: &Analysis, labels: &[Label], noise: &[NoiseMark]) -> Vec<Unit> {
     }
     for f in &a.findings {
         let e = out
-            .entry(("consumer".into(), f.consumer.clone(), f.window))
+            .entry((f.role.to_string(), f.actor.clone(), f.window))
             .or_insert((0.0, f.first_height, f.last_height));
         e.0 = e.0.max(f.score());
         e.1 = e.1.min(f.first_height);

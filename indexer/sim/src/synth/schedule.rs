@@ -397,17 +397,18 @@ fn laundering(w: &mut World, _pick: &mut Picker, clock: &Clock, planned: &mut Pl
         vec![],
         "derived versions published over unattested parents, then attested themselves",
     );
-    launder_chain(w, hour, (p, l), None, planned);
+    launder_chain(w, hour, (p, l), None, None, planned);
 }
 
 /// The three steps of a laundering chain by provider `p` under label `l`, five minutes apart,
 /// from a random second of the first half of `hour`; `attestors` attest the product (None: two
-/// established ones).
+/// established ones); `scrape_by` publishes the scrape (None: `p` itself).
 pub(super) fn launder_chain(
     w: &mut World,
     hour: u64,
     (p, l): (usize, usize),
     attestors: Option<Vec<usize>>,
+    scrape_by: Option<usize>,
     planned: &mut Plan,
 ) {
     let t = hour * 3600 + w.rng.random_range(0..1800);
@@ -416,7 +417,7 @@ pub(super) fn launder_chain(
             .entry(t + step as u64 * 300)
             .or_default()
             .push(Ev::Launder {
-                provider: p,
+                provider: if step == 0 { scrape_by.unwrap_or(p) } else { p },
                 label: l,
                 step,
                 attestors: attestors.clone(),

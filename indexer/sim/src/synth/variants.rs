@@ -53,6 +53,9 @@ pub enum Variant {
     SelfAttested,
     /// attack (purpose_hopping): one refused purpose every 2-4 hours, 5-8 times
     SparseRefusals,
+    /// attack (provenance_laundering): the scrape published by a second wallet of the
+    /// launderer's, the derivatives and the attested product by its main address
+    RelayedScrape,
 }
 
 /// The variants `make eval` tunes on (with development seeds).
@@ -67,7 +70,7 @@ pub const TRAINING: [Variant; 5] = [
 ];
 
 /// The variants `make eval` holds out (with held-out seeds): never looked at while tuning.
-pub const HELD_OUT: [Variant; 7] = [
+pub const HELD_OUT: [Variant; 8] = [
     Variant::HonestRefusals,
     Variant::LateJoiners,
     Variant::NightAtDayRates,
@@ -76,6 +79,9 @@ pub const HELD_OUT: [Variant; 7] = [
     Variant::SelfAttested,
     // written at stop 28 when the trickle's feature changed, before any run with it
     Variant::SparseRefusals,
+    // written at stop 29 with the laundering rule, before any held-out run with the rule: the
+    // evasion the rule invites (its sources must be the publisher's own)
+    Variant::RelayedScrape,
 ];
 
 impl Variant {
@@ -94,6 +100,7 @@ impl Variant {
             Variant::SplitAddresses => "split-addresses",
             Variant::SelfAttested => "self-attested",
             Variant::SparseRefusals => "sparse-refusals",
+            Variant::RelayedScrape => "relayed-scrape",
         }
     }
 
@@ -110,7 +117,7 @@ impl Variant {
             | Variant::SlowRamp
             | Variant::SplitAddresses => Some(kind::ACCESS_BURST),
             Variant::TrickleRefusals | Variant::SparseRefusals => Some(kind::PURPOSE_HOPPING),
-            Variant::SelfAttested => Some(kind::PROVENANCE_LAUNDERING),
+            Variant::SelfAttested | Variant::RelayedScrape => Some(kind::PROVENANCE_LAUNDERING),
         }
     }
 }
@@ -289,6 +296,7 @@ pub(super) fn inject(
                 Variant::TrickleRefusals => trickle_refusals(w, pick, clock, planned),
                 Variant::SparseRefusals => sparse_refusals(w, pick, clock, planned),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
+                Variant::RelayedScrape => relayed_scrape(w, clock, i, planned),
                 Variant::NightShift
                 | Variant::RetryStorm
                 | Variant::HonestRefusals
@@ -436,7 +444,22 @@ fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
             w.attestors.len() - 1
         })
         .collect();
-    launder_chain(w, hour, (p, l), Some(wallets), planned);
+    launder_chain(w, hour, (p, l), Some(wallets), None, planned);
+}
+
+fn relayed_scrape(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
+    let hour = clock.laundering_hour(&mut w.rng);
+    let p = w.rng.random_range(0..w.cfg.providers);
+    let l = w.variant_label(
+        Variant::RelayedScrape,
+        w.providers[p].clone(),
+        "a scrape published by a second wallet of its own, derived and attested under its main address",
+    );
+    // the launderer's second wallet: a provider address nobody else uses, with no record
+    w.providers
+        .push(address(w.cfg.seed, &format!("relay-wallet-{p}-{i}")));
+    let relay = w.providers.len() - 1;
+    launder_chain(w, hour, (p, l), None, Some(relay), planned);
 }
 
 /// A consumer busy enough for a volume attack to mean anything: at least 3 accesses an hour on
