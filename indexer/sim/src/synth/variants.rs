@@ -427,15 +427,19 @@ fn refusals_apart(
     }
 }
 
-/// Laundering whose product three fresh wallets of the launderer's own attest (instance `i`).
-fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
+/// A laundering variant's hour, launderer and label (in this order of draws).
+fn launderer(w: &mut World, clock: &Clock, v: Variant, about: &str) -> (u64, usize, usize) {
     let hour = clock.laundering_hour(&mut w.rng);
     let p = w.rng.random_range(0..w.cfg.providers);
-    let l = w.variant_label(
-        Variant::SelfAttested,
-        w.providers[p].clone(),
-        "derived versions over unattested parents, attested by three fresh wallets of its own",
-    );
+    let l = w.variant_label(v, w.providers[p].clone(), about);
+    (hour, p, l)
+}
+
+/// Laundering whose product three fresh wallets of the launderer's own attest (instance `i`).
+fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
+    let about =
+        "derived versions over unattested parents, attested by three fresh wallets of its own";
+    let (hour, p, l) = launderer(w, clock, Variant::SelfAttested, about);
     // the launderer's own wallets: attestors nobody else uses, with no record
     let wallets: Vec<usize> = (0..3)
         .map(|j| {
@@ -447,14 +451,10 @@ fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
     launder_chain(w, hour, (p, l), Some(wallets), None, planned);
 }
 
+/// Laundering whose scrape a second wallet of the launderer's publishes (instance `i`).
 fn relayed_scrape(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
-    let hour = clock.laundering_hour(&mut w.rng);
-    let p = w.rng.random_range(0..w.cfg.providers);
-    let l = w.variant_label(
-        Variant::RelayedScrape,
-        w.providers[p].clone(),
-        "a scrape published by a second wallet of its own, derived and attested under its main address",
-    );
+    let about = "a scrape published by a second wallet of its own, derived and attested under its main address";
+    let (hour, p, l) = launderer(w, clock, Variant::RelayedScrape, about);
     // the launderer's second wallet: a provider address nobody else uses, with no record
     w.providers
         .push(address(w.cfg.seed, &format!("relay-wallet-{p}-{i}")));
