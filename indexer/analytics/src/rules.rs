@@ -7,9 +7,10 @@
 //! actor was (one attempt 0.3, two 0.6, three 0.85, more up to 0.97), their severity too.
 //!
 //! An attestation of a version that stands, at that height, on two or more generations in a
-//! row that its own publisher published and nobody attested is provenance laundering: a
-//! product vouched for over the publisher's own unvouched sources. Its count is the versions in
-//! that chain (the product and its sources, three or more), on the same ladder.
+//! row that nobody attested, each published by its own publisher or by a wallet without a
+//! record (none of its versions attested), is provenance laundering: a product vouched for
+//! over unvouched sources of its own or of nobody's. Its count is the versions in that chain
+//! (the product and its sources, three or more), on the same ladder.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -120,7 +121,7 @@ impl Finding {
                 self.targets.join(", ")
             ),
             PROVENANCE_LAUNDERING => format!(
-                "attested while it stood on {} generation(s) of its own publisher's versions that nobody attested: {}",
+                "attested while it stood on {} generation(s) nobody attested, published by itself or by wallets without a record: {}",
                 self.count.saturating_sub(1),
                 self.targets.join(", ")
             ),
@@ -213,7 +214,8 @@ pub fn findings(
 }
 
 /// Provenance laundering: every attestation (not a revocation) of a version that stood, at its
-/// height, on two or more generations in a row of its own publisher's unattested versions. One
+/// height, on two or more generations in a row of unattested versions by its own publisher or by
+/// publishers without a record ([`Lineage::unvouched_depth_at`]). One
 /// finding per publisher and window, its count the longest such chain (with the product); the
 /// targets name the attested versions (`asset:<id>@<version>`).
 pub fn laundering(
@@ -233,7 +235,7 @@ pub fn laundering(
             if !attests {
                 continue;
             }
-            let depth = lineage.own_unattested_depth_at(*v, Some(*height));
+            let depth = lineage.unvouched_depth_at(*v, Some(*height));
             let (true, Some(t)) = (depth >= 2, time_of(*height)) else {
                 continue;
             };
@@ -449,6 +451,20 @@ mod tests {
                 word.2 = false;
             }
         }
+        assert!(laundering(&l, &|h| Some(h), Windowing { seconds: 60 }).is_empty());
+    }
+
+    #[test]
+    fn a_scrape_relayed_through_a_wallet_without_a_record_is_laundering_and_with_one_is_not() {
+        // the scrape 1@1 published by r, p's 2@1 over it, p's product 3@1 attested at 20
+        let mut l = chain();
+        l.publishers.insert((1, 1), "r".to_string());
+        let f = laundering(&l, &|h| Some(h), Windowing { seconds: 60 });
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].actor.as_str(), f[0].count), ("p", 3));
+        // r with a record of its own (5@1, attested at 5): its scrape is vouched for by r's name
+        l.publishers.insert((5, 1), "r".to_string());
+        l.words.insert((5, 1), vec![(5, "a1".to_string(), true)]);
         assert!(laundering(&l, &|h| Some(h), Windowing { seconds: 60 }).is_empty());
     }
 }

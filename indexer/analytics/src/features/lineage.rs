@@ -113,9 +113,11 @@ impl Lineage {
         self.depth(v, at, None, &mut memo, 0)
     }
 
-    /// The longest chain of unattested ancestors above `v` that `v`'s own publisher published,
-    /// as it stood at height `at`: a publisher building on its own sources nobody vouched for.
-    pub fn own_unattested_depth_at(&self, v: (i64, i64), at: Option<i64>) -> i64 {
+    /// The longest chain of unattested ancestors above `v` that nobody vouches for, as it stood
+    /// at height `at`: each published by `v`'s own publisher or by a publisher none of whose
+    /// versions stood attested then (a wallet without a record) — a publisher building on
+    /// sources of its own or of nobody's.
+    pub fn unvouched_depth_at(&self, v: (i64, i64), at: Option<i64>) -> i64 {
         let Some(me) = self.publishers.get(&v) else {
             return 0;
         };
@@ -123,7 +125,15 @@ impl Lineage {
         self.depth(v, at, Some(me), &mut memo, 0)
     }
 
-    /// The longest run of unattested ancestors above `v` (only those `by` published, when given).
+    /// Whether any version `who` published stood attested at `at`.
+    fn has_record(&self, who: &str, at: Option<i64>) -> bool {
+        self.publishers
+            .iter()
+            .any(|(v, p)| p == who && self.attested_at(*v, at))
+    }
+
+    /// The longest run of unattested ancestors above `v` (when `by` is given, only those `by`
+    /// published or a publisher without a record did).
     fn depth(
         &self,
         v: (i64, i64),
@@ -140,7 +150,11 @@ impl Lineage {
         }
         let counts = |p: &(i64, i64)| {
             !self.attested_at(*p, at)
-                && by.is_none_or(|by| self.publishers.get(p).is_some_and(|q| q == by))
+                && by.is_none_or(|by| {
+                    self.publishers
+                        .get(p)
+                        .is_some_and(|q| q == by || !self.has_record(q, at))
+                })
         };
         let d = self
             .parents
@@ -219,38 +233,55 @@ mod tests {
     }
 
     #[test]
-    fn the_own_unattested_depth_counts_only_the_publishers_own_unattested_ancestors() {
-        // p: 1@1 <- 2@1 <- 3@1 (a chain of its own); q published 4@1, under 5@1 (p's) <- 6@1 (p's)
+    fn the_unvouched_depth_counts_the_publishers_own_and_record_less_publishers_versions() {
+        // p: 1@1 <- 2@1 <- 3@1 (a chain of its own); 5@1 (p's) <- 6@1 (p's) over q's 4@1; q has
+        // a record (7@1, attested at 10); r, without one, published 8@1 under p's 9@1
         let mut parents = HashMap::new();
         parents.insert((2, 1), vec![(1, 1)]);
         parents.insert((3, 1), vec![(2, 1)]);
         parents.insert((5, 1), vec![(4, 1)]);
         parents.insert((6, 1), vec![(5, 1)]);
-        let publishers = [(1, "p"), (2, "p"), (3, "p"), (4, "q"), (5, "p"), (6, "p")]
-            .into_iter()
-            .map(|(a, who)| ((a, 1), who.to_string()))
-            .collect();
-        // 1@1 gets attested at height 50
-        let words = HashMap::from([((1, 1), vec![(50, "wasm1a".to_string(), true)])]);
+        parents.insert((9, 1), vec![(8, 1)]);
+        let publishers = [
+            (1, "p"),
+            (2, "p"),
+            (3, "p"),
+            (4, "q"),
+            (5, "p"),
+            (6, "p"),
+            (7, "q"),
+            (8, "r"),
+            (9, "p"),
+        ]
+        .into_iter()
+        .map(|(a, who)| ((a, 1), who.to_string()))
+        .collect();
+        // 1@1 gets attested at height 50, q's 7@1 at 10
+        let words = HashMap::from([
+            ((1, 1), vec![(50, "wasm1a".to_string(), true)]),
+            ((7, 1), vec![(10, "wasm1a".to_string(), true)]),
+        ]);
         let l = Lineage {
             parents,
-            attested: [(1, 1)].into_iter().collect(),
+            attested: [(1, 1), (7, 1)].into_iter().collect(),
             words,
             publishers,
         };
-        assert_eq!(l.own_unattested_depth_at((3, 1), Some(49)), 2);
+        assert_eq!(l.unvouched_depth_at((3, 1), Some(49)), 2);
         assert_eq!(l.unattested_depth_at((6, 1), Some(49)), 2);
         assert_eq!(
-            l.own_unattested_depth_at((6, 1), Some(49)),
+            l.unvouched_depth_at((6, 1), Some(49)),
             1,
-            "q's 4@1 is not p's own"
+            "q's 4@1 is not p's own, and q has a record"
         );
-        // once 1@1 is attested, 3@1 stands on one unattested version of p's
-        assert_eq!(l.own_unattested_depth_at((3, 1), Some(50)), 1);
         assert_eq!(
-            l.own_unattested_depth_at((9, 1), None),
-            0,
-            "unknown version"
+            l.unvouched_depth_at((6, 1), Some(9)),
+            2,
+            "before q's record, q's 4@1 counts"
         );
+        assert_eq!(l.unvouched_depth_at((9, 1), Some(49)), 1, "r has no record");
+        // once 1@1 is attested, 3@1 stands on one unattested version of p's
+        assert_eq!(l.unvouched_depth_at((3, 1), Some(50)), 1);
+        assert_eq!(l.unvouched_depth_at((99, 1), None), 0, "unknown version");
     }
 }

@@ -309,6 +309,11 @@ fn play_block(
                     w.attest(b, at, id, 1);
                 }
             }
+            Ev::Vouch { provider } => {
+                let id = w.register(b, provider, false, &[]);
+                let at = w.rng.random_range(0..w.cfg.attestors.max(1));
+                w.attest(b, at, id, 1);
+            }
             Ev::Launder {
                 provider,
                 label,
