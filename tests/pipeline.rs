@@ -469,6 +469,30 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
     assert!(b.body_text().await?.contains("consumer_suspended"));
     b.screenshot(&shots.join("drill-down-tx.png")).await?;
 
+    // laundering -> its product's asset page (the finding names the attested product)
+    let laundering = p
+        .labels
+        .iter()
+        .find(|l| l.kind == "provenance_laundering")
+        .expect("the workload labels its laundering");
+    let product = laundering
+        .targets
+        .last()
+        .and_then(|t| t.strip_prefix("asset:")?.split('@').next())
+        .expect("asset:<id>@<version> targets");
+    b.goto(&format!("{base}/anomalies?method=rule")).await?;
+    let link = b
+        .find(&format!(
+            "table.anomalies tr[data-actor='{}'] a.asset[href='/assets/{product}']",
+            laundering.actor
+        ))
+        .await?;
+    b.click(&link).await?;
+    assert!(b
+        .current_url()
+        .await?
+        .ends_with(&format!("/assets/{product}")));
+
     // an export downloads
     b.goto(&format!("{base}/anomalies")).await?;
     let export = b.find("a.export[href^='/export/anomalies.csv']").await?;

@@ -100,6 +100,23 @@ pub async fn anomalies(pool: &PgPool, p: &AnomalyParams) -> ApiResult<Vec<Anomal
     .await?)
 }
 
+/// Links to the assets an anomaly names (`asset:<id>@<version>` targets, as the laundering rule
+/// writes them); a target that does not parse is left to the explanation's text.
+fn asset_links(targets: &[String]) -> Markup {
+    let assets: Vec<(u64, &str)> = targets
+        .iter()
+        .filter_map(|t| {
+            let version = t.strip_prefix("asset:")?;
+            Some((version.split('@').next()?.parse().ok()?, version))
+        })
+        .collect();
+    html! {
+        @for (id, version) in assets {
+            " · " a.asset href={ "/assets/" (id) } { "asset " (version) }
+        }
+    }
+}
+
 pub(super) fn anomaly_table(rows: &[AnomalyRow]) -> Markup {
     html! {
         table.anomalies {
@@ -113,7 +130,7 @@ pub(super) fn anomaly_table(rows: &[AnomalyRow]) -> Markup {
                     td { (actor_link(&a.actor)) " (" (a.role) ")" }
                     td { (a.window_start) }
                     td { (a.first_height) ".." (a.last_height) }
-                    td { (a.explanation) }
+                    td { (a.explanation) (asset_links(&a.targets)) }
                     td { @if let Some(tx) = &a.report_tx {
                             "alert " (a.alert_seq.map(|s| s.to_string()).unwrap_or_default()) " in " (tx_link(&Some(tx.clone())))
                             @if a.suspended == Some(true) { " · " span.bad { "suspended" } }
@@ -149,7 +166,7 @@ async fn anomalies_page(
                 button { "Filter" }
             }
             (export_links("anomalies", &raw.unwrap_or_default()))
-            p { "Ranked by score. " b { "rule" } " findings are what the contracts' own rules decided (attempts after a withdrawal or a suspension, a product attested over its publisher's own unattested sources); " b { "model" } " scores are learned from each actor's behaviour against its own past and its peers, with the features that explain them." }
+            p { "Ranked by score. " b { "rule" } " findings are what the contracts' own rules decided (attempts after a withdrawal or a suspension; a product attested over unattested sources of its own or of wallets without a record, linked to its asset); " b { "model" } " scores are learned from each actor's behaviour against its own past and its peers, with the features that explain them." }
             (PreEscaped(datapact_analytics::svg::histogram("scores on this page", &scores, 0.0, 1.0, 20)))
             @if rows.is_empty() { div.note { "No anomalies (yet): run " code { "datapact analyze" } " after ingesting." } }
             (anomaly_table(&rows))
@@ -157,4 +174,29 @@ async fn anomalies_page(
                 a href={ "/anomalies?after_score=" (last.score) "&after_id=" (last.anomaly_id) } { "next page →" } } }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_targets_link_to_their_assets_and_anything_else_is_left_alone() {
+        let targets = [
+            "asset:12@3",
+            "agreement:4",
+            "asset:",
+            "asset:x@1",
+            "asset:99999999999999999999999@1",
+            "asset:7",
+        ]
+        .map(String::from);
+        let html = asset_links(&targets).into_string();
+        assert_eq!(html.matches("<a ").count(), 2, "{html}");
+        assert!(
+            html.contains(r#"href="/assets/12""#) && html.contains("asset 12@3"),
+            "{html}"
+        );
+        assert!(html.contains(r#"href="/assets/7""#), "{html}");
+    }
 }
