@@ -406,12 +406,12 @@ mod tests {
             ),
             ((4, 1), vec![(20, "a1".to_string(), true)]),
         ]);
-        Lineage {
+        Lineage::new(
             parents,
-            attested: [(3, 1), (4, 1)].into_iter().collect(),
+            [(3, 1), (4, 1)].into_iter().collect(),
             words,
             publishers,
-        }
+        )
     }
 
     #[test]
@@ -457,14 +457,25 @@ mod tests {
     #[test]
     fn a_scrape_relayed_through_a_wallet_without_a_record_is_laundering_and_with_one_is_not() {
         // the scrape 1@1 published by r, p's 2@1 over it, p's product 3@1 attested at 20
-        let mut l = chain();
-        l.publishers.insert((1, 1), "r".to_string());
+        let with = |extra: &[((i64, i64), &str, Option<i64>)]| {
+            let l = chain();
+            let (mut publishers, mut words) = (l.publishers, l.words);
+            let mut attested = l.attested;
+            for (v, who, at) in extra {
+                publishers.insert(*v, who.to_string());
+                if let Some(h) = at {
+                    words.insert(*v, vec![(*h, "a1".to_string(), true)]);
+                    attested.insert(*v);
+                }
+            }
+            Lineage::new(l.parents, attested, words, publishers)
+        };
+        let l = with(&[((1, 1), "r", None)]);
         let f = laundering(&l, &|h| Some(h), Windowing { seconds: 60 });
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!((f[0].actor.as_str(), f[0].count), ("p", 3));
         // r with a record of its own (5@1, attested at 5): its scrape is vouched for by r's name
-        l.publishers.insert((5, 1), "r".to_string());
-        l.words.insert((5, 1), vec![(5, "a1".to_string(), true)]);
+        let l = with(&[((1, 1), "r", None), ((5, 1), "r", Some(5))]);
         assert!(laundering(&l, &|h| Some(h), Windowing { seconds: 60 }).is_empty());
     }
 }

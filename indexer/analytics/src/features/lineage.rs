@@ -20,9 +20,31 @@ pub struct Lineage {
     pub words: HashMap<(i64, i64), Vec<Word>>,
     /// who published each version
     pub publishers: HashMap<(i64, i64), String>,
+    /// each publisher's versions (from `publishers`)
+    published: HashMap<String, Vec<(i64, i64)>>,
 }
 
 impl Lineage {
+    /// A lineage from its parts; each publisher's versions are indexed here.
+    pub fn new(
+        parents: HashMap<(i64, i64), Vec<(i64, i64)>>,
+        attested: BTreeSet<(i64, i64)>,
+        words: HashMap<(i64, i64), Vec<Word>>,
+        publishers: HashMap<(i64, i64), String>,
+    ) -> Self {
+        let mut published: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        for (v, who) in &publishers {
+            published.entry(who.clone()).or_default().push(*v);
+        }
+        Self {
+            parents,
+            attested,
+            words,
+            publishers,
+            published,
+        }
+    }
+
     pub fn from_data(data: &Data) -> anyhow::Result<Self> {
         let l = &data.lineage;
         let (pa, pv, ca, cv) = (
@@ -76,12 +98,7 @@ impl Lineage {
             .zip(i64_col(v, "version")?)
             .zip(str_col(v, "publisher")?)
             .collect();
-        Ok(Self {
-            parents,
-            attested,
-            words,
-            publishers,
-        })
+        Ok(Self::new(parents, attested, words, publishers))
     }
 
     /// Whether `v` stood attested at height `at` (by the latest word of each attestor up to it);
@@ -127,9 +144,9 @@ impl Lineage {
 
     /// Whether any version `who` published stood attested at `at`.
     fn has_record(&self, who: &str, at: Option<i64>) -> bool {
-        self.publishers
-            .iter()
-            .any(|(v, p)| p == who && self.attested_at(*v, at))
+        self.published
+            .get(who)
+            .is_some_and(|vs| vs.iter().any(|v| self.attested_at(*v, at)))
     }
 
     /// The longest run of unattested ancestors above `v` (when `by` is given, only those `by`
@@ -193,12 +210,7 @@ mod tests {
             .into_iter()
             .map(|(v, h)| (v, vec![(h, "wasm1a".to_string(), true)]))
             .collect();
-        let l = Lineage {
-            parents,
-            attested,
-            words,
-            publishers: HashMap::new(),
-        };
+        let l = Lineage::new(parents, attested, words, HashMap::new());
         assert_eq!(l.unattested_depth((3, 1)), 2);
         assert_eq!(l.unattested_depth((2, 1)), 1);
         assert_eq!(l.unattested_depth((1, 1)), 0);
@@ -219,12 +231,7 @@ mod tests {
                 (40, "wasm1b".to_string(), false),
             ],
         )]);
-        let l = Lineage {
-            parents: HashMap::new(),
-            attested: BTreeSet::new(),
-            words,
-            publishers: HashMap::new(),
-        };
+        let l = Lineage::new(HashMap::new(), BTreeSet::new(), words, HashMap::new());
         let at = |h| l.attested_at((1, 1), Some(h));
         assert!(!at(9));
         assert!(at(10) && at(30), "b still attests after a revoked");
@@ -261,12 +268,12 @@ mod tests {
             ((1, 1), vec![(50, "wasm1a".to_string(), true)]),
             ((7, 1), vec![(10, "wasm1a".to_string(), true)]),
         ]);
-        let l = Lineage {
+        let l = Lineage::new(
             parents,
-            attested: [(1, 1), (7, 1)].into_iter().collect(),
+            [(1, 1), (7, 1)].into_iter().collect(),
             words,
             publishers,
-        };
+        );
         assert_eq!(l.unvouched_depth_at((3, 1), Some(49)), 2);
         assert_eq!(l.unattested_depth_at((6, 1), Some(49)), 2);
         assert_eq!(
