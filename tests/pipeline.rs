@@ -79,20 +79,11 @@ async fn a_detected_burst_becomes_an_alert_that_suspends_the_consumer_and_all_of
     assert_eq!(datapact_e2e::hash_hex(&text), evidence);
     assert!(p.seconds_to_suspension >= 0.0);
     // the laundering rule's finding reached the chain too: an alert on the launderer naming its
-    // attested product (the last of the label's three versions; the first two are its sources)
-    let laundering = p
-        .labels
-        .iter()
-        .find(|l| l.kind == "provenance_laundering")
-        .expect("the workload labels its laundering");
-    let product: i64 = laundering
-        .targets
-        .last()
-        .and_then(|t| t.strip_prefix("asset:")?.split('@').next()?.parse().ok())
-        .expect("asset:<id>@<version> targets");
+    // attested product
+    let (launderer, product) = p.laundered_product();
     let alerted: Vec<(String, Option<i64>)> =
         sqlx::query_as("select kind, asset_id from alerts where subject = $1")
-            .bind(&laundering.actor)
+            .bind(&launderer)
             .fetch_all(&pool)
             .await?;
     assert!(
@@ -470,21 +461,11 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
     b.screenshot(&shots.join("drill-down-tx.png")).await?;
 
     // laundering -> its product's asset page (the finding names the attested product)
-    let laundering = p
-        .labels
-        .iter()
-        .find(|l| l.kind == "provenance_laundering")
-        .expect("the workload labels its laundering");
-    let product = laundering
-        .targets
-        .last()
-        .and_then(|t| t.strip_prefix("asset:")?.split('@').next())
-        .expect("asset:<id>@<version> targets");
+    let (launderer, product) = p.laundered_product();
     b.goto(&format!("{base}/anomalies?method=rule")).await?;
     let link = b
         .find(&format!(
-            "table.anomalies tr[data-actor='{}'] a.asset[href='/assets/{product}']",
-            laundering.actor
+            "table.anomalies tr[data-actor='{launderer}'] a.asset[href='/assets/{product}']"
         ))
         .await?;
     b.click(&link).await?;

@@ -49,6 +49,24 @@ pub struct Pipeline {
     pub incremental: (usize, i64, usize, bool, bool),
 }
 
+impl Pipeline {
+    /// The workload's launderer and its attested product's asset id (the last of the label's
+    /// three versions; the first two are its unattested sources).
+    pub fn laundered_product(&self) -> (String, i64) {
+        let l = self
+            .labels
+            .iter()
+            .find(|l| l.kind == "provenance_laundering")
+            .expect("the workload labels its laundering");
+        let product = l
+            .targets
+            .last()
+            .and_then(|t| t.strip_prefix("asset:")?.split('@').next()?.parse().ok())
+            .expect("asset:<id>@<version> targets");
+        (l.actor.clone(), product)
+    }
+}
+
 static PIPELINE: OnceCell<Pipeline> = OnceCell::const_new();
 
 /// The local account name of an address.
