@@ -29,7 +29,8 @@ pub use run::{analyze, AnalyzeConfig};
 /// time of day, recent purpose refusals); 4: the day surprise is the evidence of a doubling
 /// sustained over the last windows against each window's usual rate for its time of day, and
 /// recent purpose refusals count the earlier ones only in a window that has one (weight 2.5);
-/// 5: the laundering rule (a product attested over its publisher's own unattested sources).
+/// 5: the laundering rule (a product attested over unattested sources of its own publisher or
+/// of wallets without a record).
 /// Runs of earlier models are not recomputed by this code and say so.
 pub const MODEL_VERSION: &str = "datapact-anomaly-5";
 
