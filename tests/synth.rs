@@ -58,8 +58,8 @@ async fn synth_variants_write_labelled_evasions_and_mark_the_honest_noise_they_a
         .iter()
         .filter(|l| l.variant.as_deref() == Some("self-attested"))
         .filter_map(|l| {
-            let (a, v) = l.targets.last()?.strip_prefix("asset:")?.split_once('@')?;
-            Some((a.parse().ok()?, v.parse().ok()?))
+            let (a, v) = datapact_analytics::rules::target::version_of(l.targets.last()?)?;
+            Some((i64::try_from(a).ok()?, i32::try_from(v).ok()?))
         })
         .collect();
     assert!(!products.is_empty());

@@ -61,7 +61,8 @@ impl Pipeline {
         let product = l
             .targets
             .last()
-            .and_then(|t| t.strip_prefix("asset:")?.split('@').next()?.parse().ok())
+            .and_then(|t| analytics::rules::target::asset(t))
+            .and_then(|a| i64::try_from(a).ok())
             .expect("asset:<id>@<version> targets");
         (l.actor.clone(), product)
     }

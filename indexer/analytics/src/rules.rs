@@ -16,6 +16,28 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::features::{Lineage, Windowing};
 
+/// How a finding (and a label of the synthetic histories) names a version it is about:
+/// `asset:<id>@<version>`, written and read through these alone.
+pub mod target {
+    use datapact_types::{AssetId, VersionNo};
+
+    /// The target naming `version` of `asset`.
+    pub fn version(asset: impl std::fmt::Display, version: impl std::fmt::Display) -> String {
+        format!("asset:{asset}@{version}")
+    }
+
+    /// The asset a target names (`asset:<id>` or `asset:<id>@<version>`); None for any other.
+    pub fn asset(t: &str) -> Option<AssetId> {
+        t.strip_prefix("asset:")?.split('@').next()?.parse().ok()
+    }
+
+    /// The (asset, version) an `asset:<id>@<version>` target names; None for any other.
+    pub fn version_of(t: &str) -> Option<(AssetId, VersionNo)> {
+        let (a, v) = t.strip_prefix("asset:")?.split_once('@')?;
+        Some((a.parse().ok()?, v.parse().ok()?))
+    }
+}
+
 /// The rules' names: each finding's kind, as the anomalies and the sentinel's alerts carry it.
 pub const ACCESS_AFTER_WITHDRAWAL: &str = "access_after_withdrawal";
 pub const ACCESS_AFTER_SUSPENSION: &str = "access_after_suspension";
@@ -133,6 +155,38 @@ impl Finding {
         }
     }
 
+    /// A finding of `rule` with nothing in it yet, for `actor` (in `role`) in `window`.
+    fn empty(
+        rule: &'static str,
+        role: &'static str,
+        actor: &str,
+        window: i64,
+        height: i64,
+    ) -> Self {
+        Finding {
+            rule,
+            role,
+            actor: actor.to_string(),
+            window,
+            count: 0,
+            first_height: height,
+            last_height: height,
+            txs: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// Widens the finding to `height` and names `targets` (each once).
+    fn saw(&mut self, height: i64, targets: impl IntoIterator<Item = String>) {
+        self.first_height = self.first_height.min(height);
+        self.last_height = self.last_height.max(height);
+        for t in targets {
+            if !self.targets.contains(&t) {
+                self.targets.push(t);
+            }
+        }
+    }
+
     /// What the count is, for the anomaly's features.
     pub fn count_name(&self) -> &'static str {
         match self.rule {
@@ -181,20 +235,8 @@ pub fn findings(
         let window = w.index(t);
         let f = out
             .entry((rule, a.consumer.clone(), window))
-            .or_insert_with(|| Finding {
-                rule,
-                role: "consumer",
-                actor: a.consumer.clone(),
-                window,
-                count: 0,
-                first_height: a.height,
-                last_height: a.height,
-                txs: Vec::new(),
-                targets: Vec::new(),
-            });
+            .or_insert_with(|| Finding::empty(rule, "consumer", &a.consumer, window, a.height));
         f.count += 1;
-        f.first_height = f.first_height.min(a.height);
-        f.last_height = f.last_height.max(a.height);
         f.txs.push((a.height, a.tx_index));
         let mut targets: Vec<String> = a
             .agreement_id
@@ -204,11 +246,7 @@ pub fn findings(
         if rule == ACCESS_AFTER_WITHDRAWAL {
             targets.extend(a.subject.as_ref().map(|s| format!("subject:{s}")));
         }
-        for t in targets {
-            if !f.targets.contains(&t) {
-                f.targets.push(t);
-            }
-        }
+        f.saw(a.height, targets);
     }
     out.into_values().collect()
 }
@@ -240,26 +278,17 @@ pub fn laundering(
                 continue;
             };
             let window = w.index(t);
-            let f = out
-                .entry((publisher.clone(), window))
-                .or_insert_with(|| Finding {
-                    rule: PROVENANCE_LAUNDERING,
-                    role: "provider",
-                    actor: publisher.clone(),
+            let f = out.entry((publisher.clone(), window)).or_insert_with(|| {
+                Finding::empty(
+                    PROVENANCE_LAUNDERING,
+                    "provider",
+                    publisher,
                     window,
-                    count: 0,
-                    first_height: *height,
-                    last_height: *height,
-                    txs: Vec::new(),
-                    targets: Vec::new(),
-                });
+                    *height,
+                )
+            });
             f.count = f.count.max(u32::try_from(depth + 1).unwrap_or(u32::MAX));
-            f.first_height = f.first_height.min(*height);
-            f.last_height = f.last_height.max(*height);
-            let target = format!("asset:{}@{}", v.0, v.1);
-            if !f.targets.contains(&target) {
-                f.targets.push(target);
-            }
+            f.saw(*height, [target::version(v.0, v.1)]);
         }
     }
     out.into_values().collect()

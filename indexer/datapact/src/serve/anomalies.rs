@@ -103,16 +103,18 @@ pub async fn anomalies(pool: &PgPool, p: &AnomalyParams) -> ApiResult<Vec<Anomal
 /// Links to the assets an anomaly names (`asset:<id>@<version>` targets, as the laundering rule
 /// writes them); a target that does not parse is left to the explanation's text.
 fn asset_links(targets: &[String]) -> Markup {
-    let assets: Vec<(u64, &str)> = targets
+    use datapact_analytics::rules::target;
+    let assets: Vec<(u64, String)> = targets
         .iter()
         .filter_map(|t| {
-            let version = t.strip_prefix("asset:")?;
-            Some((version.split('@').next()?.parse().ok()?, version))
+            let id = target::asset(t)?;
+            let shown = target::version_of(t).map_or(id.to_string(), |(a, v)| format!("{a}@{v}"));
+            Some((id, shown))
         })
         .collect();
     html! {
-        @for (id, version) in assets {
-            " · " a.asset href={ "/assets/" (id) } { "asset " (version) }
+        @for (id, shown) in assets {
+            " · " a.asset href={ "/assets/" (id) } { "asset " (shown) }
         }
     }
 }

@@ -263,8 +263,8 @@ pub async fn run(
             .filter(|l| l.kind == "provenance_laundering")
             .flat_map(|l| l.targets.iter())
             .filter_map(|t| {
-                let (a, v) = t.strip_prefix("asset:")?.split_once('@')?;
-                Some((a.parse().ok()?, v.parse().ok()?))
+                let (a, v) = datapact_analytics::rules::target::version_of(t)?;
+                Some((i64::try_from(a).ok()?, i64::from(v)))
             })
             .collect();
         let (mut low, mut high) = (Vec::new(), Vec::new());

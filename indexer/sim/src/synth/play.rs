@@ -338,7 +338,9 @@ fn play_block(
                         w.attest(b, at, id, 1);
                     }
                 }
-                w.labels[label].targets.push(format!("asset:{id}@1"));
+                w.labels[label]
+                    .targets
+                    .push(datapact_analytics::rules::target::version(id, 1));
                 w.touch(Some(label), height);
             }
         }

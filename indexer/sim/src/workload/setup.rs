@@ -213,7 +213,8 @@ impl World {
                         .iter_mut()
                         .find(|l| l.kind == kind::PROVENANCE_LAUNDERING)
                     {
-                        l.targets.push(format!("asset:{asset_id}@{v}"));
+                        l.targets
+                            .push(datapact_analytics::rules::target::version(asset_id, v));
                     }
                 }
                 let (content_hash, schema_hash) = version_table(asset_id, v);
