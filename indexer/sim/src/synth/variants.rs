@@ -305,8 +305,9 @@ pub(super) fn inject(
                 Variant::TrickleRefusals => trickle_refusals(w, pick, clock, planned),
                 Variant::SparseRefusals => sparse_refusals(w, pick, clock, planned),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
-                Variant::RelayedScrape => relayed_scrape(w, clock, i, false, planned),
-                Variant::VouchedRelay => relayed_scrape(w, clock, i, true, planned),
+                Variant::RelayedScrape | Variant::VouchedRelay => {
+                    relayed_scrape(w, clock, i, v, planned)
+                }
                 Variant::NightShift
                 | Variant::RetryStorm
                 | Variant::HonestRefusals
@@ -461,29 +462,26 @@ fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
     launder_chain(w, hour, (p, l), Some(wallets), None, planned);
 }
 
-/// Laundering whose scrape a second wallet of the launderer's publishes (instance `i`); when
-/// `vouched`, the wallet first earns a record: a version of its own attested 6-24 hours before.
-fn relayed_scrape(w: &mut World, clock: &Clock, i: usize, vouched: bool, planned: &mut Plan) {
-    let (v, about) = if vouched {
+/// Laundering whose scrape a second wallet of the launderer's publishes (instance `i`, variant
+/// `v`); for vouched-relay the wallet first earns a record: a version of its own attested 6-24
+/// hours before.
+fn relayed_scrape(w: &mut World, clock: &Clock, i: usize, v: Variant, planned: &mut Plan) {
+    let vouched = v == Variant::VouchedRelay;
+    let (about, wallet) = if vouched {
         (
-            Variant::VouchedRelay,
             "a scrape published by a second wallet of its own with an attested record, derived and attested under its main address",
+            "vouched-relay",
         )
     } else {
         (
-            Variant::RelayedScrape,
             "a scrape published by a second wallet of its own, derived and attested under its main address",
+            "relay-wallet",
         )
     };
     let (hour, p, l) = launderer(w, clock, v, about);
     // the launderer's second wallet: a provider address nobody else uses
-    let name = if vouched {
-        "vouched-relay"
-    } else {
-        "relay-wallet"
-    };
     w.providers
-        .push(address(w.cfg.seed, &format!("{name}-{p}-{i}")));
+        .push(address(w.cfg.seed, &format!("{wallet}-{p}-{i}")));
     let relay = w.providers.len() - 1;
     if vouched {
         // the record is not labelled: on its own it is honest-looking
