@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -100,8 +101,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The digest of a multiset of lines: sorted bytewise, each hashed with a trailing `\n`.
-pub fn digest_lines<L: AsRef<[u8]>>(mut lines: Vec<L>) -> Digest {
-    lines.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+pub fn digest_lines<L: AsRef<[u8]> + Send>(mut lines: Vec<L>) -> Digest {
+    lines.par_sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
     let mut h = Sha256::new();
     for l in &lines {
         h.update(l.as_ref());

@@ -35,7 +35,7 @@ pub async fn copy_bytes(pool: &PgPool, query: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Parses headerless CSV with an explicit schema (empty unquoted fields are nulls).
-pub fn parse_csv(bytes: Vec<u8>, schema: &[(&str, DataType)]) -> anyhow::Result<DataFrame> {
+pub fn parse_csv(bytes: &[u8], schema: &[(&str, DataType)]) -> anyhow::Result<DataFrame> {
     let schema: Schema = schema
         .iter()
         .map(|(n, t)| Field::new((*n).into(), t.clone()))
@@ -207,28 +207,35 @@ impl Data {
             copy_bytes(pool, &q_denied),
         )?;
         let q_accesses = events(acc_cols, "accesses");
-        for (name, query, chunks) in [
-            ("blocks", &q_blocks, &[&blocks[..]][..]),
-            ("accesses", &q_accesses, &[&acc1[..], &acc2[..]]),
-            ("denied_attempts", &q_denied, &[&denied[..]]),
-        ] {
-            digests.insert(name.to_string(), manifest::digest_copy(query, chunks));
-        }
-        let blocks = parse_csv(blocks, &[("height", Int64), ("t", Int64)])?;
-        let mut accesses = parse_csv(acc1, &acc_schema)?;
-        accesses.vstack_mut(&parse_csv(acc2, &acc_schema)?)?;
-        let denied = parse_csv(
-            denied,
-            &[
-                ("height", Int64),
-                ("tx_index", Int64),
-                ("consumer", String),
-                ("agreement_id", Int64),
-                ("purpose", String),
-                ("subject", String),
-                ("reason", String),
-            ],
-        )?;
+        let denied_schema = [
+            ("height", Int64),
+            ("tx_index", Int64),
+            ("consumer", String),
+            ("agreement_id", Int64),
+            ("purpose", String),
+            ("subject", String),
+            ("reason", String),
+        ];
+        // the digests (a sort of every line) while polars parses the same bytes
+        let (digested, parsed) = rayon::join(
+            || {
+                [
+                    ("blocks", &q_blocks, &[&blocks[..]][..]),
+                    ("accesses", &q_accesses, &[&acc1[..], &acc2[..]]),
+                    ("denied_attempts", &q_denied, &[&denied[..]]),
+                ]
+                .map(|(name, query, chunks)| (name, manifest::digest_copy(query, chunks)))
+            },
+            || -> anyhow::Result<_> {
+                let blocks = parse_csv(&blocks, &[("height", Int64), ("t", Int64)])?;
+                let mut accesses = parse_csv(&acc1, &acc_schema)?;
+                accesses.vstack_mut(&parse_csv(&acc2, &acc_schema)?)?;
+                let denied = parse_csv(&denied, &denied_schema)?;
+                Ok((blocks, accesses, denied))
+            },
+        );
+        digests.extend(digested.map(|(name, d)| (name.to_string(), d)));
+        let (blocks, accesses, denied) = parsed?;
         // addresses and purposes repeat: as categories they cost an integer a row
         let accesses = accesses
             .lazy()
@@ -237,13 +244,13 @@ impl Data {
                 col("purpose").cast(DataType::from_categories(Categories::global())),
             ])
             .collect()?;
-        let mut read =
-            async |name: &str, query: std::string::String, schema: &[(&str, DataType)]| {
-                let bytes = copy_bytes(pool, &query).await?;
-                digests.insert(name.to_string(), manifest::digest_copy(&query, &[&bytes]));
-                parse_csv(bytes, schema)
-            };
-        let agreements = read(
+        // the state tables, small, read at once
+        let read = async |name: &str, query: std::string::String, schema: &[(&str, DataType)]| {
+            let bytes = copy_bytes(pool, &query).await?;
+            let digest = manifest::digest_copy(&query, &[&bytes]);
+            anyhow::Ok(((name.to_string(), digest), parse_csv(&bytes, schema)?))
+        };
+        let agreements_read = read(
             "agreements",
             state(
                 "agreement_id, offer_id, asset_id, provider, consumer, purpose",
@@ -257,15 +264,13 @@ impl Data {
                 ("consumer", String),
                 ("purpose", String),
             ],
-        )
-        .await?;
-        let offers = read(
+        );
+        let offers_read = read(
             "offers",
             state("offer_id, access_cap", "offers"),
             &[("offer_id", Int64), ("access_cap", Int64)],
-        )
-        .await?;
-        let versions = read(
+        );
+        let versions_read = read(
             "versions",
             state(
                 "height, asset_id, version, publisher, (schema_hash is not null)::text",
@@ -278,9 +283,8 @@ impl Data {
                 ("publisher", String),
                 ("schema_hash", Boolean),
             ],
-        )
-        .await?;
-        let lineage = read(
+        );
+        let lineage_read = read(
             "lineage_edges",
             state(
                 "parent_asset, parent_version, child_asset, child_version",
@@ -292,9 +296,8 @@ impl Data {
                 ("child_asset", Int64),
                 ("child_version", Int64),
             ],
-        )
-        .await?;
-        let attestations = read(
+        );
+        let attestations_read = read(
             "attestations",
             state(
                 "height, asset_id, version, attestor, claim, revoked::text",
@@ -308,9 +311,8 @@ impl Data {
                 ("claim", String),
                 ("revoked", Boolean),
             ],
-        )
-        .await?;
-        let assets = read(
+        );
+        let assets_read = read(
             "assets",
             state("height, asset_id, owner, sensitivity", "assets"),
             &[
@@ -319,15 +321,13 @@ impl Data {
                 ("owner", String),
                 ("sensitivity", String),
             ],
-        )
-        .await?;
-        let tombstones = read(
+        );
+        let tombstones_read = read(
             "asset_changes",
             state("distinct asset_id", "asset_changes") + " and change = 'tombstone'",
             &[("asset_id", Int64)],
-        )
-        .await?;
-        let withdrawals = read(
+        );
+        let withdrawals_read = read(
             "consent_withdrawals",
             state(
                 "height, consent_id, subject, controller",
@@ -339,9 +339,8 @@ impl Data {
                 ("subject", String),
                 ("controller", String),
             ],
-        )
-        .await?;
-        let consents = read(
+        );
+        let consents_read = read(
             "consents",
             state(
                 "consent_id, subject, controller, scope, array_to_string(purposes, ',')",
@@ -354,8 +353,7 @@ impl Data {
                 ("scope", String),
                 ("purposes", String),
             ],
-        )
-        .await?;
+        );
         // an alert stands until a responder resolves it or lifts its suspension
         let standing = format!(
             "subject, severity, asset_id, (not exists (select 1 from audit_changes c \
@@ -363,7 +361,7 @@ impl Data {
             datapact_types::events::action::RESOLVE,
             datapact_types::events::action::LIFT_SUSPENSION
         );
-        let alerts = read(
+        let alerts_read = read(
             "alerts",
             state(&standing, "alerts"),
             &[
@@ -372,8 +370,47 @@ impl Data {
                 ("asset_id", Int64),
                 ("standing", Boolean),
             ],
-        )
-        .await?;
+        );
+        let (
+            agreements,
+            offers,
+            versions,
+            lineage,
+            attestations,
+            assets,
+            tombstones,
+            withdrawals,
+            consents,
+            alerts,
+        ) = tokio::try_join!(
+            agreements_read,
+            offers_read,
+            versions_read,
+            lineage_read,
+            attestations_read,
+            assets_read,
+            tombstones_read,
+            withdrawals_read,
+            consents_read,
+            alerts_read
+        )?;
+        let [agreements, offers, versions, lineage, attestations, assets, tombstones, withdrawals, consents, alerts] =
+            [
+                agreements,
+                offers,
+                versions,
+                lineage,
+                attestations,
+                assets,
+                tombstones,
+                withdrawals,
+                consents,
+                alerts,
+            ]
+            .map(|(digest, df)| {
+                digests.insert(digest.0, digest.1);
+                df
+            });
         Ok(Self {
             blocks,
             accesses,
@@ -411,7 +448,7 @@ mod tests {
     fn csv_from_copy_parses_with_nulls_and_quoted_text() {
         let text = b"1,\"wasm1a\",\n2,\"a,b\",7\n".to_vec();
         let df = parse_csv(
-            text,
+            &text,
             &[
                 ("h", DataType::Int64),
                 ("who", DataType::String),
@@ -424,7 +461,7 @@ mod tests {
         assert_eq!(n.get(0), None);
         assert_eq!(n.get(1), Some(7));
         assert_eq!(df.column("who").unwrap().str().unwrap().get(1), Some("a,b"));
-        let empty = parse_csv(Vec::new(), &[("h", DataType::Int64)]).unwrap();
+        let empty = parse_csv(&[], &[("h", DataType::Int64)]).unwrap();
         assert_eq!(empty.height(), 0);
         assert_eq!(empty.width(), 1);
     }

@@ -79,7 +79,7 @@ impl SeriesInputs {
             async |name: &str, query: std::string::String, schema: &[(&str, DataType)]| {
                 let bytes = copy_bytes(pool, &query).await?;
                 digests.insert(name.to_string(), manifest::digest_copy(&query, &[&bytes]));
-                parse_csv(bytes, schema)
+                parse_csv(&bytes, schema)
             };
         let count_schema = [("key", Int64), ("step", Int64), ("n", Int64)];
         let accesses = read(
