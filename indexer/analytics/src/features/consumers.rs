@@ -1,10 +1,12 @@
 //! Consumer windows: accesses and refused attempts, in polars; volume against the consumer's
 //! own usual rate.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use polars::prelude::*;
 
-use super::history::{lives, Lived};
+use super::history::{per_new_window, Lived};
 use super::{
     count, i64_col, rare, relative, str_col, weighted, ActorWindow, FeatureDef, Past, RoleTable,
     Windowing, YOUNG_WINDOWS,
@@ -107,6 +109,13 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             JoinArgs::new(JoinType::Left),
         )
         .select([col("agreement_id"), col("access_cap")]);
+    // every group and join below is on one integer key: (consumer, window) and (consumer,
+    // block) packed into a u64 each. Polars groups a single integer column by hashing it; a
+    // pair of columns it first encodes row by row into bytes (found by timing this function:
+    // the grouping by (consumer, window, height) alone was a quarter of a second on a million
+    // accesses, more than reading them)
+    let (h0, w0) = key_origins(&data.blocks, secs)?;
+    let cw = pack(col("consumer"), col("window") - lit(w0)).alias("cw");
     let acc = data
         .accesses
         .clone()
@@ -132,10 +141,16 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             .cast(DataType::Int64)
             .alias("near"),
         ])
-        // consumers as categories: the group-bys below hash small integers, not addresses
+        // consumers as categories: the keys below pack their integer codes
         .with_columns([col("consumer").cast(DataType::from_categories(Categories::global()))])
+        .with_columns([
+            cw.clone(),
+            pack(col("consumer"), col("height") - lit(h0)).alias("cb"),
+        ])
         // only what the aggregations read: the copy costs memory at scale
         .select([
+            col("cw"),
+            col("cb"),
             col("consumer"),
             col("window"),
             col("height"),
@@ -150,14 +165,16 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
         .lazy();
     let per_block = acc
         .clone()
-        .group_by([col("consumer"), col("window"), col("height")])
-        .agg([len().cast(DataType::Int64).alias("n")])
-        .group_by([col("consumer"), col("window")])
+        .group_by([col("cb")])
+        .agg([len().cast(DataType::Int64).alias("n"), col("cw").first()])
+        .group_by([col("cw")])
         .agg([col("n").max().alias("max_per_block")]);
     let acc_w = acc
         .clone()
-        .group_by([col("consumer"), col("window")])
+        .group_by([col("cw")])
         .agg([
+            col("consumer").first(),
+            col("window").first(),
             len().cast(DataType::Int64).alias("accesses"),
             col("asset_id")
                 .n_unique()
@@ -174,8 +191,8 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
         ])
         .join(
             per_block,
-            [col("consumer"), col("window")],
-            [col("consumer"), col("window")],
+            [col("cw")],
+            [col("cw")],
             JoinArgs::new(JoinType::Left),
         );
     let den = data
@@ -192,7 +209,8 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             window,
             col("consumer").cast(DataType::from_categories(Categories::global())),
             col("purpose").cast(DataType::from_categories(Categories::global())),
-        ]);
+        ])
+        .with_columns([cw]);
     let is = |reasons: &[DenyReason]| {
         let mut e = lit(false);
         for r in reasons {
@@ -200,7 +218,9 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
         }
         e.cast(DataType::Int64).sum()
     };
-    let den_w = den.clone().group_by([col("consumer"), col("window")]).agg([
+    let den_w = den.clone().group_by([col("cw")]).agg([
+        col("consumer").first(),
+        col("window").first(),
         len().cast(DataType::Int64).alias("refused"),
         is(&[DenyReason::PurposeNotPermitted]).alias("refused_purpose"),
         is(&[DenyReason::NoAgreement]).alias("refused_no_agreement"),
@@ -217,33 +237,41 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     ]);
     let purposes = concat(
         [
-            acc.select([col("consumer"), col("window"), col("purpose")]),
-            den.select([col("consumer"), col("window"), col("purpose")]),
+            acc.select([col("cw"), col("purpose")]),
+            den.select([col("cw"), col("purpose")]),
         ],
         UnionArgs::default(),
     )?
-    .group_by([col("consumer"), col("window")])
+    .group_by([col("cw")])
     .agg([col("purpose")
         .drop_nulls()
         .n_unique()
         .cast(DataType::Int64)
         .alias("purposes_tried")]);
-    let keys = [col("consumer"), col("window")];
     let t0 = std::time::Instant::now();
     let all = acc_w
         .join(
             den_w,
-            keys.clone(),
-            keys.clone(),
+            [col("cw")],
+            [col("cw")],
             JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
         )
-        .join(purposes, keys.clone(), keys, JoinArgs::new(JoinType::Left))
-        .with_columns([col("consumer").cast(DataType::String)])
+        .join(
+            purposes,
+            [col("cw")],
+            [col("cw")],
+            JoinArgs::new(JoinType::Left),
+        )
+        // a window with refusals only has its consumer and window from the refusals' side
+        .with_columns([
+            coalesce(&[col("consumer"), col("consumer_right")]).cast(DataType::String),
+            coalesce(&[col("window"), col("window_right")]),
+        ])
         .collect()
         .context("consumer windows (polars)")?;
     tracing::debug!("consumer windows: polars {:?}", t0.elapsed());
     let n = all.height();
-    let actor = str_col(&all, "consumer")?;
+    let mut actor = str_col(&all, "consumer")?;
     let windows = i64_col(&all, "window")?;
     let get = |c: &str| i64_col(&all, c);
     let cols: Vec<Vec<i64>> = [
@@ -268,8 +296,27 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
         get("first_d")?,
         get("last_d")?,
     );
+    // the rows in (consumer, window) order, built in it (sorting the built rows by their
+    // strings took a tenth of a second): the few consumers ranked once, the rows by rank
+    let order: Vec<usize> = {
+        let mut names: Vec<&str> = actor.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        let rank: HashMap<&str, usize> = names.iter().enumerate().map(|(r, a)| (*a, r)).collect();
+        let mut keyed: Vec<(usize, i64, usize)> = (0..n)
+            .map(|i| {
+                (
+                    rank.get(actor[i].as_str()).copied().unwrap_or(0),
+                    windows[i],
+                    i,
+                )
+            })
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, _, i)| i).collect()
+    };
     let mut rows = Vec::with_capacity(n);
-    for i in 0..n {
+    for i in order {
         let raw = vec![
             cols[0][i] as f64,
             0.0, // volume_surprise: see finish()
@@ -295,7 +342,7 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             .unwrap_or(0);
         let last_height = [la[i], ld[i]].into_iter().max().unwrap_or(0);
         rows.push(ActorWindow {
-            actor: actor[i].clone(),
+            actor: std::mem::take(&mut actor[i]),
             window: windows[i],
             first_height,
             last_height,
@@ -304,12 +351,34 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             usual: Vec::new(),
         });
     }
-    rows.sort_by(|a, b| (&a.actor, a.window).cmp(&(&b.actor, b.window)));
     Ok(RoleTable {
         role: "consumer",
         features,
         rows,
     })
+}
+
+/// The origins the packed keys count from: the first height and the first window of the
+/// blocks read; every offset from them must fit in 32 bits.
+fn key_origins(blocks: &DataFrame, secs: i64) -> anyhow::Result<(i64, i64)> {
+    let h = blocks.column("height")?.i64()?;
+    let t = blocks.column("t")?.i64()?;
+    let (h0, h1) = (h.min().unwrap_or(0), h.max().unwrap_or(0));
+    let (w0, w1) = (
+        t.min().unwrap_or(0).div_euclid(secs),
+        t.max().unwrap_or(0).div_euclid(secs),
+    );
+    anyhow::ensure!(
+        h1 - h0 < 1 << 32 && w1 - w0 < 1 << 32,
+        "heights {h0}..{h1} or windows {w0}..{w1} span more than 2^32: analyze a shorter range"
+    );
+    Ok((h0, w0))
+}
+
+/// `who`'s integer code (a category) in the high 32 bits, `offset` (0 <= offset < 2^32) in
+/// the low ones.
+fn pack(who: Expr, offset: Expr) -> Expr {
+    who.to_physical().cast(DataType::UInt64) * lit(1u64 << 32) + offset.cast(DataType::UInt64)
 }
 
 /// An actor's usual accesses per window from its past: the larger of the mean and the 90th
@@ -324,13 +393,13 @@ pub fn baseline_rate(past: &Past) -> Option<f64> {
 /// straddles a window boundary must not become its own baseline.
 pub(super) fn volume_surprise(rows: &[ActorWindow], prior: &[ActorWindow]) -> Vec<(f64, f64)> {
     let accesses = |l: &Lived| l.raw.first().copied().unwrap_or(0.0);
-    let mut out = vec![(0.0, 0.0); rows.len()];
-    for ws in lives(rows, prior) {
+    per_new_window(rows, prior, |ws| {
+        let mut out = Vec::new();
         let first = ws.first().map_or(0, |l| l.window);
         let mut past = Past::default();
         // windows before `upto` are in `past`; `next` is the first of `ws` not yet in it
         let (mut upto, mut next) = (first, 0);
-        for l in &ws {
+        for l in ws {
             while upto < l.window - 1 {
                 match ws.get(next) {
                     Some(p) if p.window == upto => {
@@ -345,13 +414,16 @@ pub(super) fn volume_surprise(rows: &[ActorWindow], prior: &[ActorWindow]) -> Ve
             let a = accesses(l);
             let young = l.window - first < YOUNG_WINDOWS;
             let rate = if young { None } else { baseline_rate(&past) };
-            out[i] = (
-                (poisson_surprise(a, rate.unwrap_or(a)) * 10.0).round() / 10.0,
-                if young { a } else { 0.0 },
-            );
+            out.push((
+                i,
+                (
+                    (poisson_surprise(a, rate.unwrap_or(a)) * 10.0).round() / 10.0,
+                    if young { a } else { 0.0 },
+                ),
+            ));
         }
-    }
-    out
+        out
+    })
 }
 
 /// Fills the consumer windows' derived features: the volume surprise, the first-windows
@@ -374,6 +446,59 @@ pub(super) fn add_volume_surprise(table: &mut RoleTable, prior: &[ActorWindow], 
 mod tests {
     use super::*;
     use crate::features::{consumer_window, finish};
+
+    #[test]
+    fn keys_pack_offsets_from_the_first_block_and_refuse_a_span_beyond_32_bits() {
+        let blocks = |heights: Vec<i64>, times: Vec<i64>| df!("height" => heights, "t" => times);
+        let ok = blocks(vec![7, 9, 8], vec![7_300, 10_900, 7_300]).unwrap();
+        assert_eq!(key_origins(&ok, 3600).unwrap(), (7, 2));
+        // a span the low 32 bits cannot hold would mix actors' keys: refused, not packed
+        let tall = blocks(vec![1, 1 << 32], vec![0, 60]).unwrap();
+        assert_eq!(
+            key_origins(&tall, 3600).unwrap(),
+            (1, 0),
+            "the last offset is 2^32 - 1"
+        );
+        let taller = blocks(vec![0, 1 << 32], vec![0, 60]).unwrap();
+        assert!(key_origins(&taller, 3600).is_err());
+        let long = blocks(vec![1, 2], vec![0, 1 << 33]).unwrap();
+        assert!(key_origins(&long, 1).is_err());
+        let empty = blocks(Vec::new(), Vec::new()).unwrap();
+        assert_eq!(key_origins(&empty, 3600).unwrap(), (0, 0));
+        // the actor's code above the offset
+        let df = df!("who" => ["b", "a", "b"])
+            .unwrap()
+            .lazy()
+            .with_columns([col("who").cast(DataType::from_categories(Categories::global()))])
+            .with_columns([
+                pack(col("who"), lit(5_i64)).alias("k"),
+                col("who")
+                    .to_physical()
+                    .cast(DataType::UInt64)
+                    .alias("code"),
+            ])
+            .collect()
+            .unwrap();
+        let k: Vec<u64> = df
+            .column("k")
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        let code: Vec<u64> = df
+            .column("code")
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        for (k, c) in k.iter().zip(&code) {
+            assert_eq!((k >> 32, k & 0xffff_ffff), (*c, 5));
+        }
+        assert_eq!(k[0], k[2], "one actor, one key");
+        assert_ne!(k[0], k[1]);
+    }
 
     #[test]
     fn surprise_grows_with_the_excess_over_the_usual_rate() {

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::ActorWindow;
 
 /// The multiset of an actor's past values of one feature: the non-zero values sorted, and how
@@ -108,6 +110,21 @@ pub(crate) fn lives<'a>(rows: &'a [ActorWindow], prior: &'a [ActorWindow]) -> Ve
             ws
         })
         .collect()
+}
+
+/// `f` over each actor's life (as [`lives`] gives them), the lives in parallel: per new row (in
+/// `rows`' order) the value `f` gave its window; `T::default()` where it gave none.
+pub(crate) fn per_new_window<T, F>(rows: &[ActorWindow], prior: &[ActorWindow], f: F) -> Vec<T>
+where
+    T: Default + Clone + Send,
+    F: Fn(&[Lived]) -> Vec<(usize, T)> + Sync,
+{
+    let per_life: Vec<Vec<(usize, T)>> = lives(rows, prior).par_iter().map(|ws| f(ws)).collect();
+    let mut out = vec![T::default(); rows.len()];
+    for (i, v) in per_life.into_iter().flatten() {
+        out[i] = v;
+    }
+    out
 }
 
 /// Windows of an actor's life (from its first) before which it has no baseline: its features

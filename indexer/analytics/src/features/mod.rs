@@ -124,8 +124,8 @@ pub(crate) fn str_col(df: &DataFrame, name: &str) -> anyhow::Result<Vec<String>>
 /// every window of its life before the row's (idle ones as zeros); a young window (fewer than
 /// [`YOUNG_WINDOWS`] before it) has no baseline, and its usual values are its own.
 fn usual_values(rows: &[ActorWindow], prior: &[ActorWindow], width: usize) -> Vec<Vec<f64>> {
-    let mut out = vec![Vec::new(); rows.len()];
-    for ws in history::lives(rows, prior) {
+    history::per_new_window(rows, prior, |ws| {
+        let mut out = Vec::new();
         let first = ws.first().map_or(0, |l| l.window);
         let mut past = vec![Past::default(); width];
         let mut prev: Option<i64> = None;
@@ -135,19 +135,22 @@ fn usual_values(rows: &[ActorWindow], prior: &[ActorWindow], width: usize) -> Ve
                 past.iter_mut().for_each(|x| x.push_zeros(idle));
             }
             if let Some(i) = l.new {
-                out[i] = if l.window - first < YOUNG_WINDOWS {
-                    l.raw.to_vec()
-                } else {
-                    past.iter().map(Past::median).collect()
-                };
+                out.push((
+                    i,
+                    if l.window - first < YOUNG_WINDOWS {
+                        l.raw.to_vec()
+                    } else {
+                        past.iter().map(Past::median).collect()
+                    },
+                ));
             }
             for (x, v) in past.iter_mut().zip(l.raw) {
                 x.push(*v);
             }
             prev = Some(l.window);
         }
-    }
-    out
+        out
+    })
 }
 
 /// Completes a role's new windows against the actor's history (`prior`: earlier windows of

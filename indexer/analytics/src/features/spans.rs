@@ -3,7 +3,7 @@
 //! read from its window and the ones before it, as every feature is (docs/anomalies.md).
 
 use super::consumers::{poisson_surprise, REFUSED_PURPOSE};
-use super::history::lives;
+use super::history::per_new_window;
 use super::{ActorWindow, Windowing};
 
 /// Windows summed by the day surprise (a day of hourly windows) and by the recent refusals.
@@ -35,8 +35,8 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
     let per_day = (w.seconds > 0 && w.seconds <= 43_200 && 86_400 % w.seconds == 0)
         .then(|| 86_400 / w.seconds);
     let round = |v: f64| (v * 10.0).round() / 10.0;
-    let mut out = vec![[0.0; 3]; rows.len()];
-    for ws in lives(rows, prior) {
+    per_new_window(rows, prior, |ws| {
+        let mut out = Vec::new();
         let at = |j: usize| ws[j].raw.first().copied().unwrap_or(0.0);
         // an actor's pace starts with its first access, not its first refused attempt: a
         // consumer that probed days before going live is not a sudden rise when it does (held
@@ -101,10 +101,10 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
             } else {
                 0.0
             };
-            out[i] = [round(day), round(hour), recent];
+            out.push((i, [round(day), round(hour), recent]));
         }
-    }
-    out
+        out
+    })
 }
 
 /// The places in a life's windows of the same time of day on up to [`SAME_HOUR_MAX_DAYS`]
