@@ -25,6 +25,7 @@
 use rand::seq::index::sample;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use crate::iforest::IsolationForest;
 
@@ -213,6 +214,7 @@ impl Detector {
             anyhow::bail!("row {i} has {} values, the table has {m} features", r.len());
         }
         let columns: Vec<(f64, f64)> = (0..m)
+            .into_par_iter()
             .map(|j| {
                 let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
                 robust_center_scale(&col, features[j].floor)
@@ -233,13 +235,14 @@ impl Detector {
         };
         if cfg.distance == Distance::Ranges {
             f.ranges = (0..m)
+                .into_par_iter()
                 .map(|j| {
                     let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
                     range_center_scale(&col)
                 })
                 .collect();
         }
-        let x: Vec<Vec<f64>> = rows.iter().map(|r| f.scaled(r).1).collect();
+        let x: Vec<Vec<f64>> = rows.par_iter().map(|r| f.scaled(r).1).collect();
         f.forest = IsolationForest::fit(&x, cfg.trees, cfg.sample_size, cfg.seed);
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x6b6e6e);
         let ref_rows: Vec<usize> = if x.len() > cfg.reference {
@@ -261,18 +264,18 @@ impl Detector {
         } else {
             ref_rows.iter().map(|&i| f.ranged(&rows[i])).collect()
         };
-        let pca: Vec<f64> = f.refs.iter().map(|r| f.pca_error(r)).collect();
+        let pca: Vec<f64> = f.refs.par_iter().map(|r| f.pca_error(r)).collect();
         let refs: Vec<&[f64]> = f.refs.iter().map(Vec::as_slice).collect();
         let iso = f.forest.score_batch(&refs);
-        let density: Vec<f64> = ref_rows.iter().map(|&i| f.density(&rows[i])).collect();
+        let density: Vec<f64> = ref_rows.par_iter().map(|&i| f.density(&rows[i])).collect();
         f.refs = spaced;
         let mut d = Detector {
             neighbours: Neighbours::new(&f.refs, cfg.k),
             fitted: f,
             ref_rows,
         };
-        // the views' own spreads, measured on the reference rows
-        let knn: Vec<f64> = d.fitted.refs.iter().map(|r| d.knn(r, true)).collect();
+        // the views' own spreads, measured on the reference rows (each searches all of them)
+        let knn: Vec<f64> = d.fitted.refs.par_iter().map(|r| d.knn(r, true)).collect();
         d.fitted.scales = [
             ViewScale::fit(&iso),
             ViewScale::fit(&knn),
