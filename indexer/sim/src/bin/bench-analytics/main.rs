@@ -1,12 +1,13 @@
 //! `make bench-analytics` and `make bench-scale`: datapact's analytics against the analyst's
 //! pipeline of today, and at scale.
 //!
-//! bench-analytics [--accesses N] [--seed S] [--window SECONDS]
+//! bench-analytics [--accesses N] [--seed S] [--window SECONDS] [--runs R]
 //!   writes a labelled synthetic history (N accesses, default 1,000,000) into a scratch
 //!   database, then runs on the same data, each as its own process: `datapact analyze`
 //!   (polars + the detector + the rules) and indexer/sim/peer/peer.py (pandas + scikit-learn's
-//!   IsolationForest over the same features). Prints both pipelines' wall time and peak memory
-//!   with the ratios, and both detectors' quality against the labels.
+//!   IsolationForest over the same features), R times each (default 3), one after the other in
+//!   turn. Prints each pipeline's median run (wall time and peak memory, with the range of the
+//!   R walls) with the ratios, and both detectors' quality against the labels.
 //!
 //! bench-analytics --scale [--accesses N]
 //!   about 10,000,000 accesses (N drawn, default 12,700,000), then one `datapact analyze --full` that reads them from
@@ -100,6 +101,23 @@ fn figures(cmd: &mut Command, what: &str) -> anyhow::Result<serde_json::Value> {
     let mut v: serde_json::Value = serde_json::from_str(line)?;
     v["wall"] = serde_json::json!(wall);
     Ok(v)
+}
+
+/// The run of median wall time (the upper one of an even count), and the range of the walls.
+fn median_run(mut runs: Vec<serde_json::Value>) -> (serde_json::Value, (f64, f64)) {
+    let wall = |v: &serde_json::Value| v["wall"].as_f64().unwrap_or(f64::NAN);
+    runs.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
+    let range = (
+        runs.first().map_or(f64::NAN, wall),
+        runs.last().map_or(f64::NAN, wall),
+    );
+    let median = if runs.is_empty() {
+        serde_json::Value::Null
+    } else {
+        let mid = runs.len() / 2;
+        runs.swap_remove(mid)
+    };
+    (median, range)
 }
 
 /// (actor, window) -> score, from a CSV with a header whose first two columns are the key.
@@ -304,33 +322,51 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let ours_csv = dir.join("ours.csv");
     let peer_csv = dir.join("peer.csv");
-    let ours = figures(
-        Command::new(&bin)
-            .args([
-                "analyze",
-                "--full",
-                "--dry-run",
-                "--json",
-                // the peer does not forecast: the same work on both sides
-                "--no-forecasts",
-                "--window",
-                &window.to_string(),
-            ])
-            .arg("--scores-out")
-            .arg(&ours_csv)
-            .env("DATABASE_URL", &url)
-            .env("RUST_LOG", "warn"),
-        "datapact analyze",
-    )?;
+    let ours_cmd = || {
+        let mut c = Command::new(&bin);
+        c.args([
+            "analyze",
+            "--full",
+            "--dry-run",
+            "--json",
+            // the peer does not forecast: the same work on both sides
+            "--no-forecasts",
+            "--window",
+            &window.to_string(),
+        ])
+        .arg("--scores-out")
+        .arg(&ours_csv)
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "warn");
+        c
+    };
     let script = peer_script();
-    let peer = figures(
-        Command::new(python())
-            .arg(&script)
+    let peer_cmd = || {
+        let mut c = Command::new(python());
+        c.arg(&script)
             .arg(&url)
             .arg(window.to_string())
-            .arg(&peer_csv),
-        "the pandas + scikit-learn peer (make peer installs it)",
-    )?;
+            .arg(&peer_csv);
+        c
+    };
+    // a 2-core machine's wall times wander by a tenth between runs of the same binary: each
+    // pipeline runs `runs` times, in turn, and its median run is the one reported
+    let runs: usize = arg(&args, "--runs")
+        .map(|v| v.parse())
+        .transpose()
+        .context("--runs")?
+        .unwrap_or(3)
+        .max(1);
+    let (mut ours_runs, mut peer_runs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        ours_runs.push(figures(&mut ours_cmd(), "datapact analyze")?);
+        peer_runs.push(figures(
+            &mut peer_cmd(),
+            "the pandas + scikit-learn peer (make peer installs it)",
+        )?);
+    }
+    let (ours, ours_range) = median_run(ours_runs);
+    let (peer, peer_range) = median_run(peer_runs);
     let truth = labelled_windows(&pool, &s.labels, window).await?;
     let ours_full = scores(&ours_csv, 3)?;
     let ours_model = scores(&ours_csv, 2)?;
@@ -340,6 +376,10 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("same data, each pipeline reading it from Postgres and scoring every consumer window");
     println!("(time: the whole process, start to exit; peak: its resident memory)");
+    println!(
+        "(the median of {runs} runs each, in turn: datapact's walls {:.2}-{:.2} s, the peer's {:.2}-{:.2} s)",
+        ours_range.0, ours_range.1, peer_range.0, peer_range.1
+    );
     println!("{:<44} {:>10} {:>12}", "", "time (s)", "peak (MiB)");
     println!(
         "{:<44} {:>10.2} {:>12.0}",
