@@ -553,7 +553,7 @@ async fn the_seeded_workload_runs_as_modelled_and_labels_every_injection() -> an
     let refs: Vec<(u64, u32)> = laundering
         .targets
         .iter()
-        .filter_map(|t| datapact_analytics::rules::target::version_of(t))
+        .filter_map(|t| datapact_analytics::target::version_of(t))
         .collect();
     assert_eq!(refs.len(), 3, "{:?}", laundering.targets);
     for (k, (asset_id, version)) in refs.iter().enumerate() {

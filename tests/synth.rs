@@ -58,7 +58,7 @@ async fn synth_variants_write_labelled_evasions_and_mark_the_honest_noise_they_a
         .iter()
         .filter(|l| l.variant.as_deref() == Some("self-attested"))
         .filter_map(|l| {
-            let (a, v) = datapact_analytics::rules::target::version_of(l.targets.last()?)?;
+            let (a, v) = datapact_analytics::target::version_of(l.targets.last()?)?;
             Some((i64::try_from(a).ok()?, i32::try_from(v).ok()?))
         })
         .collect();

@@ -61,7 +61,7 @@ impl Pipeline {
         let product = l
             .targets
             .last()
-            .and_then(|t| analytics::rules::target::asset(t))
+            .and_then(|t| analytics::target::asset_of(t))
             .and_then(|a| i64::try_from(a).ok())
             .expect("asset:<id>@<version> targets");
         (l.actor.clone(), product)

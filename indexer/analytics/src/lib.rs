@@ -17,6 +17,7 @@ pub mod run;
 pub mod runs;
 pub mod store;
 pub mod svg;
+pub mod target;
 
 pub use analysis::{Analysis, REPORT_THRESHOLD, SENTINEL_DEFAULT_SEVERITY};
 pub use load::Data;

@@ -15,28 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::features::{Lineage, Windowing};
-
-/// How a finding (and a label of the synthetic histories) names a version it is about:
-/// `asset:<id>@<version>`, written and read through these alone.
-pub mod target {
-    use datapact_types::{AssetId, VersionNo};
-
-    /// The target naming `version` of `asset`.
-    pub fn version(asset: impl std::fmt::Display, version: impl std::fmt::Display) -> String {
-        format!("asset:{asset}@{version}")
-    }
-
-    /// The asset a target names (`asset:<id>` or `asset:<id>@<version>`); None for any other.
-    pub fn asset(t: &str) -> Option<AssetId> {
-        t.strip_prefix("asset:")?.split('@').next()?.parse().ok()
-    }
-
-    /// The (asset, version) an `asset:<id>@<version>` target names; None for any other.
-    pub fn version_of(t: &str) -> Option<(AssetId, VersionNo)> {
-        let (a, v) = t.strip_prefix("asset:")?.split_once('@')?;
-        Some((a.parse().ok()?, v.parse().ok()?))
-    }
-}
+use crate::target;
 
 /// The rules' names: each finding's kind, as the anomalies and the sentinel's alerts carry it.
 pub const ACCESS_AFTER_WITHDRAWAL: &str = "access_after_withdrawal";
@@ -238,13 +217,9 @@ pub fn findings(
             .or_insert_with(|| Finding::empty(rule, "consumer", &a.consumer, window, a.height));
         f.count += 1;
         f.txs.push((a.height, a.tx_index));
-        let mut targets: Vec<String> = a
-            .agreement_id
-            .map(|id| format!("agreement:{id}"))
-            .into_iter()
-            .collect();
+        let mut targets: Vec<String> = a.agreement_id.map(target::agreement).into_iter().collect();
         if rule == ACCESS_AFTER_WITHDRAWAL {
-            targets.extend(a.subject.as_ref().map(|s| format!("subject:{s}")));
+            targets.extend(a.subject.as_ref().map(target::subject));
         }
         f.saw(a.height, targets);
     }

@@ -235,14 +235,14 @@ pub fn forecast(
     let mut jobs: Vec<(&'static str, String, Vec<f64>)> = Vec::new();
     for (ag, y) in dense(&inputs.accesses, origin) {
         if live.contains_key(&ag) {
-            jobs.push((targets::AGREEMENT_ACCESSES, format!("agreement:{ag}"), y));
+            jobs.push((targets::AGREEMENT_ACCESSES, crate::target::agreement(ag), y));
         }
     }
     for (asset, y) in dense(&by_asset, origin) {
-        jobs.push((targets::ASSET_ACCESSES, format!("asset:{asset}"), y));
+        jobs.push((targets::ASSET_ACCESSES, crate::target::asset(asset), y));
     }
     for (asset, y) in dense(&inputs.signed, origin) {
-        jobs.push((targets::ASSET_AGREEMENTS, format!("asset:{asset}"), y));
+        jobs.push((targets::ASSET_AGREEMENTS, crate::target::asset(asset), y));
     }
     for (scope, y) in dense(&inputs.withdrawals, origin) {
         jobs.push((targets::CONSENT_WITHDRAWALS, scope, y));
@@ -267,7 +267,7 @@ pub fn forecast(
         .iter()
         .filter(|a| live.contains_key(&a.agreement_id))
     {
-        let key = format!("agreement:{}", a.agreement_id);
+        let key = crate::target::agreement(a.agreement_id);
         if let Some(o) = cap_outlook(a, paths.get(key.as_str()).copied(), origin, step) {
             outlooks.push(o);
         }
@@ -325,7 +325,7 @@ fn reach(v: &[f64], remaining: f64, origin: i64, step: i64) -> Option<i64> {
 fn cap_outlook(a: &AgreementState, path: Option<&Path>, origin: i64, step: i64) -> Option<Outlook> {
     let cap = a.cap?;
     let remaining = (cap - a.used) as f64;
-    let key = format!("agreement:{}", a.agreement_id);
+    let key = crate::target::agreement(a.agreement_id);
     let (value, lower, upper, at, early, late, drivers) = match path {
         _ if remaining <= 0.0 => (
             0.0,

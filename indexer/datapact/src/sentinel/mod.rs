@@ -127,7 +127,7 @@ impl Candidate {
         let asset_id = self
             .targets
             .iter()
-            .find_map(|t| datapact_analytics::rules::target::asset(t));
+            .find_map(|t| datapact_analytics::target::asset_of(t));
         Ok(AuditMsg::ReportAlert {
             kind: self.kind.clone(),
             severity,

@@ -103,11 +103,11 @@ pub async fn anomalies(pool: &PgPool, p: &AnomalyParams) -> ApiResult<Vec<Anomal
 /// Links to the assets an anomaly names (`asset:<id>@<version>` targets, as the laundering rule
 /// writes them); a target that does not parse is left to the explanation's text.
 fn asset_links(targets: &[String]) -> Markup {
-    use datapact_analytics::rules::target;
+    use datapact_analytics::target;
     let assets: Vec<(u64, String)> = targets
         .iter()
         .filter_map(|t| {
-            let id = target::asset(t)?;
+            let id = target::asset_of(t)?;
             let shown = target::version_of(t).map_or(id.to_string(), |(a, v)| format!("{a}@{v}"));
             Some((id, shown))
         })

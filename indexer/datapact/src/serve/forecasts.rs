@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use datapact_analytics::forecast::{targets, Outlook};
+use datapact_analytics::target;
 use maud::{html, Markup, PreEscaped};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -264,13 +265,12 @@ fn when(t: Option<i64>) -> String {
 }
 
 fn key_link(key: &str) -> Markup {
-    match key.split_once(':') {
-        Some(("agreement", id)) => match id.parse::<i64>() {
-            Ok(n) => html! { a href={ "/agreements?limit=1&after=" (n - 1) } { (key) } },
-            Err(_) => html! { (key) },
-        },
-        Some(("asset", id)) => html! { a href={ "/assets/" (id) } { (key) } },
-        _ => html! { span.mono { (short(key)) } },
+    if let Some(n) = target::agreement_of(key) {
+        html! { a href={ "/agreements?limit=1&after=" (i128::from(n) - 1) } { (key) } }
+    } else if let Some(id) = target::asset_of(key) {
+        html! { a href={ "/assets/" (id) } { (key) } }
+    } else {
+        html! { span.mono { (short(key)) } }
     }
 }
 
@@ -285,11 +285,7 @@ async fn page(State(s): State<AppState>, Query(p): Query<ForecastParams>) -> Api
     // the four assets with the most demand expected, drawn with their history
     let mut charts = Vec::new();
     for d in v.demand.iter().take(4) {
-        let Some(asset) = d
-            .key
-            .strip_prefix("asset:")
-            .and_then(|a| a.parse::<i64>().ok())
-        else {
+        let Some(asset) = target::asset_of(&d.key).and_then(|a| i64::try_from(a).ok()) else {
             continue;
         };
         let path = steps(&s.pool, run, targets::ASSET_ACCESSES, &d.key).await?;
@@ -361,4 +357,31 @@ fn series_table(what: &str, rows: &[SeriesLine]) -> Markup {
 pub async fn export_rows(pool: &PgPool, p: &ForecastParams) -> ApiResult<Vec<OutlookLine>> {
     let v = view(pool, p).await?;
     Ok(v.risks.into_iter().chain(v.caps).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forecast_keys_link_to_their_agreement_or_asset_and_anything_else_is_left_alone() {
+        let html = |k: &str| key_link(k).into_string();
+        assert!(html("agreement:5").contains(r#"href="/agreements?limit=1&amp;after=4""#));
+        // the first agreement: the page after -1 (its id, unsigned, must not wrap below 0)
+        assert!(
+            html("agreement:0").contains("after=-1"),
+            "{}",
+            html("agreement:0")
+        );
+        assert!(html("asset:9").contains(r#"href="/assets/9""#));
+        for k in [
+            "agreement:x",
+            "agreement:-3",
+            "asset:",
+            "asset:../x",
+            "consumer:wasm1",
+        ] {
+            assert!(!html(k).contains("<a "), "{k}: {}", html(k));
+        }
+    }
 }

@@ -263,7 +263,7 @@ pub async fn run(
             .filter(|l| l.kind == "provenance_laundering")
             .flat_map(|l| l.targets.iter())
             .filter_map(|t| {
-                let (a, v) = datapact_analytics::rules::target::version_of(t)?;
+                let (a, v) = datapact_analytics::target::version_of(t)?;
                 Some((i64::try_from(a).ok()?, i64::from(v)))
             })
             .collect();

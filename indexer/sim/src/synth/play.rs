@@ -340,7 +340,7 @@ fn play_block(
                 }
                 w.labels[label]
                     .targets
-                    .push(datapact_analytics::rules::target::version(id, 1));
+                    .push(datapact_analytics::target::version(id, 1));
                 w.touch(Some(label), height);
             }
         }

@@ -9,6 +9,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use datapact_analytics::target;
 use datapact_types::agreements::DenyReason;
 
 use super::world::World;
@@ -299,8 +300,8 @@ fn after_withdrawal(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &m
                 kind::ACCESS_AFTER_WITHDRAWAL,
                 w.consumers[c].clone(),
                 vec![
-                    format!("agreement:{}", w.agreements[ag].id),
-                    format!("subject:{}", w.subjects[subj]),
+                    target::agreement(w.agreements[ag].id),
+                    target::subject(&w.subjects[subj]),
                 ],
                 "keeps recording accesses for a data subject after the subject withdrew consent",
             );
@@ -333,7 +334,7 @@ fn after_suspension(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &m
         let l = w.label(
             kind::ACCESS_AFTER_SUSPENSION,
             w.consumers[c].clone(),
-            vec![format!("agreement:{}", w.agreements[ag].id)],
+            vec![target::agreement(w.agreements[ag].id)],
             "keeps attempting accesses on an agreement its provider suspended",
         );
         let t = hour * 3600 + w.rng.random_range(0..1200);

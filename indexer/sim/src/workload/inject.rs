@@ -6,6 +6,7 @@ use rand::seq::IndexedRandom;
 use rand::Rng;
 
 use datapact_agreements::msg::ExecuteMsg as AgreementsMsg;
+use datapact_analytics::target;
 use datapact_types::agreements::DenyReason;
 
 use super::exec::{Expect, Planned};
@@ -35,7 +36,7 @@ impl World {
                 let label = self.label(
                     kind::ACCESS_AFTER_WITHDRAWAL,
                     &consumer,
-                    vec![format!("agreement:{}", self.agreements[a].id), format!("subject:{}", self.consents[c].subject)],
+                    vec![target::agreement(self.agreements[a].id), target::subject(&self.consents[c].subject)],
                     "keeps recording accesses for a data subject after the subject withdrew consent".into(),
                 );
                 // the subject withdraws every consent that covers this use, not just one record
@@ -71,7 +72,7 @@ impl World {
                 let label = self.label(
                     kind::ACCESS_AFTER_SUSPENSION,
                     &a.consumer,
-                    vec![format!("agreement:{}", a.id)],
+                    vec![target::agreement(a.id)],
                     "keeps attempting accesses on an agreement its provider suspended".into(),
                 );
                 let msg = self.exec_agreements(
@@ -178,7 +179,7 @@ impl World {
                     break;
                 }
                 for &i in &idx {
-                    let t = format!("agreement:{}", self.agreements[i].id);
+                    let t = target::agreement(self.agreements[i].id);
                     if !self.labels[label].targets.contains(&t) {
                         self.labels[label].targets.push(t);
                     }
@@ -212,7 +213,7 @@ impl World {
                     kind::PURPOSE_HOPPING,
                     &h_consumer,
                     mine.iter()
-                        .map(|&i| format!("agreement:{}", self.agreements[i].id))
+                        .map(|&i| target::agreement(self.agreements[i].id))
                         .collect(),
                     "tries purposes its agreements do not permit, one after another".into(),
                 );
@@ -270,7 +271,7 @@ impl World {
                 let a = self.agreements[i].clone();
                 let probe = format!("psn:probe-{}", self.rng.random_range(0..1000));
                 let msg = self.access_msg(&f_consumer, i, &a.purpose, Some(probe))?;
-                let t = format!("agreement:{}", a.id);
+                let t = target::agreement(a.id);
                 if !self.labels[label].targets.contains(&t) {
                     self.labels[label].targets.push(t);
                 }

@@ -214,7 +214,7 @@ impl World {
                         .find(|l| l.kind == kind::PROVENANCE_LAUNDERING)
                     {
                         l.targets
-                            .push(datapact_analytics::rules::target::version(asset_id, v));
+                            .push(datapact_analytics::target::version(asset_id, v));
                     }
                 }
                 let (content_hash, schema_hash) = version_table(asset_id, v);

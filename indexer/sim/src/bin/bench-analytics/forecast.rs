@@ -39,7 +39,7 @@ pub(super) async fn forecasts_against_peer(
     let h = 48;
     let mut series: Vec<(String, Vec<f64>)> = Vec::new();
     for (ag, y) in forecast::dense(&inputs.accesses, inputs.origin) {
-        series.push((format!("agreement:{ag}"), y));
+        series.push((datapact_analytics::target::agreement(ag), y));
     }
     for (a, y) in forecast::dense(&by_asset, inputs.origin) {
         series.push((format!("asset:{a}"), y));
