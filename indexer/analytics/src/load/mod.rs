@@ -244,116 +244,6 @@ impl Data {
                 col("purpose").cast(DataType::from_categories(Categories::global())),
             ])
             .collect()?;
-        // the state tables, small, read at once
-        let read = async |name: &str, query: std::string::String, schema: &[(&str, DataType)]| {
-            let bytes = copy_bytes(pool, &query).await?;
-            let digest = manifest::digest_copy(&query, &[&bytes]);
-            anyhow::Ok(((name.to_string(), digest), parse_csv(&bytes, schema)?))
-        };
-        let agreements_read = read(
-            "agreements",
-            state(
-                "agreement_id, offer_id, asset_id, provider, consumer, purpose",
-                "agreements",
-            ),
-            &[
-                ("agreement_id", Int64),
-                ("offer_id", Int64),
-                ("asset_id", Int64),
-                ("provider", String),
-                ("consumer", String),
-                ("purpose", String),
-            ],
-        );
-        let offers_read = read(
-            "offers",
-            state("offer_id, access_cap", "offers"),
-            &[("offer_id", Int64), ("access_cap", Int64)],
-        );
-        let versions_read = read(
-            "versions",
-            state(
-                "height, asset_id, version, publisher, (schema_hash is not null)::text",
-                "versions",
-            ),
-            &[
-                ("height", Int64),
-                ("asset_id", Int64),
-                ("version", Int64),
-                ("publisher", String),
-                ("schema_hash", Boolean),
-            ],
-        );
-        let lineage_read = read(
-            "lineage_edges",
-            state(
-                "parent_asset, parent_version, child_asset, child_version",
-                "lineage_edges",
-            ),
-            &[
-                ("parent_asset", Int64),
-                ("parent_version", Int64),
-                ("child_asset", Int64),
-                ("child_version", Int64),
-            ],
-        );
-        let attestations_read = read(
-            "attestations",
-            state(
-                "height, asset_id, version, attestor, claim, revoked::text",
-                "attestations",
-            ) + " order by height, tx_index, event_index",
-            &[
-                ("height", Int64),
-                ("asset_id", Int64),
-                ("version", Int64),
-                ("attestor", String),
-                ("claim", String),
-                ("revoked", Boolean),
-            ],
-        );
-        let assets_read = read(
-            "assets",
-            state("height, asset_id, owner, sensitivity", "assets"),
-            &[
-                ("height", Int64),
-                ("asset_id", Int64),
-                ("owner", String),
-                ("sensitivity", String),
-            ],
-        );
-        let tombstones_read = read(
-            "asset_changes",
-            state("distinct asset_id", "asset_changes") + " and change = 'tombstone'",
-            &[("asset_id", Int64)],
-        );
-        let withdrawals_read = read(
-            "consent_withdrawals",
-            state(
-                "height, consent_id, subject, controller",
-                "consent_withdrawals",
-            ),
-            &[
-                ("height", Int64),
-                ("consent_id", Int64),
-                ("subject", String),
-                ("controller", String),
-            ],
-        );
-        let consents_read = read(
-            "consents",
-            state(
-                "consent_id, subject, controller, scope, array_to_string(purposes, ',')",
-                "consents",
-            ),
-            &[
-                ("consent_id", Int64),
-                ("subject", String),
-                ("controller", String),
-                ("scope", String),
-                ("purposes", String),
-            ],
-        );
         // an alert stands until a responder resolves it or lifts its suspension
         let standing = format!(
             "subject, severity, asset_id, (not exists (select 1 from audit_changes c \
@@ -361,16 +251,19 @@ impl Data {
             datapact_types::events::action::RESOLVE,
             datapact_types::events::action::LIFT_SUSPENSION
         );
-        let alerts_read = read(
-            "alerts",
-            state(&standing, "alerts"),
-            &[
-                ("subject", String),
-                ("severity", String),
-                ("asset_id", Int64),
-                ("standing", Boolean),
-            ],
-        );
+        // the state tables, small, read at once; their digests as each arrives
+        let read_digests = std::sync::Mutex::new(BTreeMap::new());
+        let read = async |name: &str, query: std::string::String, schema: &[(&str, DataType)]| {
+            let bytes = copy_bytes(pool, &query).await?;
+            let digest = manifest::digest_copy(&query, &[&bytes]);
+            read_digests
+                .lock()
+                .map_err(|_| {
+                    anyhow::anyhow!("a state table's reader panicked while recording its digest")
+                })?
+                .insert(name.to_string(), digest);
+            parse_csv(&bytes, schema)
+        };
         let (
             agreements,
             offers,
@@ -383,34 +276,124 @@ impl Data {
             consents,
             alerts,
         ) = tokio::try_join!(
-            agreements_read,
-            offers_read,
-            versions_read,
-            lineage_read,
-            attestations_read,
-            assets_read,
-            tombstones_read,
-            withdrawals_read,
-            consents_read,
-            alerts_read
+            read(
+                "agreements",
+                state(
+                    "agreement_id, offer_id, asset_id, provider, consumer, purpose",
+                    "agreements",
+                ),
+                &[
+                    ("agreement_id", Int64),
+                    ("offer_id", Int64),
+                    ("asset_id", Int64),
+                    ("provider", String),
+                    ("consumer", String),
+                    ("purpose", String),
+                ],
+            ),
+            read(
+                "offers",
+                state("offer_id, access_cap", "offers"),
+                &[("offer_id", Int64), ("access_cap", Int64)],
+            ),
+            read(
+                "versions",
+                state(
+                    "height, asset_id, version, publisher, (schema_hash is not null)::text",
+                    "versions",
+                ),
+                &[
+                    ("height", Int64),
+                    ("asset_id", Int64),
+                    ("version", Int64),
+                    ("publisher", String),
+                    ("schema_hash", Boolean),
+                ],
+            ),
+            read(
+                "lineage_edges",
+                state(
+                    "parent_asset, parent_version, child_asset, child_version",
+                    "lineage_edges",
+                ),
+                &[
+                    ("parent_asset", Int64),
+                    ("parent_version", Int64),
+                    ("child_asset", Int64),
+                    ("child_version", Int64),
+                ],
+            ),
+            read(
+                "attestations",
+                state(
+                    "height, asset_id, version, attestor, claim, revoked::text",
+                    "attestations",
+                ) + " order by height, tx_index, event_index",
+                &[
+                    ("height", Int64),
+                    ("asset_id", Int64),
+                    ("version", Int64),
+                    ("attestor", String),
+                    ("claim", String),
+                    ("revoked", Boolean),
+                ],
+            ),
+            read(
+                "assets",
+                state("height, asset_id, owner, sensitivity", "assets"),
+                &[
+                    ("height", Int64),
+                    ("asset_id", Int64),
+                    ("owner", String),
+                    ("sensitivity", String),
+                ],
+            ),
+            read(
+                "asset_changes",
+                state("distinct asset_id", "asset_changes") + " and change = 'tombstone'",
+                &[("asset_id", Int64)],
+            ),
+            read(
+                "consent_withdrawals",
+                state(
+                    "height, consent_id, subject, controller",
+                    "consent_withdrawals",
+                ),
+                &[
+                    ("height", Int64),
+                    ("consent_id", Int64),
+                    ("subject", String),
+                    ("controller", String),
+                ],
+            ),
+            read(
+                "consents",
+                state(
+                    "consent_id, subject, controller, scope, array_to_string(purposes, ',')",
+                    "consents",
+                ),
+                &[
+                    ("consent_id", Int64),
+                    ("subject", String),
+                    ("controller", String),
+                    ("scope", String),
+                    ("purposes", String),
+                ],
+            ),
+            read(
+                "alerts",
+                state(&standing, "alerts"),
+                &[
+                    ("subject", String),
+                    ("severity", String),
+                    ("asset_id", Int64),
+                    ("standing", Boolean),
+                ],
+            ),
         )?;
-        let [agreements, offers, versions, lineage, attestations, assets, tombstones, withdrawals, consents, alerts] =
-            [
-                agreements,
-                offers,
-                versions,
-                lineage,
-                attestations,
-                assets,
-                tombstones,
-                withdrawals,
-                consents,
-                alerts,
-            ]
-            .map(|(digest, df)| {
-                digests.insert(digest.0, digest.1);
-                df
-            });
+        digests.extend(read_digests.into_inner().map_err(|_| {
+            anyhow::anyhow!("a state table's reader panicked while recording its digest")
+        })?);
         Ok(Self {
             blocks,
             accesses,
