@@ -82,6 +82,13 @@ impl Label {
         }
     }
 
+    /// Names `target` among what the label touched, once.
+    pub fn name(&mut self, target: String) {
+        if !self.targets.contains(&target) {
+            self.targets.push(target);
+        }
+    }
+
     /// Widens the label's height range to cover `height`.
     pub fn touch(&mut self, height: u64) {
         self.first_height = Some(self.first_height.map_or(height, |h| h.min(height)));
@@ -110,4 +117,18 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Label>> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).with_context(|| format!("{}: bad label", path.display())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_names_each_target_once_in_the_order_first_named() {
+        let mut l = Label::new(kind::PURPOSE_HOPPING, "c".into(), Vec::new(), 1, "hops");
+        for t in ["agreement:2", "agreement:1", "agreement:2"] {
+            l.name(t.to_string());
+        }
+        assert_eq!(l.targets, ["agreement:2", "agreement:1"]);
+    }
 }

@@ -179,10 +179,7 @@ impl World {
                     break;
                 }
                 for &i in &idx {
-                    let t = target::agreement(self.agreements[i].id);
-                    if !self.labels[label].targets.contains(&t) {
-                        self.labels[label].targets.push(t);
-                    }
+                    self.labels[label].name(target::agreement(self.agreements[i].id));
                 }
                 out.push(self.tx(
                     &b_consumer,
@@ -271,10 +268,7 @@ impl World {
                 let a = self.agreements[i].clone();
                 let probe = format!("psn:probe-{}", self.rng.random_range(0..1000));
                 let msg = self.access_msg(&f_consumer, i, &a.purpose, Some(probe))?;
-                let t = target::agreement(a.id);
-                if !self.labels[label].targets.contains(&t) {
-                    self.labels[label].targets.push(t);
-                }
+                self.labels[label].name(target::agreement(a.id));
                 out.push(self.tx(
                     &f_consumer,
                     vec![msg],
