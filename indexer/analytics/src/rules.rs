@@ -241,7 +241,7 @@ pub fn laundering(
     let mut versions: Vec<&(i64, i64)> = lineage.words.keys().collect();
     versions.sort();
     for v in versions {
-        let Some(publisher) = lineage.publishers.get(v) else {
+        let Some(publisher) = lineage.publisher(*v) else {
             continue;
         };
         for (height, _, attests) in &lineage.words[v] {
@@ -253,15 +253,17 @@ pub fn laundering(
                 continue;
             };
             let window = w.index(t);
-            let f = out.entry((publisher.clone(), window)).or_insert_with(|| {
-                Finding::empty(
-                    PROVENANCE_LAUNDERING,
-                    "provider",
-                    publisher,
-                    window,
-                    *height,
-                )
-            });
+            let f = out
+                .entry((publisher.to_string(), window))
+                .or_insert_with(|| {
+                    Finding::empty(
+                        PROVENANCE_LAUNDERING,
+                        "provider",
+                        publisher,
+                        window,
+                        *height,
+                    )
+                });
             f.count = f.count.max(u32::try_from(depth + 1).unwrap_or(u32::MAX));
             f.saw(*height, [target::version(v.0, v.1)]);
         }
@@ -272,6 +274,7 @@ pub fn laundering(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn attempt(height: i64, reason: &str, subject: Option<&str>) -> Attempt {
         Attempt {
@@ -394,6 +397,20 @@ mod tests {
     /// p: 1@1 (a scrape) <- 2@1 <- 3@1 (the product), none attested until 3@1 at height 20;
     /// q: 4@1 over p's 2@1, attested at 20 too.
     fn chain() -> Lineage {
+        let (parents, attested, words, publishers) = chain_parts();
+        Lineage::new(parents, attested, words, publishers)
+    }
+
+    /// What [`Lineage::new`] takes: parents, attested, words, publishers.
+    type Parts = (
+        HashMap<(i64, i64), Vec<(i64, i64)>>,
+        BTreeSet<(i64, i64)>,
+        HashMap<(i64, i64), Vec<(i64, String, bool)>>,
+        HashMap<(i64, i64), String>,
+    );
+
+    /// What [`chain`] is built from, for tests that add to it.
+    fn chain_parts() -> Parts {
         let parents = HashMap::from([
             ((2, 1), vec![(1, 1)]),
             ((3, 1), vec![(2, 1)]),
@@ -410,7 +427,7 @@ mod tests {
             ),
             ((4, 1), vec![(20, "a1".to_string(), true)]),
         ]);
-        Lineage::new(
+        (
             parents,
             [(3, 1), (4, 1)].into_iter().collect(),
             words,
@@ -462,9 +479,7 @@ mod tests {
     fn a_scrape_relayed_through_a_wallet_without_a_record_is_laundering_and_with_one_is_not() {
         // the scrape 1@1 published by r, p's 2@1 over it, p's product 3@1 attested at 20
         let with = |extra: &[((i64, i64), &str, Option<i64>)]| {
-            let l = chain();
-            let (mut publishers, mut words) = (l.publishers, l.words);
-            let mut attested = l.attested;
+            let (parents, mut attested, mut words, mut publishers) = chain_parts();
             for (v, who, at) in extra {
                 publishers.insert(*v, who.to_string());
                 if let Some(h) = at {
@@ -472,7 +487,7 @@ mod tests {
                     attested.insert(*v);
                 }
             }
-            Lineage::new(l.parents, attested, words, publishers)
+            Lineage::new(parents, attested, words, publishers)
         };
         let l = with(&[((1, 1), "r", None)]);
         let f = laundering(&l, &|h| Some(h), Windowing { seconds: 60 });

@@ -18,8 +18,8 @@ pub struct Lineage {
     /// per version, every attestor's words in height order: (height, attestor, attests) — a
     /// revocation is a word that does not
     pub words: HashMap<(i64, i64), Vec<Word>>,
-    /// who published each version
-    pub publishers: HashMap<(i64, i64), String>,
+    /// who published each version (private: `published` is indexed from it once)
+    publishers: HashMap<(i64, i64), String>,
     /// each publisher's versions (from `publishers`)
     published: HashMap<String, Vec<(i64, i64)>>,
 }
@@ -43,6 +43,11 @@ impl Lineage {
             publishers,
             published,
         }
+    }
+
+    /// Who published version `v`, if it is known.
+    pub fn publisher(&self, v: (i64, i64)) -> Option<&str> {
+        self.publishers.get(&v).map(String::as_str)
     }
 
     pub fn from_data(data: &Data) -> anyhow::Result<Self> {
