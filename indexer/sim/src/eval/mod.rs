@@ -150,8 +150,17 @@ pub struct NoiseAlerts {
 }
 
 /// Per honest-noise variant (and `all unlabelled` for comparison): the windows it touched and
-/// the alerts on them at the sentinel's threshold.
+/// the alerts on them at the sentinel's threshold. The unlabelled windows are then split by
+/// whose they are: an actor with a labelled instance (its windows outside it: the hours after
+/// an attack are unlabelled, and an alert there falls on the attacker) or an actor never
+/// labelled (an honest customer, whom a false alert costs).
 pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseAlerts> {
+    let attackers: std::collections::BTreeSet<(&str, &str)> = units
+        .iter()
+        .filter(|u| !u.kinds.is_empty())
+        .map(|u| (u.role.as_str(), u.actor.as_str()))
+        .collect();
+    let attacker = |u: &Unit| attackers.contains(&(u.role.as_str(), u.actor.as_str()));
     let t = sentinel_threshold();
     let count = |name: &str, f: &dyn Fn(&Unit) -> bool| {
         let touched: Vec<&Unit> = units
@@ -170,8 +179,14 @@ pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseA
         .map(|v| count(v.name(), &|u| u.noise.iter().any(|n| n == v.name())))
         .collect();
     out.push(count("all unlabelled", &|_| true));
+    out.push(count(NEVER_LABELLED, &|u| !attacker(u)));
+    out.push(count(ATTACKERS_OTHER, &attacker));
     out
 }
+
+/// The rows of [`evaluate_noise`] that split the unlabelled windows by whose they are.
+pub const NEVER_LABELLED: &str = "of actors never labelled";
+pub const ATTACKERS_OTHER: &str = "of labelled actors";
 
 /// One seed's results.
 #[derive(Clone, Debug, Serialize)]

@@ -153,6 +153,29 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
                 windows: 3,
                 alerts: 1
             },
+            NoiseAlerts {
+                variant: NEVER_LABELLED.into(),
+                windows: 3,
+                alerts: 1
+            },
+            NoiseAlerts {
+                variant: ATTACKERS_OTHER.into(),
+                windows: 0,
+                alerts: 0
+            },
         ]
     );
+    // an attacker's window after its instance is unlabelled: an alert there is counted false,
+    // and on the attacker, not on an honest customer
+    let mut after = units.clone();
+    after.push(unit("s2", t + 0.03, None, None));
+    let n = evaluate_noise(&after, &[Variant::NightShift]);
+    let row = |name: &str| {
+        n.iter()
+            .find(|r| r.variant == name)
+            .map(|r| (r.windows, r.alerts))
+    };
+    assert_eq!(row("all unlabelled"), Some((4, 2)));
+    assert_eq!(row(NEVER_LABELLED), Some((3, 1)));
+    assert_eq!(row(ATTACKERS_OTHER), Some((1, 1)));
 }
