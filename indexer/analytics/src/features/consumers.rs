@@ -41,8 +41,9 @@ pub fn consumer_features() -> Vec<FeatureDef> {
         weighted("refused_suspended", 1.5, "{v} attempts on suspended or terminated agreements (usually {u})"),
         weighted("near_cap", 0.5, "{v} accesses within 10% of an agreement's cap (usually {u})"),
         weighted("new_actor_volume", 0.6, "{v} accesses in its first windows on chain"),
-        surprise(
+        weighted_surprise(
             "day_surprise",
+            3.0,
             "volume at twice its usual rate for this time of day, sustained over the last windows (evidence {v} digits: sustained exfiltration)",
         ),
         surprise(
@@ -61,12 +62,16 @@ pub fn consumer_features() -> Vec<FeatureDef> {
 pub const SURPRISES: [&str; 3] = ["volume_surprise", "day_surprise", "hour_surprise"];
 
 fn surprise(name: &str, text: &'static str) -> FeatureDef {
+    weighted_surprise(name, 1.0, text)
+}
+
+fn weighted_surprise(name: &str, weight: f64, text: &'static str) -> FeatureDef {
     FeatureDef {
         feature: Feature {
             name: name.into(),
             direction: Direction::High,
             floor: 1.0,
-            weight: 1.0,
+            weight,
         },
         text,
         relative: false,

@@ -23,7 +23,10 @@ const SAME_HOUR_MAX_DAYS: i64 = 28;
 ///   k < [`DAY_WINDOWS`], so it rises with every window the doubling lasts and falls once it
 ///   stops. Each window counts at most twice its usual rate and two accesses more, so one
 ///   burst does not echo through the day after it (it did: the 22 windows after each burst
-///   were alerted on);
+///   were alerted on), and the stretch's strongest window is left out, so one window alone,
+///   however busy, is no sustained rise; once the last two windows together read more as
+///   usual than as doubled, the rise has stopped and the evidence is 0 (model 6: before, it
+///   faded over hours, and the hours after an attack were most of its false alerts);
 /// - hour surprise: the window's accesses against the mean of the same time of day on earlier
 ///   days (at least [`SAME_HOUR_MIN_DAYS`]), when windows tile a day (a night at day rates);
 /// - recent purpose refusals: in a window with an attempt refused for its purpose, how many of
@@ -150,18 +153,30 @@ fn usual_rates(dense: &[f64], per_day: Option<i64>) -> Vec<Option<f64>> {
 /// The evidence (decimal digits, at least 0) that window `t` of `dense` ends a stretch at twice
 /// the usual rate: `log10` of the mean over k < [`DAY_WINDOWS`] of the Poisson likelihood ratio
 /// of windows `t - k ..= t` at twice their usual rates against their usual rates, each window's
-/// count capped at twice its rate and two more.
+/// count capped at twice its rate and two more, and the stretch's strongest window left out: a
+/// rise is sustained when the rest of the stretch shows it too. (Before model 6 the strongest
+/// window counted: a busy consumer's one honest batch hour at three times its rate was, in
+/// digits, as much of a doubling as a small consumer's whole night at its day-time rate.) 0
+/// when windows `t - 1 ..= t` are likelier as usual than doubled: a rise that has stopped.
 fn sustained_doubling(dense: &[f64], usual: &[Option<f64>], t: usize) -> f64 {
     // the log ratio of each k, on the stack: this runs for every window scored
     let mut sum = 0.0;
+    let mut strongest = 0.0_f64;
     let mut all = [0.0; DAY_WINDOWS as usize];
     let mut n = 0;
     for j in (0..=t).rev().take(DAY_WINDOWS as usize) {
         let (Some(c), Some(Some(rate))) = (dense.get(j), usual.get(j)) else {
             break;
         };
-        sum += c.min(2.0 * rate + 2.0) * std::f64::consts::LN_2 - rate;
-        all[n] = sum;
+        let term = c.min(2.0 * rate + 2.0) * std::f64::consts::LN_2 - rate;
+        sum += term;
+        strongest = strongest.max(term);
+        all[n] = sum - strongest;
+        if n == 1 && sum <= 0.0 {
+            // the last two windows together read more as usual than as doubled: whatever
+            // rose before has stopped
+            return 0.0;
+        }
         n += 1;
     }
     let terms = &all[..n];
@@ -212,6 +227,30 @@ mod tests {
     }
 
     #[test]
+    fn one_busy_hour_is_no_sustained_rise_and_a_few_hours_at_three_times_the_rate_are() {
+        let hourly = Windowing { seconds: 3600 };
+        // a busy consumer: two days at 30 an hour, one honest batch hour at 90, then 30 again
+        let mut batch: Vec<f64> = vec![30.0; 48];
+        batch.push(90.0);
+        batch.extend(vec![30.0; 23]);
+        let b = spans(&life(&batch, &[]), &[], hourly);
+        // the strongest window counted, the batch hour alone was 4.3 digits of a doubling
+        assert_eq!(b[48][0], 0.0, "the batch hour");
+        assert!(b[49..].iter().all(|x| x[0] == 0.0), "{:?}", &b[49..]);
+        // a small consumer: two days at 3 an hour, then four hours at 9
+        let mut night: Vec<f64> = vec![3.0; 48];
+        night.extend(vec![9.0; 4]);
+        night.extend(vec![3.0; 4]);
+        let n = spans(&life(&night, &[]), &[], hourly);
+        assert_eq!(n[48][0], 0.0, "its first hour alone");
+        assert!(
+            n[51][0] > 1.5 && n[51][0] > n[50][0],
+            "four hours: {:?}",
+            &n[48..52]
+        );
+    }
+
+    #[test]
     fn a_doublings_evidence_grows_while_it_lasts_and_fades_within_half_a_day_after_it_stops() {
         let hourly = Windowing { seconds: 3600 };
         // two days at 10 an hour, 12 windows at 20, then 10 again
@@ -238,6 +277,9 @@ mod tests {
             &day[59..]
         );
         assert!(day[71] < 3.0, "twelve ordinary windows later: {}", day[71]);
+        // the first ordinary window may still belong to the rise; two in a row end it
+        assert!(day[60] > 0.0, "{:?}", &day[59..62]);
+        assert!(day[61..].iter().all(|&x| x == 0.0), "{:?}", &day[60..]);
     }
 
     #[test]
