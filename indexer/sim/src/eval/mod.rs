@@ -180,13 +180,13 @@ pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseA
         .collect();
     out.push(count("all unlabelled", &|_| true));
     out.push(count(NEVER_LABELLED, &|u| !attacker(u)));
-    out.push(count(ATTACKERS_OTHER, &attacker));
+    out.push(count(LABELLED_ACTORS, &attacker));
     out
 }
 
 /// The rows of [`evaluate_noise`] that split the unlabelled windows by whose they are.
 pub const NEVER_LABELLED: &str = "of actors never labelled";
-pub const ATTACKERS_OTHER: &str = "of labelled actors";
+pub const LABELLED_ACTORS: &str = "of labelled actors";
 
 /// One seed's results.
 #[derive(Clone, Debug, Serialize)]

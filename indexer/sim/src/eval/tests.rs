@@ -159,7 +159,7 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
                 alerts: 1
             },
             NoiseAlerts {
-                variant: ATTACKERS_OTHER.into(),
+                variant: LABELLED_ACTORS.into(),
                 windows: 0,
                 alerts: 0
             },
@@ -177,5 +177,5 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
     };
     assert_eq!(row("all unlabelled"), Some((4, 2)));
     assert_eq!(row(NEVER_LABELLED), Some((3, 1)));
-    assert_eq!(row(ATTACKERS_OTHER), Some((1, 1)));
+    assert_eq!(row(LABELLED_ACTORS), Some((1, 1)));
 }
