@@ -65,7 +65,7 @@ pub struct Anomaly {
     pub txs: Vec<String>,
     pub targets: Vec<String>,
     /// what scored it: the model version, and for a model's anomaly its fitted detector
-    /// (`datapact-anomaly-4.<12 hex of its id>`)
+    /// ([`crate::MODEL_VERSION`]`.<12 hex of its id>`)
     pub model_version: String,
 }
 
