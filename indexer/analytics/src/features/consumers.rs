@@ -7,6 +7,7 @@ use anyhow::Context;
 use polars::prelude::*;
 
 use super::history::{per_new_window, Lived};
+use super::keys::{key_origins, pack, sorted_by};
 use super::{
     count, i64_col, rare, relative, str_col, weighted, ActorWindow, FeatureDef, Past, RoleTable,
     Windowing, YOUNG_WINDOWS,
@@ -114,11 +115,8 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             JoinArgs::new(JoinType::Left),
         )
         .select([col("agreement_id"), col("access_cap")]);
-    // every group and join below is on one integer key: (consumer, window) and (consumer,
-    // block) packed into a u64 each. Polars groups a single integer column by hashing it; a
-    // pair of columns it first encodes row by row into bytes (found by timing this function:
-    // the grouping by (consumer, window, height) alone was a quarter of a second on a million
-    // accesses, more than reading them)
+    // every group and join below is on one integer key (see `keys`): (consumer, window) and
+    // (consumer, block) packed into a u64 each
     let (h0, w0) = key_origins(&data.blocks, secs)?;
     let cw = pack(col("consumer"), col("window") - lit(w0)).alias("cw");
     let acc = data
@@ -365,44 +363,6 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     })
 }
 
-/// The origins the packed keys count from: the first height and the first window of the
-/// blocks read; every offset from them must fit in 32 bits.
-fn key_origins(blocks: &DataFrame, secs: i64) -> anyhow::Result<(i64, i64)> {
-    let h = blocks.column("height")?.i64()?;
-    let t = blocks.column("t")?.i64()?;
-    let (h0, h1) = (h.min().unwrap_or(0), h.max().unwrap_or(0));
-    let (w0, w1) = (
-        t.min().unwrap_or(0).div_euclid(secs),
-        t.max().unwrap_or(0).div_euclid(secs),
-    );
-    anyhow::ensure!(
-        h1 - h0 < 1 << 32 && w1 - w0 < 1 << 32,
-        "heights {h0}..{h1} or windows {w0}..{w1} span more than 2^32: analyze a shorter range"
-    );
-    Ok((h0, w0))
-}
-
-/// `df` with `key`'s sorted flag set when its values are indeed ascending (here the windows
-/// of rows sorted by block, ascending while block times do not go back), as it is.
-fn sorted_by(mut df: DataFrame, key: &str) -> anyhow::Result<DataFrame> {
-    let ascending = {
-        let ca = df.column(key)?.u64()?;
-        ca.iter().zip(ca.iter().skip(1)).all(|(a, b)| a <= b)
-    };
-    if ascending {
-        let mut c = df.column(key)?.clone();
-        c.set_sorted_flag(polars::series::IsSorted::Ascending);
-        df.with_column(c)?;
-    }
-    Ok(df)
-}
-
-/// `who`'s integer code (a category) in the high 32 bits, `offset` (0 <= offset < 2^32) in
-/// the low ones.
-fn pack(who: Expr, offset: Expr) -> Expr {
-    who.to_physical().cast(DataType::UInt64) * lit(1u64 << 32) + offset.cast(DataType::UInt64)
-}
-
 /// An actor's usual accesses per window from its past: the larger of the mean and the 90th
 /// percentile (its busy-but-normal level). None without a past.
 pub fn baseline_rate(past: &Past) -> Option<f64> {
@@ -468,71 +428,6 @@ pub(super) fn add_volume_surprise(table: &mut RoleTable, prior: &[ActorWindow], 
 mod tests {
     use super::*;
     use crate::features::{consumer_window, finish};
-
-    #[test]
-    fn a_key_is_flagged_sorted_only_when_its_values_ascend() {
-        let flag = |v: Vec<u64>| {
-            let df = sorted_by(df!("k" => v).unwrap(), "k").unwrap();
-            df.column("k").unwrap().is_sorted_flag() == polars::series::IsSorted::Ascending
-        };
-        assert!(flag(vec![1, 1, 2, 9]));
-        // block times that go back would leave windows out of order: grouped by hashing then
-        assert!(!flag(vec![1, 3, 2]));
-        assert!(flag(Vec::new()));
-    }
-
-    #[test]
-    fn keys_pack_offsets_from_the_first_block_and_refuse_a_span_beyond_32_bits() {
-        let blocks = |heights: Vec<i64>, times: Vec<i64>| df!("height" => heights, "t" => times);
-        let ok = blocks(vec![7, 9, 8], vec![7_300, 10_900, 7_300]).unwrap();
-        assert_eq!(key_origins(&ok, 3600).unwrap(), (7, 2));
-        // a span the low 32 bits cannot hold would mix actors' keys: refused, not packed
-        let tall = blocks(vec![1, 1 << 32], vec![0, 60]).unwrap();
-        assert_eq!(
-            key_origins(&tall, 3600).unwrap(),
-            (1, 0),
-            "the last offset is 2^32 - 1"
-        );
-        let taller = blocks(vec![0, 1 << 32], vec![0, 60]).unwrap();
-        assert!(key_origins(&taller, 3600).is_err());
-        let long = blocks(vec![1, 2], vec![0, 1 << 33]).unwrap();
-        assert!(key_origins(&long, 1).is_err());
-        let empty = blocks(Vec::new(), Vec::new()).unwrap();
-        assert_eq!(key_origins(&empty, 3600).unwrap(), (0, 0));
-        // the actor's code above the offset
-        let df = df!("who" => ["b", "a", "b"])
-            .unwrap()
-            .lazy()
-            .with_columns([col("who").cast(DataType::from_categories(Categories::global()))])
-            .with_columns([
-                pack(col("who"), lit(5_i64)).alias("k"),
-                col("who")
-                    .to_physical()
-                    .cast(DataType::UInt64)
-                    .alias("code"),
-            ])
-            .collect()
-            .unwrap();
-        let k: Vec<u64> = df
-            .column("k")
-            .unwrap()
-            .u64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
-        let code: Vec<u64> = df
-            .column("code")
-            .unwrap()
-            .u64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
-        for (k, c) in k.iter().zip(&code) {
-            assert_eq!((k >> 32, k & 0xffff_ffff), (*c, 5));
-        }
-        assert_eq!(k[0], k[2], "one actor, one key");
-        assert_ne!(k[0], k[1]);
-    }
 
     #[test]
     fn surprise_grows_with_the_excess_over_the_usual_rate() {

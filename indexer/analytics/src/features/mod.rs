@@ -8,6 +8,7 @@
 
 mod consumers;
 mod history;
+mod keys;
 mod lineage;
 mod providers;
 mod spans;
