@@ -147,10 +147,12 @@ pub struct NoiseAlerts {
     pub windows: usize,
     /// of those, at or above the sentinel's threshold
     pub alerts: usize,
+    /// of those, at or above each severity's floor (highest first, as [`SEVERITY_FLOORS`])
+    pub by_severity: Vec<usize>,
 }
 
 /// Per honest-noise variant (and `all unlabelled` for comparison): the windows it touched and
-/// the alerts on them at the sentinel's threshold. The unlabelled windows are then split by
+/// the alerts on them at the sentinel's threshold (and at each severity's floor). The unlabelled windows are then split by
 /// whose they are: an actor with a labelled instance (its windows outside it: the hours after
 /// an attack are unlabelled, and an alert there falls on the attacker) or an actor never
 /// labelled (an honest customer, whom a false alert costs).
@@ -167,10 +169,12 @@ pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseA
             .iter()
             .filter(|u| u.kinds.is_empty() && f(u))
             .collect();
+        let at = |floor: f64| touched.iter().filter(|u| u.score >= floor).count();
         NoiseAlerts {
             variant: name.to_string(),
             windows: touched.len(),
-            alerts: touched.iter().filter(|u| u.score >= t).count(),
+            alerts: at(t),
+            by_severity: SEVERITY_FLOORS.iter().map(|(_, f)| at(*f)).collect(),
         }
     };
     let mut out: Vec<NoiseAlerts> = variants

@@ -10,7 +10,7 @@ use super::operating::{
     choose_severity, pooled_precision, precision_by_severity, sentinel_threshold, OperatingPoint,
     PRECISION_FLOOR,
 };
-use super::{Quality, SeedResult, Unit};
+use super::{Quality, SeedResult, Unit, NEVER_LABELLED};
 
 /// A ratio to two places, "-" where there is none (no alerts at all).
 fn ratio(v: f64) -> String {
@@ -182,19 +182,28 @@ fn at_severities(results: &[SeedResult]) -> String {
         .collect();
     let _ = writeln!(
         s,
-        "overall at each --min-severity of the sentinel (precision pooled over seeds; false alerts per 1,000 actors per day):"
+        "overall at each --min-severity of the sentinel (precision pooled over seeds; false alerts per 1,000 actors per day, then the false windows summed over seeds and how many are of actors never labelled):"
     );
     let precision = precision_by_severity(results);
     for (i, (name, floor)) in SEVERITY_FLOORS.iter().enumerate() {
         let at = |q: &Quality| q.by_severity.get(i).map(|(_, p)| p.clone());
         let points: Vec<OperatingPoint> = overall.iter().filter_map(|q| at(q)).collect();
         let n = points.len().max(1) as f64;
+        // the false alerts in windows, and how many fall on actors never labelled (honest
+        // customers; the rest are attackers' own windows outside their instances)
+        let honest: usize = results
+            .iter()
+            .flat_map(|r| &r.noise)
+            .filter(|a| a.variant == NEVER_LABELLED)
+            .filter_map(|a| a.by_severity.get(i))
+            .sum();
         let _ = writeln!(
             s,
-            "  {name:<9} (score >= {floor:.2}): precision {:>4}, recall {:.2}, false alerts {:.2}{}",
+            "  {name:<9} (score >= {floor:.2}): precision {:>4}, recall {:.2}, false alerts {:.2} ({} windows, {honest} of actors never labelled){}",
             ratio(precision.get(i).map_or(f64::NAN, |p| p.1)),
             points.iter().map(|p| p.recall).sum::<f64>() / n,
             points.iter().map(|p| p.false_per_1000_actor_days).sum::<f64>() / n,
+            points.iter().map(|p| p.false_alerts).sum::<usize>(),
             if *name == SENTINEL_DEFAULT_SEVERITY {
                 "  <- the sentinel's default"
             } else {

@@ -121,6 +121,13 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
         labels: vec![],
     };
     let t = sentinel_threshold();
+    // one alert of score `s` per severity whose floor it reaches
+    let one_at = |s: f64| -> Vec<usize> {
+        datapact_analytics::analysis::SEVERITY_FLOORS
+            .iter()
+            .map(|(_, floor)| usize::from(s >= *floor))
+            .collect()
+    };
     // a base-generator instance carries its kind but no variant
     let mut base = unit("base", 0.99, Some("-"), None);
     base.variants.clear();
@@ -146,22 +153,26 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
             NoiseAlerts {
                 variant: "night-shift".into(),
                 windows: 2,
-                alerts: 1
+                alerts: 1,
+                by_severity: one_at(t + 0.02),
             },
             NoiseAlerts {
                 variant: "all unlabelled".into(),
                 windows: 3,
-                alerts: 1
+                alerts: 1,
+                by_severity: one_at(t + 0.02),
             },
             NoiseAlerts {
                 variant: NEVER_LABELLED.into(),
                 windows: 3,
-                alerts: 1
+                alerts: 1,
+                by_severity: one_at(t + 0.02),
             },
             NoiseAlerts {
                 variant: LABELLED_ACTORS.into(),
                 windows: 0,
-                alerts: 0
+                alerts: 0,
+                by_severity: vec![0; 4],
             },
         ]
     );
@@ -178,4 +189,10 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
     assert_eq!(row("all unlabelled"), Some((4, 2)));
     assert_eq!(row(NEVER_LABELLED), Some((3, 1)));
     assert_eq!(row(LABELLED_ACTORS), Some((1, 1)));
+    // per severity: the attacker's alert counts at every floor its score reaches
+    let labelled = n.iter().find(|r| r.variant == LABELLED_ACTORS);
+    assert_eq!(
+        labelled.map(|r| r.by_severity.clone()),
+        Some(one_at(t + 0.03))
+    );
 }
