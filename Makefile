@@ -202,6 +202,11 @@ native: ## build the optimized native binaries the benchmarks run
 eval: bin ## labelled evaluation of the anomaly scores per kind: PR-AUC, recall at 5% FPR, P/R/F1, and P/R and false alerts where the sentinel acts, per generator variant; development seeds 1-3 with the training variants, held-out 11-13 with the held-out ones
 	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13)
 
+.PHONY: eval-bound
+eval-bound: bin peer ## what any detector could reach on the volume attacks: the eval's windows scored by an oracle that knows every rate and attack shape (indexer/sim/scripts/volume_bound.py), beside the detector
+	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13) --units $(DATA)/eval-units > $(DATA)/eval-units.txt
+	$(PEER_VENV)/bin/python indexer/sim/scripts/volume_bound.py $(DATA)/eval-units
+
 .PHONY: eval-forecast
 eval-forecast: bin ## the forecasts back-tested on held-out synthetic histories: MASE vs naive baselines, interval coverage, alert-risk Brier and calibration
 	$(DATAPACT_SIM) eval-forecast $(EVAL_FORECAST_ARGS)
