@@ -16,9 +16,13 @@ detector reading only the accesses could reach at most, up to the oracle's appro
 rate is an estimate (a few per cent), an attack's added accesses are taken as Poisson, and the
 three addresses of a split burst are scored one by one.
 
+Beside it (`oracle*`), the same posterior with the detector's own usual rates in place of the
+truth (`usual_rates` in `features/spans.rs`, mirrored here): what knowing every attack's shape
+is worth once the rate is only what the past says.
+
 Overall, the other kinds (purpose hopping, the rules' kinds, laundering) are counted as ranked
 first and the other roles' windows as clean, so the oracle's overall figures are upper bounds
-too. The detector's figures beside them are from the same CSVs, pooled over the histories.
+too. The detector's figures are from the same CSVs, pooled over the histories.
 
 The generator's constants are repeated here (this file reads only the CSVs); if synth changes
 its rhythm, its batch hours or a volume attack's shape, change them here too.
@@ -103,13 +107,12 @@ def templates(variants, rate):
     return t
 
 
-def posterior_odds(counts, hours, rate, base_rate, phase, pools, total_hours, variants):
+def posterior_odds(counts, mu, usual, hours, base_rate, pools, total_hours, variants):
     """Per hour of one consumer's life: log odds that a volume attack is going on in it, from
-    that hour and the ones before it. `rate`: the consumer's rate hour by hour (it falls as its
-    agreements reach their caps); `base_rate`: the rate it was drawn with."""
+    that hour and the ones before it. `mu`: the honest mean of each hour; `usual`: what an
+    attack's lift multiplies (by the clock's hour of day, whatever the consumer's phase);
+    `base_rate`: the rate the consumer was drawn with."""
     n = len(counts)
-    mu = rate * rhythm((hours + phase) % 24)
-    usual = rate * rhythm(hours % 24)  # an attack adds by the clock's hour, whatever the phase
     h0 = log_hour(counts, mu)
     going = []  # log P(hours up to t, an attack covering t) / P(all honest), per template
     over = []  # log P(hours up to t, an attack that ended before t) / P(all honest)
@@ -150,6 +153,25 @@ def posterior_odds(counts, hours, rate, base_rate, phase, pools, total_hours, va
     num = logsumexp(np.stack(going), axis=0)
     den = np.logaddexp(0.0, logsumexp(np.stack(over), axis=0))
     return num - den
+
+
+def detector_usual(counts):
+    """The detector's usual rate of each hour, from the past only, as `usual_rates` in
+    `indexer/analytics/src/features/spans.rs` computes it (mirrored here): the same time of
+    day on up to 28 earlier days, shrunk towards the mean pace with 3 pseudo-days, from the
+    hours before the last 24; none (here: so high that no attack is read) before that."""
+    n = len(counts)
+    first = int(np.argmax(counts > 0)) if (counts > 0).any() else n
+    prefix = np.concatenate([[0.0], np.cumsum(counts)])
+    out = np.full(n, 1e9)
+    for j in range(first, n):
+        end = j + 1 - 24  # the past: hours before `end`
+        if end - first < 24:
+            continue
+        pace = (prefix[end] - prefix[first]) / (end - first)
+        same = [x for x in range(j - 24, max(first, j - 24 * 28) - 1, -24) if first <= x < end]
+        out[j] = max((counts[same].sum() + 3.0 * pace) / (len(same) + 3.0), 0.1)
+    return out
 
 
 def local_rate(counts, honest, shape, hours=RATE_HOURS):
@@ -204,10 +226,11 @@ def measure(pos, neg, precision=PRECISION):
 def read_split(directory, split, seeds):
     """The oracle's and the detector's scores of one split's windows, pooled over its histories:
     per volume attack, and overall (every other kind's windows, every other role's)."""
-    oracle = defaultdict(list)  # variant ("" the base burst) -> scores
-    detector = defaultdict(list)
-    neg, detector_neg = [], []
-    other_pos, other_neg = [], []  # the detector's scores of the other kinds and roles
+    # per volume attack ("" the base burst) and for the unlabelled windows: each window's
+    # (oracle, oracle with the detector's usual rates, detector) scores
+    volume = defaultdict(list)
+    neg = []
+    other_pos, other_neg = [], []  # the detector's scores of the other roles' windows
     for seed, path in sorted(seeds):
         rows = list(csv.DictReader(open(path)))
         for role_path in glob.glob(os.path.join(directory, f"{split}-seed{seed}-*.csv")):
@@ -234,21 +257,24 @@ def read_split(directory, split, seeds):
         span = max(l[1][-1] for l in lives.values()) - min(l[1][0] for l in lives.values()) + 1
         pools = {"busy": sum(1 for l in lives.values() if l[3].max() >= BUSY), "all": len(lives)}
         for rs, hours, counts, rate, phase in lives.values():
-            odds = posterior_odds(counts, hours, rate, rate.max(), phase, pools, span, variants)
+            mu = rate * rhythm((hours + phase) % 24)
+            odds = posterior_odds(counts, mu, rate * rhythm(hours % 24), hours, rate.max(),
+                                  pools, span, variants)
+            # the same posterior with the detector's own usual rates in place of the truth
+            usual = detector_usual(counts)
+            past = posterior_odds(counts, usual, usual, hours, rate.max(), pools, span, variants)
             for r in rs:
-                o, d = float(odds[int(r["window"]) - hours[0]]), float(r["score"])
+                i = int(r["window"]) - hours[0]
+                scores = (float(odds[i]), float(past[i]), float(r["score"]))
                 kinds = [k for k in r["kinds"].split(";") if k]
                 if not kinds:
-                    neg.append(o)
-                    detector_neg.append(d)
+                    neg.append(scores)
                 elif kinds == ["access_burst"]:
                     for v in [v for v in r["variants"].split(";") if v] or [""]:
-                        oracle[v].append(o)
-                        detector[v].append(d)
+                        volume[v].append(scores)
                 else:
-                    other_pos.append(d)
-                    oracle["other kinds"].append(float("inf"))
-    return oracle, detector, neg, detector_neg, other_pos, other_neg
+                    volume["other kinds"].append((float("inf"),) * 2 + (float(r["score"]),))
+    return volume, neg, other_pos, other_neg
 
 
 def main(directory):
@@ -260,32 +286,39 @@ def main(directory):
     for f in files:
         m = re.match(r"(.+)-seed(\d+)-consumer\.csv", os.path.basename(f))
         splits[m.group(1)].append((int(m.group(2)), f))
+    columns = ("oracle", "oracle*", "detector")
     for split, seeds in splits.items():
-        oracle, detector, neg, detector_neg, other_pos, other_neg = read_split(directory, split, seeds)
-        volume = [v for v in oracle if v != "other kinds"]
+        volume, neg, other_pos, other_neg = read_split(directory, split, seeds)
+        attacks = sorted((v for v in volume if v != "other kinds"), key=lambda v: (v != "", v))
         print(f"\n{split}, {len(seeds)} histories pooled ({len(neg)} unlabelled consumer windows):")
-        print(f"    {'volume attack':<22}{'windows':>8}   {'PR-AUC oracle':>13}  {'detector':>8}")
+        print("    (oracle*: the oracle's posterior with the detector's own usual rates, from the past only)")
+        print(f"    {'PR-AUC':<22}{'windows':>8}" + "".join(f"{c:>10}" for c in columns))
         beaten = []
-        for v in sorted(volume, key=lambda v: (v != "", v)):
-            o, _ = measure([(x, v) for x in oracle[v]], neg)
-            d, _ = measure([(x, v) for x in detector[v]], detector_neg)
-            print(f"    {v or 'base burst':<22}{len(oracle[v]):>8}   {o:>13.3f}  {d:>8.3f}")
-            if d > o:
-                beaten.append(v or "base burst")
-        every = [(x, "volume") for v in volume for x in oracle[v]]
-        o, o_recall = measure(every, neg)
-        d, d_recall = measure([(x, "volume") for v in volume for x in detector[v]], detector_neg)
-        print(f"    {'all volume attacks':<22}{len(every):>8}   {o:>13.3f}  {d:>8.3f}")
-        # overall: the oracle ranks every other kind first and every other role's windows last
-        o, o_recall = measure(every + [(x, "other") for x in oracle["other kinds"]]
-                              + [(float("inf"), "other")] * (len(other_pos) - len(oracle["other kinds"])),
-                              neg)
-        d, d_recall = measure([(x, "volume") for v in volume for x in detector[v]]
-                              + [(x, "other") for x in other_pos], detector_neg + other_neg)
-        print(f"    overall (oracle: every other kind ranked first, every other role's windows clean):")
-        print(f"      PR-AUC                                     oracle {o:.3f}   detector {d:.3f}")
-        print(f"      volume attacks' recall where overall precision >= {PRECISION}: "
-              f"oracle {o_recall.get('volume', 0.0):.2f}   detector {d_recall.get('volume', 0.0):.2f}")
+        every = []
+        for v in attacks + ["all volume attacks"]:
+            rows = every if v == "all volume attacks" else volume[v]
+            aps = [measure([(x[c], v) for x in rows], [x[c] for x in neg])[0] for c in range(3)]
+            print(f"    {v or 'base burst':<22}{len(rows):>8}" + "".join(f"{a:>10.3f}" for a in aps))
+            if v != "all volume attacks":
+                every += volume[v]
+                if aps[2] > aps[0]:
+                    beaten.append(v or "base burst")
+        # overall: the oracles rank every other kind first and every other role's windows last;
+        # the detector is measured on all of them
+        print("    overall (the oracles: every other kind ranked first, every other role's windows clean):")
+        figures = []
+        for c in range(3):
+            others = [(x[c], "other") for x in volume["other kinds"]]
+            if c < 2:
+                others += [(float("inf"), "other")] * len(other_pos)
+                negatives = [x[c] for x in neg]
+            else:
+                others += [(float(x), "other") for x in other_pos]
+                negatives = [x[c] for x in neg] + other_neg
+            figures.append(measure([(x[c], "volume") for x in every] + others, negatives))
+        print(f"    {'  PR-AUC':<30}" + "".join(f"{ap:>10.3f}" for ap, _ in figures))
+        print(f"    {'  volume attacks recall':<30}" + "".join(f"{r.get('volume', 0.0):>10.2f}" for _, r in figures))
+        print(f"      (the volume attacks' share of windows at the lowest score where overall precision >= {PRECISION})")
         # the oracle sees counts only: where the detector ranks an attack better, it reads
         # something else (accesses packed into blocks, many subjects) and the oracle is no
         # bound for that attack; if it is most of them, a constant here no longer matches synth
