@@ -188,8 +188,8 @@ def local_rate(counts, honest, shape, hours=RATE_HOURS):
 
 
 def sweep(pos, neg):
-    """Down the ranking of `pos` (score, tag) and `neg` (score) windows: each distinct score's
-    (true positives by tag, false positives) so far."""
+    """Down the ranking of `pos` (score, tag) and `neg` (score) windows: at each distinct score,
+    (the score, true positives by tag, false positives) so far."""
     items = sorted([(x, tag) for x, tag in pos] + [(x, None) for x in neg], key=lambda i: -i[0])
     tp, fp = defaultdict(int), 0
     i = 0
@@ -202,25 +202,40 @@ def sweep(pos, neg):
             else:
                 tp[tag] += 1
             j += 1
-        yield tp, fp
+        yield items[i][0], tp, fp
         i = j
 
 
 def measure(pos, neg, precision=PRECISION):
-    """PR-AUC (average precision) of all of `pos` against `neg`, and the recall of each tag at
-    the lowest score where precision over all of `pos` is still at least `precision`."""
+    """PR-AUC (average precision) of all of `pos` against `neg`; the lowest score where
+    precision over all of `pos` is still at least `precision`, and each tag's recall there."""
     total = len(pos)
     by_tag = defaultdict(int)
     for _, tag in pos:
         by_tag[tag] += 1
-    ap, seen, recall = 0.0, 0, {tag: 0.0 for tag in by_tag}
-    for tp, fp in sweep(pos, neg):
+    ap, seen, recall, threshold = 0.0, 0, {tag: 0.0 for tag in by_tag}, float("inf")
+    for score, tp, fp in sweep(pos, neg):
         n = sum(tp.values())
         ap += (n - seen) / max(total, 1) * n / (n + fp)
         seen = n
         if n / (n + fp) >= precision:
             recall = {tag: tp[tag] / by_tag[tag] for tag in by_tag}
-    return ap, recall
+            threshold = score
+    return ap, recall, threshold
+
+
+def instances(windows):
+    """A volume attack's windows, (scores..., (seed, actor), window) each, grouped into its
+    instances: an actor's windows less than a few hours apart (an hour without an access has
+    no window)."""
+    out = []
+    last = None
+    for w in sorted(windows, key=lambda w: (w[3], w[4])):
+        if last is None or w[3] != last[3] or w[4] > last[4] + 3:
+            out.append([])
+        out[-1].append(w)
+        last = w
+    return out
 
 
 def read_split(directory, split, seeds):
@@ -271,7 +286,7 @@ def read_split(directory, split, seeds):
                     neg.append(scores)
                 elif kinds == ["access_burst"]:
                     for v in [v for v in r["variants"].split(";") if v] or [""]:
-                        volume[v].append(scores)
+                        volume[v].append(scores + ((seed, r["actor"]), int(r["window"])))
                 else:
                     volume["other kinds"].append((float("inf"),) * 2 + (float(r["score"]),))
     return volume, neg, other_pos, other_neg
@@ -316,9 +331,21 @@ def main(directory):
                 others += [(float(x), "other") for x in other_pos]
                 negatives = [x[c] for x in neg] + other_neg
             figures.append(measure([(x[c], "volume") for x in every] + others, negatives))
-        print(f"    {'  PR-AUC':<30}" + "".join(f"{ap:>10.3f}" for ap, _ in figures))
-        print(f"    {'  volume attacks recall':<30}" + "".join(f"{r.get('volume', 0.0):>10.2f}" for _, r in figures))
+        print(f"    {'  PR-AUC':<30}" + "".join(f"{ap:>10.3f}" for ap, _, _ in figures))
+        print(f"    {'  volume attacks recall':<30}" + "".join(f"{r.get('volume', 0.0):>10.2f}" for _, r, _ in figures))
         print(f"      (the volume attacks' share of windows at the lowest score where overall precision >= {PRECISION})")
+        # per instance, at that score: what a suspension needs is one window of each
+        print(f"    instances caught there (one window at or above it), and the median windows to the first:")
+        for v in attacks + ["all volume attacks"]:
+            groups = [g for x in (attacks if v == "all volume attacks" else [v])
+                      for g in instances(volume[x])]
+            cells = []
+            for c, (_, _, threshold) in enumerate(figures):
+                firsts = [next((k for k, w in enumerate(g) if w[c] >= threshold), None) for g in groups]
+                caught = sorted(f for f in firsts if f is not None)
+                median = caught[len(caught) // 2] if caught else "-"
+                cells.append(f"{len(caught):>3}/{len(groups):<3} {median:>3}")
+            print(f"    {'  ' + (v or 'base burst'):<30}" + "".join(f"{x:>10}" for x in cells))
         # the oracle sees counts only: where the detector ranks an attack better, it reads
         # something else (accesses packed into blocks, many subjects) and the oracle is no
         # bound for that attack; if it is most of them, a constant here no longer matches synth
