@@ -203,9 +203,9 @@ eval: bin ## labelled evaluation of the anomaly scores per kind: PR-AUC, recall 
 	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13)
 
 .PHONY: eval-bound
-eval-bound: bin peer ## what any detector could reach on the volume attacks: the eval's windows scored by an oracle that knows every rate and attack shape (indexer/sim/scripts/volume_bound.py), beside the detector
+eval-bound: bin peer ## what any detector could reach on volume attacks and purpose hopping: the eval's windows scored by oracles that know every rate and attack form (indexer/sim/scripts/eval_bound.py), beside the detector
 	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13) --units $(DATA)/eval-units > $(DATA)/eval-units.txt
-	$(PEER_VENV)/bin/python indexer/sim/scripts/volume_bound.py $(DATA)/eval-units
+	$(PEER_VENV)/bin/python indexer/sim/scripts/eval_bound.py $(DATA)/eval-units
 
 .PHONY: eval-forecast
 eval-forecast: bin ## the forecasts back-tested on held-out synthetic histories: MASE vs naive baselines, interval coverage, alert-risk Brier and calibration

@@ -1,33 +1,37 @@
-"""What any detector could reach on the volume attacks of `make eval`, window by window.
+"""What any detector could reach on the volume attacks and purpose hopping of `make eval`,
+window by window and instance by instance.
 
 `make eval-bound` runs this on the windows `datapact-sim eval --units DIR` writes. It scores each
-consumer window with the posterior odds that a volume attack is going on in it, from that
-window's accesses and the ones before it (as the detector must), computed by an oracle that
-knows what no detector can:
-- every consumer's rate hour by hour: from its unlabelled windows within a day either side
-  (the rate falls as agreements reach their caps and consents lapse), past and future;
-- its daily rhythm (turned by 12 hours for a night shift) and the generator's honest batch
-  hours (1% of hours at 1.5-3 times the rate: `synth/play.rs`);
-- the exact shape of each volume attack in the history and how many there are
-  (`synth/schedule.rs`, `synth/variants.rs`), and which consumers they may pick.
+consumer window with the posterior odds that an attack is going on in it, from that window and
+the ones before it (as the detector must), computed by oracles that know what no detector can:
+- volume attacks: every consumer's rate hour by hour (from its unlabelled windows within a day
+  either side, future included: the rate falls as agreements reach their caps and consents
+  lapse), its daily rhythm (turned by 12 hours for a night shift), the generator's honest
+  batch hours (1% of hours at 1.5-3 times the rate: `synth/play.rs`);
+- purpose hopping: the honest rate of a mistaken purpose per access (over every consumer's
+  unlabelled hours) and the hour's true rate of accesses;
+- both: the exact form of each attack in the history (`synth/schedule.rs`,
+  `synth/variants.rs`: a burst's size, a plateau's height and length, a trickle's gaps and
+  number of refusals), how many there are and which consumers they may pick.
 Ranking windows by the posterior is the best ranking there is given that knowledge
-(Neyman-Pearson), so its PR-AUC, and the recall it keeps at a precision of 0.9, say what a
-detector reading only the accesses could reach at most, up to the oracle's approximations: the
-rate is an estimate (a few per cent), an attack's added accesses are taken as Poisson, and the
-three addresses of a split burst are scored one by one.
+(Neyman-Pearson), so the oracles' PR-AUC, and the recall they keep at an overall precision of
+0.9, say what a detector reading the accesses and refusals could reach at most, up to their
+approximations: the rate is an estimate (a few per cent), an attack's added accesses are taken
+as Poisson, and the three addresses of a split burst are scored one by one.
 
-Beside it (`oracle*`), the same posterior with the detector's own usual rates in place of the
-truth (`usual_rates` in `features/spans.rs`, mirrored here): what knowing every attack's shape
-is worth once the rate is only what the past says.
+`oracle*` is the volume oracle's posterior with the detector's own usual rates in place of the
+truth (`usual_rates` in `features/spans.rs`, mirrored here): what knowing every attack's form is
+worth once the rate is only what the past says.
 
-Overall, the other kinds (purpose hopping, the rules' kinds, laundering) are counted as ranked
-first and the other roles' windows as clean, so the oracle's overall figures are upper bounds
-too. The detector's figures are from the same CSVs, pooled over the histories.
+Overall, the oracles score a window by the likelier of the two attacks, the other kinds (the
+rules' kinds, laundering) are counted as ranked first and the other roles' windows as clean, so
+the oracles' overall figures are upper bounds too. The detector's figures are from the same
+CSVs, pooled over the histories (`make eval` averages seeds: the same to a few thousandths).
 
 The generator's constants are repeated here (this file reads only the CSVs); if synth changes
-its rhythm, its batch hours or a volume attack's shape, change them here too.
+its rhythm, its batch hours or an attack's form, change them here too.
 
-    python volume_bound.py DIR
+    python eval_bound.py DIR
 """
 
 import csv
@@ -155,6 +159,75 @@ def posterior_odds(counts, mu, usual, hours, base_rate, pools, total_hours, vari
     return num - den
 
 
+# Purpose hopping as the generator injects it (`synth/schedule.rs`, `synth/variants.rs`): each
+# as (refusals per instance, hours between refusals, instances per history); the base kind's
+# refusals all fall in one hour.
+HOPPING = {
+    "": (range(6, 13), None, PER_BASE_KIND),
+    "trickle-refusals": (range(6, 13), (1,), PER_VARIANT),
+    "sparse-refusals": (range(5, 9), (2, 3, 4), PER_VARIANT),
+}
+
+
+def hopping_odds(refused, exposure, variants, consumers, span):
+    """Per hour of one consumer's life: log odds that purpose hopping is going on in it (the
+    hour is within an instance's first to last refusal), from that hour and the ones before it.
+    `refused`: purpose refusals per hour; `exposure`: their honest mean per hour (the honest
+    rate of a mistaken purpose times the hour's accesses). A forward pass over each form's
+    states (refusals so far, hours since the last), as a hidden Markov model."""
+    n = len(refused)
+    if not refused.any():
+        return np.full(n, -np.inf)
+    gain = np.where(refused >= 1, refused / np.maximum(exposure, 1e-12), 0.0)  # P(c-1)/P(c)
+    labelled = np.zeros(n)  # P(data up to t, hopping at t) / P(data up to t, all honest)
+    ended = np.zeros(n)  # ... an instance that ended before t
+    for name, (counts, gaps, per) in HOPPING.items():
+        if name and name not in variants:
+            continue
+        prior = per / max(consumers * span, 1.0)
+        if gaps is None:
+            # k refusals in one hour, k of `counts` equally likely
+            ratio = np.zeros(n)
+            for k in counts:
+                rest = refused - k
+                ok = rest >= 0
+                ratio[ok] += np.exp(log_pois(rest[ok], exposure[ok]) - log_pois(refused[ok], exposure[ok]))
+            one = prior * ratio / len(counts)
+            labelled += one
+            ended[1:] += np.cumsum(one)[:-1]
+            continue
+        top = max(counts)
+        stop = {j: 1.0 / sum(1 for m in counts if m >= j) if j in counts else 0.0 for j in range(1, top + 1)}
+        longest = max(gaps)
+        # alive[j, g]: mass after j refusals, g hours since the last, instance going on
+        alive = np.zeros((top + 1, longest + 1))
+        over = 0.0
+        for t in range(n):
+            nxt = np.zeros_like(alive)
+            # an hour passes: the next refusal comes after a gap drawn from `gaps`
+            for j in range(1, top + 1):
+                for g in range(longest + 1):
+                    m = alive[j, g]
+                    if m == 0.0:
+                        continue
+                    if g == 0:
+                        over += m * stop[j]
+                        m *= 1.0 - stop[j]
+                    left = [x for x in gaps if x > g]
+                    if not left:
+                        continue
+                    now = sum(1 for x in left if x == g + 1) / len(left)
+                    if j < top:
+                        nxt[j + 1, 0] += m * now * gain[t]
+                    if g + 1 <= longest:
+                        nxt[j, g + 1] += m * (1.0 - now)  # no refusal of its own this hour
+            nxt[1, 0] += prior * gain[t]  # an instance starts with its first refusal
+            alive = nxt
+            labelled[t] += alive.sum()
+            ended[t] += over
+    return np.log(np.maximum(labelled, 1e-300)) - np.log1p(ended)
+
+
 def detector_usual(counts):
     """The detector's usual rate of each hour, from the past only, as `usual_rates` in
     `indexer/analytics/src/features/spans.rs` computes it (mirrored here): the same time of
@@ -225,13 +298,13 @@ def measure(pos, neg, precision=PRECISION):
 
 
 def instances(windows):
-    """A volume attack's windows, (scores..., (seed, actor), window) each, grouped into its
+    """An attack's windows, (4 scores, (seed, actor), window) each, grouped into its
     instances: an actor's windows less than a few hours apart (an hour without an access has
     no window)."""
     out = []
     last = None
-    for w in sorted(windows, key=lambda w: (w[3], w[4])):
-        if last is None or w[3] != last[3] or w[4] > last[4] + 3:
+    for w in sorted(windows, key=lambda w: (w[4], w[5])):
+        if last is None or w[4] != last[4] or w[5] > last[5] + 4:
             out.append([])
         out[-1].append(w)
         last = w
@@ -239,12 +312,13 @@ def instances(windows):
 
 
 def read_split(directory, split, seeds):
-    """The oracle's and the detector's scores of one split's windows, pooled over its histories:
-    per volume attack, and overall (every other kind's windows, every other role's)."""
-    # per volume attack ("" the base burst) and for the unlabelled windows: each window's
-    # (oracle, oracle with the detector's usual rates, detector) scores
-    volume = defaultdict(list)
+    """The oracles' and the detector's scores of one split's windows, pooled over its histories.
+    Each window's scores: (volume oracle, volume oracle with the detector's usual rates,
+    detector, purpose hopping oracle); per volume attack and per form of purpose hopping
+    ("" the base kind), the windows' scores with ((seed, actor), window)."""
+    volume, hopping = defaultdict(list), defaultdict(list)
     neg = []
+    other = []  # the detector's scores of every other kind's consumer windows
     other_pos, other_neg = [], []  # the detector's scores of the other roles' windows
     for seed, path in sorted(seeds):
         rows = list(csv.DictReader(open(path)))
@@ -260,36 +334,46 @@ def read_split(directory, split, seeds):
         for actor, rs in by_actor.items():
             w0 = min(int(r["window"]) for r in rs)
             hours = np.arange(w0, max(int(r["window"]) for r in rs) + 1)
-            counts = np.zeros(len(hours))
+            counts, refused = np.zeros(len(hours)), np.zeros(len(hours))
             labelled = np.zeros(len(hours), dtype=bool)
             for r in rs:
                 counts[int(r["window"]) - w0] = float(r["accesses"])
+                refused[int(r["window"]) - w0] = float(r["refused_purpose"])
                 labelled[int(r["window"]) - w0] = bool(r["kinds"])
             # a night shift's rhythm is turned by 12 hours (the noise column marks it)
             phase = 12 if any("night-shift" in r["noise"] for r in rs) else 0
             rate = local_rate(counts, ~labelled, rhythm((hours + phase) % 24))
-            lives[actor] = (rs, hours, counts, rate, phase)
+            lives[actor] = (rs, hours, counts, refused, labelled, rate, phase)
         span = max(l[1][-1] for l in lives.values()) - min(l[1][0] for l in lives.values()) + 1
-        pools = {"busy": sum(1 for l in lives.values() if l[3].max() >= BUSY), "all": len(lives)}
-        for rs, hours, counts, rate, phase in lives.values():
+        pools = {"busy": sum(1 for l in lives.values() if l[5].max() >= BUSY), "all": len(lives)}
+        # the honest rate of a mistaken purpose per access, over every consumer's honest hours
+        mistakes = sum(l[3][~l[4]].sum() for l in lives.values())
+        mistaken = mistakes / max(sum(l[2][~l[4]].sum() for l in lives.values()), 1.0)
+        for rs, hours, counts, refused, _, rate, phase in lives.values():
             mu = rate * rhythm((hours + phase) % 24)
             odds = posterior_odds(counts, mu, rate * rhythm(hours % 24), hours, rate.max(),
                                   pools, span, variants)
             # the same posterior with the detector's own usual rates in place of the truth
             usual = detector_usual(counts)
             past = posterior_odds(counts, usual, usual, hours, rate.max(), pools, span, variants)
+            hop = hopping_odds(refused, mistaken * mu, variants, len(lives), span)
             for r in rs:
                 i = int(r["window"]) - hours[0]
-                scores = (float(odds[i]), float(past[i]), float(r["score"]))
+                scores = (float(odds[i]), float(past[i]), float(r["score"]), float(hop[i]))
+                where = ((seed, r["actor"]), int(r["window"]))
                 kinds = [k for k in r["kinds"].split(";") if k]
+                forms = [v for v in r["variants"].split(";") if v] or [""]
                 if not kinds:
                     neg.append(scores)
                 elif kinds == ["access_burst"]:
-                    for v in [v for v in r["variants"].split(";") if v] or [""]:
-                        volume[v].append(scores + ((seed, r["actor"]), int(r["window"])))
+                    for v in forms:
+                        volume[v].append(scores + where)
+                elif kinds == ["purpose_hopping"]:
+                    for v in forms:
+                        hopping[v].append(scores + where)
                 else:
-                    volume["other kinds"].append((float("inf"),) * 2 + (float(r["score"]),))
-    return volume, neg, other_pos, other_neg
+                    other.append(float(r["score"]))
+    return volume, hopping, neg, other, other_pos, other_neg
 
 
 def main(directory):
@@ -301,59 +385,70 @@ def main(directory):
     for f in files:
         m = re.match(r"(.+)-seed(\d+)-consumer\.csv", os.path.basename(f))
         splits[m.group(1)].append((int(m.group(2)), f))
-    columns = ("oracle", "oracle*", "detector")
+    inf = float("inf")
     for split, seeds in splits.items():
-        volume, neg, other_pos, other_neg = read_split(directory, split, seeds)
-        attacks = sorted((v for v in volume if v != "other kinds"), key=lambda v: (v != "", v))
-        print(f"\n{split}, {len(seeds)} histories pooled ({len(neg)} unlabelled consumer windows):")
-        print("    (oracle*: the oracle's posterior with the detector's own usual rates, from the past only)")
-        print(f"    {'PR-AUC':<22}{'windows':>8}" + "".join(f"{c:>10}" for c in columns))
+        volume, hopping, neg, other, other_pos, other_neg = read_split(directory, split, seeds)
+        name = lambda v, base: v or base  # noqa: E731
+        attacks = sorted(volume, key=lambda v: (v != "", v))
+        forms = sorted(hopping, key=lambda v: (v != "", v))
+        print(f"\n{split}, {len(seeds)} histories pooled ({len(neg)} unlabelled consumer windows)")
+        print("  (oracle*: the volume oracle's posterior with the detector's own usual rates, past only)")
+        print(f"    {'PR-AUC':<24}{'windows':>8}{'oracle':>10}{'oracle*':>10}{'detector':>10}")
         beaten = []
-        every = []
-        for v in attacks + ["all volume attacks"]:
-            rows = every if v == "all volume attacks" else volume[v]
-            aps = [measure([(x[c], v) for x in rows], [x[c] for x in neg])[0] for c in range(3)]
-            print(f"    {v or 'base burst':<22}{len(rows):>8}" + "".join(f"{a:>10.3f}" for a in aps))
-            if v != "all volume attacks":
-                every += volume[v]
-                if aps[2] > aps[0]:
-                    beaten.append(v or "base burst")
-        # overall: the oracles rank every other kind first and every other role's windows last;
-        # the detector is measured on all of them
-        print("    overall (the oracles: every other kind ranked first, every other role's windows clean):")
-        figures = []
-        for c in range(3):
-            others = [(x[c], "other") for x in volume["other kinds"]]
-            if c < 2:
-                others += [(float("inf"), "other")] * len(other_pos)
-                negatives = [x[c] for x in neg]
+        for group, rows, cols in [(v, volume[v], (0, 1, 2)) for v in attacks] + [
+            ("all volume attacks", [x for v in attacks for x in volume[v]], (0, 1, 2))
+        ] + [(f, hopping[f], (3, None, 2)) for f in forms] + [
+            ("all purpose hopping", [x for f in forms for x in hopping[f]], (3, None, 2))
+        ]:
+            aps = [measure([(x[c], 1) for x in rows], [x[c] for x in neg])[0] if c is not None else None
+                   for c in cols]
+            label = name(group, "base burst" if cols[0] == 0 else "base purpose hopping")
+            print(f"    {label:<24}{len(rows):>8}"
+                  + "".join(f"{a:>10.3f}" if a is not None else f"{'':>10}" for a in aps))
+            if aps[2] > aps[0] and not group.startswith("all"):
+                beaten.append(label)
+        # overall: the oracles score a window by the likelier of the two, rank every other kind
+        # first and call every other role's windows clean; the detector is measured on all
+        columns = {"oracle": lambda x: max(x[0], x[3]), "oracle*": lambda x: max(x[1], x[3]),
+                   "detector": lambda x: x[2]}
+        figures = {}
+        for col, score in columns.items():
+            pos = [(score(x), "volume") for v in attacks for x in volume[v]]
+            pos += [(score(x), "hopping") for f in forms for x in hopping[f]]
+            if col == "detector":
+                pos += [(x, "other") for x in other + other_pos]
+                negatives = [score(x) for x in neg] + other_neg
             else:
-                others += [(float(x), "other") for x in other_pos]
-                negatives = [x[c] for x in neg] + other_neg
-            figures.append(measure([(x[c], "volume") for x in every] + others, negatives))
-        print(f"    {'  PR-AUC':<30}" + "".join(f"{ap:>10.3f}" for ap, _, _ in figures))
-        print(f"    {'  volume attacks recall':<30}" + "".join(f"{r.get('volume', 0.0):>10.2f}" for _, r, _ in figures))
-        print(f"      (the volume attacks' share of windows at the lowest score where overall precision >= {PRECISION})")
-        # per instance, at that score: what a suspension needs is one window of each
-        print(f"    instances caught there (one window at or above it), and the median windows to the first:")
-        for v in attacks + ["all volume attacks"]:
-            groups = [g for x in (attacks if v == "all volume attacks" else [v])
-                      for g in instances(volume[x])]
+                pos += [(inf, "other")] * (len(other) + len(other_pos))
+                negatives = [score(x) for x in neg]
+            figures[col] = (score, measure(pos, negatives))
+        print("  overall (the oracles: every other kind ranked first, every other role's windows clean)")
+        print(f"    {'PR-AUC':<32}" + "".join(f"{f[1][0]:>10.3f}" for f in figures.values()))
+        for tag in ("volume", "hopping"):
+            print(f"    {tag + ' recall':<32}" + "".join(f"{f[1][1].get(tag, 0.0):>10.2f}" for f in figures.values()))
+        print(f"      (recall: of the windows, at the lowest score where overall precision >= {PRECISION})")
+        # per instance, at that score: a suspension needs one window of each
+        print("  instances caught there (one window at or above it) and the median windows to the first")
+        for group, lists in [(v, [volume[v]]) for v in attacks] + [
+            ("all volume attacks", [volume[v] for v in attacks])
+        ] + [(f, [hopping[f]]) for f in forms] + [("all purpose hopping", [hopping[f] for f in forms])]:
+            groups = [g for windows in lists for g in instances(windows)]
             cells = []
-            for c, (_, _, threshold) in enumerate(figures):
-                firsts = [next((k for k, w in enumerate(g) if w[c] >= threshold), None) for g in groups]
+            for score, (_, _, threshold) in figures.values():
+                firsts = [next((k for k, w in enumerate(g) if score(w) >= threshold), None) for g in groups]
                 caught = sorted(f for f in firsts if f is not None)
                 median = caught[len(caught) // 2] if caught else "-"
                 cells.append(f"{len(caught):>3}/{len(groups):<3} {median:>3}")
-            print(f"    {'  ' + (v or 'base burst'):<30}" + "".join(f"{x:>10}" for x in cells))
-        # the oracle sees counts only: where the detector ranks an attack better, it reads
+            label = name(group, "base burst" if lists[0] is volume.get(group) else "base purpose hopping")
+            print(f"    {label:<24}" + "".join(f"{x:>12}" for x in cells))
+        # the oracles see counts only: where the detector ranks a form better, it reads
         # something else (accesses packed into blocks, many subjects) and the oracle is no
-        # bound for that attack; if it is most of them, a constant here no longer matches synth
+        # bound for it; if it is most of them, a constant here no longer matches synth
         if beaten:
-            print(f"    the detector ranks better than the oracle: {', '.join(beaten)} "
+            print(f"  the detector ranks better than the oracle: {', '.join(beaten)} "
                   f"(no bound for {'it' if len(beaten) == 1 else 'them'})")
         else:
-            print("    the oracle ranks every volume attack at least as well as the detector")
+            print("  the oracles rank every form at least as well as the detector")
 
 
 if __name__ == "__main__":
