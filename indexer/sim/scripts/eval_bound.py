@@ -191,13 +191,16 @@ def hopping_odds(refused, exposure, variants, consumers, span):
             for k in counts:
                 rest = refused - k
                 ok = rest >= 0
-                ratio[ok] += np.exp(log_pois(rest[ok], exposure[ok]) - log_pois(refused[ok], exposure[ok]))
+                ratio[ok] += np.exp(log_pois(rest[ok], exposure[ok])
+                                    - log_pois(refused[ok], exposure[ok]))
             one = prior * ratio / len(counts)
             labelled += one
             ended[1:] += np.cumsum(one)[:-1]
             continue
         top = max(counts)
-        stop = {j: 1.0 / sum(1 for m in counts if m >= j) if j in counts else 0.0 for j in range(1, top + 1)}
+        # after its j-th refusal, the chance an instance stops there
+        stop = {j: 1.0 / sum(1 for m in counts if m >= j) if j in counts else 0.0
+                for j in range(1, top + 1)}
         longest = max(gaps)
         # alive[j, g]: mass after j refusals, g hours since the last, instance going on
         alive = np.zeros((top + 1, longest + 1))

@@ -152,10 +152,10 @@ pub struct NoiseAlerts {
 }
 
 /// Per honest-noise variant (and `all unlabelled` for comparison): the windows it touched and
-/// the alerts on them at the sentinel's threshold (and at each severity's floor). The unlabelled windows are then split by
-/// whose they are: an actor with a labelled instance (its windows outside it: the hours after
-/// an attack are unlabelled, and an alert there falls on the attacker) or an actor never
-/// labelled (an honest customer, whom a false alert costs).
+/// the alerts on them at the sentinel's threshold (and at each severity's floor). The
+/// unlabelled windows are then split by whose they are: an actor with a labelled instance (its
+/// windows outside it: the hours after an attack are unlabelled, and an alert there falls on
+/// the attacker) or an actor never labelled (an honest customer, whom a false alert costs).
 pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseAlerts> {
     let attackers: std::collections::BTreeSet<(&str, &str)> = units
         .iter()

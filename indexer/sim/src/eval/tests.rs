@@ -172,7 +172,7 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
                 variant: LABELLED_ACTORS.into(),
                 windows: 0,
                 alerts: 0,
-                by_severity: vec![0; 4],
+                by_severity: vec![0; datapact_analytics::analysis::SEVERITY_FLOORS.len()],
             },
         ]
     );
