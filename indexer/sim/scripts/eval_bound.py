@@ -9,7 +9,8 @@ the ones before it (as the detector must), computed by oracles that know what no
   lapse), its daily rhythm (turned by 12 hours for a night shift), the generator's honest
   batch hours (1% of hours at 1.5-3 times the rate: `synth/play.rs`);
 - purpose hopping: the honest rate of a mistaken purpose per access (over every consumer's
-  unlabelled hours) and the hour's true rate of accesses;
+  unlabelled hours) and the hour's true rate of accesses, or the consumer's own honest
+  mistakes per hour where it has few accesses to show (a suspended consumer keeps trying);
 - both: the exact form of each attack in the history (`synth/schedule.rs`,
   `synth/variants.rs`: a burst's size, a plateau's height and length, a trickle's gaps and
   number of refusals), how many there are and which consumers they may pick.
@@ -169,16 +170,16 @@ HOPPING = {
 }
 
 
-def hopping_odds(refused, exposure, variants, consumers, span):
+def hopping_odds(refused, honest_mean, variants, consumers, span):
     """Per hour of one consumer's life: log odds that purpose hopping is going on in it (the
     hour is within an instance's first to last refusal), from that hour and the ones before it.
-    `refused`: purpose refusals per hour; `exposure`: their honest mean per hour (the honest
-    rate of a mistaken purpose times the hour's accesses). A forward pass over each form's
+    `refused`: purpose refusals per hour; `honest_mean`: their honest mean per hour (see
+    [`honest_mean`]). A forward pass over each form's
     states (refusals so far, hours since the last), as a hidden Markov model."""
     n = len(refused)
     if not refused.any():
         return np.full(n, -np.inf)
-    gain = np.where(refused >= 1, refused / np.maximum(exposure, 1e-12), 0.0)  # P(c-1)/P(c)
+    gain = np.where(refused >= 1, refused / np.maximum(honest_mean, 1e-12), 0.0)  # P(c-1)/P(c)
     labelled = np.zeros(n)  # P(data up to t, hopping at t) / P(data up to t, all honest)
     ended = np.zeros(n)  # ... an instance that ended before t
     for name, (counts, gaps, per) in HOPPING.items():
@@ -191,8 +192,8 @@ def hopping_odds(refused, exposure, variants, consumers, span):
             for k in counts:
                 rest = refused - k
                 ok = rest >= 0
-                ratio[ok] += np.exp(log_pois(rest[ok], exposure[ok])
-                                    - log_pois(refused[ok], exposure[ok]))
+                ratio[ok] += np.exp(log_pois(rest[ok], honest_mean[ok])
+                                    - log_pois(refused[ok], honest_mean[ok]))
             one = prior * ratio / len(counts)
             labelled += one
             ended[1:] += np.cumsum(one)[:-1]
@@ -229,6 +230,19 @@ def hopping_odds(refused, exposure, variants, consumers, span):
             labelled[t] += alive.sum()
             ended[t] += over
     return np.log(np.maximum(labelled, 1e-300)) - np.log1p(ended)
+
+
+def exposure(refused, labelled, mu, shape, mistaken):
+    """The honest mean of a consumer's purpose refusals per hour: the honest rate of a mistaken
+    purpose per access times the hour's accesses (`mu`) or, where that says less, the
+    consumer's own honest refusals per hour over its life, in its daily rhythm (`shape`). A
+    mistake is made per attempt, and a consumer whose agreements are suspended, capped or
+    without consents keeps attempting and mistaking with no access to show for it (seen: a
+    consumer of no accesses with four honest mistakes in 14 days)."""
+    honest = ~labelled
+    per_hour = refused[honest].sum() / max(honest.sum(), 1)
+    own = per_hour * shape / max(shape[honest].mean() if honest.any() else 1.0, 1e-9)
+    return np.maximum(mistaken * mu, own)
 
 
 def detector_usual(counts):
@@ -352,14 +366,16 @@ def read_split(directory, split, seeds):
         # the honest rate of a mistaken purpose per access, over every consumer's honest hours
         mistakes = sum(l[3][~l[4]].sum() for l in lives.values())
         mistaken = mistakes / max(sum(l[2][~l[4]].sum() for l in lives.values()), 1.0)
-        for rs, hours, counts, refused, _, rate, phase in lives.values():
+        for rs, hours, counts, refused, labelled, rate, phase in lives.values():
             mu = rate * rhythm((hours + phase) % 24)
             odds = posterior_odds(counts, mu, rate * rhythm(hours % 24), hours, rate.max(),
                                   pools, span, variants)
             # the same posterior with the detector's own usual rates in place of the truth
             usual = detector_usual(counts)
             past = posterior_odds(counts, usual, usual, hours, rate.max(), pools, span, variants)
-            hop = hopping_odds(refused, mistaken * mu, variants, len(lives), span)
+            shape = rhythm((hours + phase) % 24)
+            hop = hopping_odds(refused, exposure(refused, labelled, mu, shape, mistaken),
+                               variants, len(lives), span)
             for r in rs:
                 i = int(r["window"]) - hours[0]
                 scores = (float(odds[i]), float(past[i]), float(r["score"]), float(hop[i]))
