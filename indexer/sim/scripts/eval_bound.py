@@ -32,9 +32,10 @@ CSVs, pooled over the histories (`make eval` averages seeds: the same to a few t
 The generator's constants are repeated here (this file reads only the CSVs); if synth changes
 its rhythm, its batch hours or an attack's form, change them here too.
 
-    python eval_bound.py DIR
+    python eval_bound.py [DIR]      (--help for the arguments)
 """
 
+import argparse
 import csv
 import glob
 import math
@@ -406,7 +407,11 @@ def main(directory):
         splits[m.group(1)].append((int(m.group(2)), f))
     inf = float("inf")
     for split, seeds in splits.items():
-        volume, hopping, neg, other, other_pos, other_neg = read_split(directory, split, seeds)
+        try:
+            volume, hopping, neg, other, other_pos, other_neg = read_split(directory, split, seeds)
+        except KeyError as e:
+            sys.exit(f"{directory}: the {split} windows have no column {e}: written by another "
+                     f"datapact-sim? run its eval with --units again")
         name = lambda v, base: v or base  # noqa: E731
         attacks = sorted(volume, key=lambda v: (v != "", v))
         forms = sorted(hopping, key=lambda v: (v != "", v))
@@ -471,4 +476,16 @@ def main(directory):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".data/eval-units")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="`make eval-bound` writes the windows and runs this; see the module's header "
+        "(and docs/anomalies.md, 'What any detector could reach') for what the oracles know.",
+    )
+    parser.add_argument(
+        "directory",
+        nargs="?",
+        default=".data/eval-units",
+        help="the CSVs of `datapact-sim eval --seeds 1,2,3 --held-out-seeds 11,12,13 --units DIR` "
+        "(default: %(default)s)",
+    )
+    main(parser.parse_args().directory)
