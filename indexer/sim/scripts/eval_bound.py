@@ -30,7 +30,9 @@ the oracles' overall figures are upper bounds too. The detector's figures are fr
 CSVs, pooled over the histories (`make eval` averages seeds: the same to a few thousandths).
 
 The generator's constants are repeated here (this file reads only the CSVs); if synth changes
-its rhythm, its batch hours or an attack's form, change them here too.
+its rhythm, its batch hours or an attack's form, change them here too. Every run first checks
+the oracles on lives made by hand (`self_check`: a trickle is hopping by its third refusal, an
+idle consumer's honest mistakes are not, a doubling is an attack by its middle).
 
     python eval_bound.py [DIR]      (--help for the arguments)
 """
@@ -396,7 +398,41 @@ def read_split(directory, split, seeds):
     return volume, hopping, neg, other, other_pos, other_neg
 
 
+def self_check():
+    """The oracles' behaviour on lives made by hand, checked before every run (milliseconds)."""
+    hours = np.arange(24 * 14)
+    shape = rhythm(hours % 24)
+    labelled = np.zeros(len(hours), dtype=bool)
+    # purpose hopping: a refusal an hour from hour 100 to 107 by a consumer of 5 accesses an
+    # hour is hopping by its third refusal, not at its first, and not once it has stopped
+    refused = np.zeros(len(hours))
+    refused[100:108] = 1.0
+    mu = 5.0 * shape
+    odds = hopping_odds(refused, exposure(refused, labelled, mu, shape, 0.002),
+                        ["trickle-refusals"], 300, len(hours))
+    assert odds[100] < 0.0 < odds[102], "a trickle of refusals reads as hopping by its third"
+    assert odds[115] < 0.0, "a trickle that stopped is over"
+    # a consumer with no accesses to show (suspended, capped, without consents) still makes
+    # honest mistakes: four in two weeks are not hopping (the first form of this oracle read
+    # each as near-certain hopping)
+    idle = np.zeros(len(hours))
+    idle[[50, 150, 250, 300]] = 1.0
+    odds = hopping_odds(idle, exposure(idle, labelled, np.zeros(len(hours)), shape, 0.002),
+                        ["trickle-refusals"], 300, len(hours))
+    assert odds.max() < 0.0, "an idle consumer's honest mistakes are not hopping"
+    # volume: twice the usual volume from hour 100 for a day is an attack by its middle, not
+    # at its first hour, and an honest hour is not
+    rate = np.full(len(hours), 5.0)
+    counts = np.round(rate * shape)
+    counts[100:124] *= 2.0
+    odds = posterior_odds(counts, rate * shape, rate * shape, hours, 5.0,
+                          {"busy": 100, "all": 300}, len(hours), ["sustained-2x"])
+    assert odds[100] < 0.0 < odds[112], "a sustained doubling reads as one by its middle"
+    assert odds[50] < 0.0 and odds[200] < 0.0, "honest hours are not"
+
+
 def main(directory):
+    self_check()
     files = sorted(glob.glob(os.path.join(directory, "*-seed*-consumer.csv")))
     if not files:
         sys.exit(f"no *-seed*-consumer.csv in {directory}: run "
