@@ -44,7 +44,7 @@ import math
 import os
 import re
 import sys
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 
 import numpy as np
 from scipy.special import gammaln, logsumexp
@@ -177,8 +177,8 @@ def hopping_odds(refused, honest_mean, variants, consumers, span):
     """Per hour of one consumer's life: log odds that purpose hopping is going on in it (the
     hour is within an instance's first to last refusal), from that hour and the ones before it.
     `refused`: purpose refusals per hour; `honest_mean`: their honest mean per hour (see
-    [`honest_mean`]). A forward pass over each form's
-    states (refusals so far, hours since the last), as a hidden Markov model."""
+    `exposure`). A forward pass over each form's states (refusals so far, hours since the
+    last), as a hidden Markov model."""
     n = len(refused)
     if not refused.any():
         return np.full(n, -np.inf)
@@ -331,6 +331,12 @@ def instances(windows):
     return out
 
 
+# One consumer's life as read from the eval's windows, hour by hour from its first window:
+# `shape` is its daily rhythm (turned by 12 hours for a night shift), `rate` its true rate
+# (see `local_rate`).
+Life = namedtuple("Life", "rows hours counts refused labelled shape rate")
+
+
 def read_split(directory, split, seeds):
     """The oracles' and the detector's scores of one split's windows, pooled over its histories.
     Each window's scores: (volume oracle, volume oracle with the detector's usual rates,
@@ -362,21 +368,22 @@ def read_split(directory, split, seeds):
                 labelled[int(r["window"]) - w0] = bool(r["kinds"])
             # a night shift's rhythm is turned by 12 hours (the noise column marks it)
             phase = 12 if any("night-shift" in r["noise"] for r in rs) else 0
-            rate = local_rate(counts, ~labelled, rhythm((hours + phase) % 24))
-            lives[actor] = (rs, hours, counts, refused, labelled, rate, phase)
-        span = max(l[1][-1] for l in lives.values()) - min(l[1][0] for l in lives.values()) + 1
-        pools = {"busy": sum(1 for l in lives.values() if l[5].max() >= BUSY), "all": len(lives)}
+            shape = rhythm((hours + phase) % 24)
+            rate = local_rate(counts, ~labelled, shape)
+            lives[actor] = Life(rs, hours, counts, refused, labelled, shape, rate)
+        lives = list(lives.values())
+        span = max(l.hours[-1] for l in lives) - min(l.hours[0] for l in lives) + 1
+        pools = {"busy": sum(1 for l in lives if l.rate.max() >= BUSY), "all": len(lives)}
         # the honest rate of a mistaken purpose per access, over every consumer's honest hours
-        mistakes = sum(l[3][~l[4]].sum() for l in lives.values())
-        mistaken = mistakes / max(sum(l[2][~l[4]].sum() for l in lives.values()), 1.0)
-        for rs, hours, counts, refused, labelled, rate, phase in lives.values():
-            mu = rate * rhythm((hours + phase) % 24)
+        mistakes = sum(l.refused[~l.labelled].sum() for l in lives)
+        mistaken = mistakes / max(sum(l.counts[~l.labelled].sum() for l in lives), 1.0)
+        for rs, hours, counts, refused, labelled, shape, rate in lives:
+            mu = rate * shape
             odds = posterior_odds(counts, mu, rate * rhythm(hours % 24), hours, rate.max(),
                                   pools, span, variants)
             # the same posterior with the detector's own usual rates in place of the truth
             usual = detector_usual(counts)
             past = posterior_odds(counts, usual, usual, hours, rate.max(), pools, span, variants)
-            shape = rhythm((hours + phase) % 24)
             hop = hopping_odds(refused, exposure(refused, labelled, mu, shape, mistaken),
                                variants, len(lives), span)
             for r in rs:
@@ -448,24 +455,25 @@ def main(directory):
         except KeyError as e:
             sys.exit(f"{directory}: the {split} windows have no column {e}: written by another "
                      f"datapact-sim? run its eval with --units again")
-        name = lambda v, base: v or base  # noqa: E731
         attacks = sorted(volume, key=lambda v: (v != "", v))
         forms = sorted(hopping, key=lambda v: (v != "", v))
+        # the rows of both tables: (label, the windows' lists, one per form, the score columns
+        # (volume oracle, oracle*, detector / hopping oracle, none, detector), one form alone)
+        groups = [(v or "base burst", [volume[v]], (0, 1, 2), True) for v in attacks]
+        groups += [("all volume attacks", [volume[v] for v in attacks], (0, 1, 2), False)]
+        groups += [(f or "base purpose hopping", [hopping[f]], (3, None, 2), True) for f in forms]
+        groups += [("all purpose hopping", [hopping[f] for f in forms], (3, None, 2), False)]
         print(f"\n{split}, {len(seeds)} histories pooled ({len(neg)} unlabelled consumer windows)")
         print("  (oracle*: the volume oracle's posterior with the detector's own usual rates, past only)")
         print(f"    {'PR-AUC':<24}{'windows':>8}{'oracle':>10}{'oracle*':>10}{'detector':>10}")
         beaten = []
-        for group, rows, cols in [(v, volume[v], (0, 1, 2)) for v in attacks] + [
-            ("all volume attacks", [x for v in attacks for x in volume[v]], (0, 1, 2))
-        ] + [(f, hopping[f], (3, None, 2)) for f in forms] + [
-            ("all purpose hopping", [x for f in forms for x in hopping[f]], (3, None, 2))
-        ]:
+        for label, lists, cols, alone in groups:
+            rows = [x for windows in lists for x in windows]
             aps = [measure([(x[c], 1) for x in rows], [x[c] for x in neg])[0] if c is not None else None
                    for c in cols]
-            label = name(group, "base burst" if cols[0] == 0 else "base purpose hopping")
             print(f"    {label:<24}{len(rows):>8}"
                   + "".join(f"{a:>10.3f}" if a is not None else f"{'':>10}" for a in aps))
-            if aps[2] > aps[0] and not group.startswith("all"):
+            if alone and aps[2] > aps[0]:
                 beaten.append(label)
         # overall: the oracles score a window by the likelier of the two, rank every other kind
         # first and call every other role's windows clean; the detector is measured on all
@@ -489,17 +497,14 @@ def main(directory):
         print(f"      (recall: of the windows, at the lowest score where overall precision >= {PRECISION})")
         # per instance, at that score: a suspension needs one window of each
         print("  instances caught there (one window at or above it) and the median windows to the first")
-        for group, lists in [(v, [volume[v]]) for v in attacks] + [
-            ("all volume attacks", [volume[v] for v in attacks])
-        ] + [(f, [hopping[f]]) for f in forms] + [("all purpose hopping", [hopping[f] for f in forms])]:
-            groups = [g for windows in lists for g in instances(windows)]
+        for label, lists, _, _ in groups:
+            found = [g for windows in lists for g in instances(windows)]
             cells = []
             for score, (_, _, threshold) in figures.values():
-                firsts = [next((k for k, w in enumerate(g) if score(w) >= threshold), None) for g in groups]
+                firsts = [next((k for k, w in enumerate(g) if score(w) >= threshold), None) for g in found]
                 caught = sorted(f for f in firsts if f is not None)
                 median = caught[len(caught) // 2] if caught else "-"
-                cells.append(f"{len(caught):>3}/{len(groups):<3} {median:>3}")
-            label = name(group, "base burst" if lists[0] is volume.get(group) else "base purpose hopping")
+                cells.append(f"{len(caught):>3}/{len(found):<3} {median:>3}")
             print(f"    {label:<24}" + "".join(f"{x:>12}" for x in cells))
         # the oracles see counts only: where the detector ranks a form better, it reads
         # something else (accesses packed into blocks, many subjects) and the oracle is no
