@@ -198,13 +198,16 @@ PEER_VENV := $(CACHE)/peer-venv
 native: ## build the optimized native binaries the benchmarks run
 	cargo build --locked --profile native --workspace --bins
 
+# the evaluation's histories: development seeds (tuned on) and held-out ones, apart
+EVAL_SEEDS = --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13)
+
 .PHONY: eval
 eval: bin ## labelled evaluation of the anomaly scores per kind: PR-AUC, recall at 5% FPR, P/R/F1, and P/R and false alerts where the sentinel acts, per generator variant; development seeds 1-3 with the training variants, held-out 11-13 with the held-out ones
-	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13)
+	$(DATAPACT_SIM) eval $(EVAL_SEEDS)
 
 .PHONY: eval-bound
 eval-bound: bin peer ## what any detector could reach on volume attacks and purpose hopping: the eval's windows scored by oracles that know every rate and attack form (indexer/sim/scripts/eval_bound.py), beside the detector
-	$(DATAPACT_SIM) eval --seeds $(or $(SEEDS),1$(,)2$(,)3) --held-out-seeds $(or $(HELD_OUT_SEEDS),11$(,)12$(,)13) --units $(DATA)/eval-units > $(DATA)/eval-units.txt
+	$(DATAPACT_SIM) eval $(EVAL_SEEDS) --units $(DATA)/eval-units > $(DATA)/eval-units.txt
 	$(PEER_VENV)/bin/python indexer/sim/scripts/eval_bound.py $(DATA)/eval-units
 
 .PHONY: eval-forecast
