@@ -170,6 +170,7 @@ HOPPING = {
     "": (range(6, 13), None, PER_BASE_KIND),
     "trickle-refusals": (range(6, 13), (1,), PER_VARIANT),
     "sparse-refusals": (range(5, 9), (2, 3, 4), PER_VARIANT),
+    "irregular-refusals": (range(4, 9), tuple(range(1, 9)), PER_VARIANT),
 }
 
 
