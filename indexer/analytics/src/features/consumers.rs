@@ -51,16 +51,28 @@ pub fn consumer_features() -> Vec<FeatureDef> {
             "hour_surprise",
             "access volume far above its own usual at this time of day (surprise {v})",
         ),
-        rare(
-            "refused_purpose_recent",
-            2.5,
-            "an attempt refused for its purpose here and in {v} of the 11 windows before (usually {u})",
-        ),
+        FeatureDef {
+            feature: Feature {
+                name: "trickle_evidence".into(),
+                direction: Direction::High,
+                // odds with a prior, not a bare likelihood ratio as the surprises are: a
+                // quarter of a digit is one unit (odds of 100:1 are 8)
+                floor: 0.25,
+                weight: 6.0,
+            },
+            text: "refused purposes trickling in, a few windows apart (odds of 10^{v} that it is purpose hopping)",
+            relative: false,
+        },
     ]
 }
 
 /// The features read as Poisson surprises (digits of improbability), not counts.
-pub const SURPRISES: [&str; 3] = ["volume_surprise", "day_surprise", "hour_surprise"];
+pub const SURPRISES: [&str; 4] = [
+    "volume_surprise",
+    "day_surprise",
+    "hour_surprise",
+    "trickle_evidence",
+];
 
 fn surprise(name: &str, text: &'static str) -> FeatureDef {
     weighted_surprise(name, 1.0, text)
@@ -85,7 +97,7 @@ pub(super) const REFUSED_PURPOSE: usize = 6;
 const NEW_ACTOR_VOLUME: usize = 12;
 const DAY_SURPRISE: usize = 13;
 const HOUR_SURPRISE: usize = 14;
-const REFUSED_PURPOSE_RECENT: usize = 15;
+const TRICKLE_EVIDENCE: usize = 15;
 
 /// Surprise of seeing `n` events where `rate` were expected: a Chernoff bound on the Poisson
 /// upper tail, in decimal digits (`-log10 P(X >= n)`, an upper bound's worth).
@@ -338,7 +350,7 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             0.0, // new_actor_volume: see finish()
             0.0, // day_surprise: see finish()
             0.0, // hour_surprise: see finish()
-            0.0, // refused_purpose_recent: see finish()
+            0.0, // trickle_evidence: see finish()
         ];
         let first_height = [fa[i], fd[i]]
             .into_iter()
@@ -420,7 +432,7 @@ pub(super) fn add_volume_surprise(table: &mut RoleTable, prior: &[ActorWindow], 
         r.raw[NEW_ACTOR_VOLUME] = young;
         r.raw[DAY_SURPRISE] = span[0];
         r.raw[HOUR_SURPRISE] = span[1];
-        r.raw[REFUSED_PURPOSE_RECENT] = span[2];
+        r.raw[TRICKLE_EVIDENCE] = span[2];
     }
 }
 

@@ -12,6 +12,7 @@ mod keys;
 mod lineage;
 mod providers;
 mod spans;
+mod trickle;
 
 use anyhow::Context;
 use polars::prelude::*;

@@ -1,14 +1,14 @@
 //! Consumer features over a span of windows: a doubling sustained over the last windows, the
-//! volume against the same time of day on earlier days, and recent refused purposes. Each is
+//! volume against the same time of day on earlier days, and the trickle of refused purposes. Each is
 //! read from its window and the ones before it, as every feature is (docs/anomalies.md).
 
-use super::consumers::{poisson_surprise, REFUSED_PURPOSE};
+use super::consumers::poisson_surprise;
 use super::history::per_new_window;
+use super::trickle::trickle_evidence;
 use super::{ActorWindow, Windowing};
 
-/// Windows summed by the day surprise (a day of hourly windows) and by the recent refusals.
+/// Windows summed by the day surprise (a day of hourly windows).
 const DAY_WINDOWS: i64 = 24;
-const RECENT_WINDOWS: i64 = 12;
 /// Past days at the same time of day the hour surprise needs, and reads at most.
 const SAME_HOUR_MIN_DAYS: i64 = 3;
 const SAME_HOUR_MAX_DAYS: i64 = 28;
@@ -29,11 +29,10 @@ const SAME_HOUR_MAX_DAYS: i64 = 28;
 ///   faded over hours, and the hours after an attack were most of its false alerts);
 /// - hour surprise: the window's accesses against the mean of the same time of day on earlier
 ///   days (at least [`SAME_HOUR_MIN_DAYS`]), when windows tile a day (a night at day rates);
-/// - recent purpose refusals: in a window with an attempt refused for its purpose, how many of
-///   the [`RECENT_WINDOWS`] - 1 windows before it had one too (one attempt per window adds up;
-///   one window of many does not echo; a window without one is 0, so the count does not echo through the
-///   windows after a trickle either: in model 4's development windows, 111 of the 177 honest
-///   windows with a count of 3 or more were the hours after a labelled trickle or hop).
+/// - trickle evidence: the odds, in decimal digits, that a trickle of refused purposes is
+///   going on (see [`trickle_evidence`]; model 7, in place of the count of recent windows with
+///   one, which weighed an honest mistake an hour ago as much as one four windows into a
+///   trickle and missed trickles slower than an hour).
 pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -> Vec<[f64; 3]> {
     let per_day = (w.seconds > 0 && w.seconds <= 43_200 && 86_400 % w.seconds == 0)
         .then(|| 86_400 / w.seconds);
@@ -48,21 +47,7 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
         let first = (0..ws.len())
             .find(|&j| at(j) > 0.0)
             .map_or(i64::MAX, |j| ws[j].window);
-        let refused = |j: usize| {
-            let n = ws[j].raw.get(REFUSED_PURPOSE).copied().unwrap_or(0.0);
-            if n > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        };
-        // prefix sums over the lived windows (idle windows add nothing)
-        let mut den = vec![0.0; ws.len() + 1];
-        for j in 0..ws.len() {
-            den[j + 1] = den[j] + refused(j);
-        }
-        // lived windows before window `x`
-        let before = |x: i64| ws.partition_point(|l| l.window < x);
+        let trickle = trickle_evidence(ws);
         // a window's place in `dense` (None before the first access)
         let place = |window: i64| {
             window
@@ -80,7 +65,6 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
         let usual = usual_rates(&dense, per_day);
         for (j, l) in ws.iter().enumerate() {
             let Some(i) = l.new else { continue };
-            let upto = j + 1;
             let t = place(l.window);
             // day: a doubling sustained over the last windows
             let day = t.map_or(0.0, |t| sustained_doubling(&dense, &usual, t));
@@ -97,14 +81,7 @@ pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -
                 }
                 _ => 0.0,
             };
-            // only while it goes on (a window without one says the trickle has stopped), and
-            // only the earlier ones (one refusal alone is an honest mistake, counted elsewhere)
-            let recent = if refused(j) > 0.0 {
-                den[upto] - den[before(l.window - RECENT_WINDOWS + 1)] - 1.0
-            } else {
-                0.0
-            };
-            out.push((i, [round(day), round(hour), recent]));
+            out.push((i, [round(day), round(hour), trickle[j]]));
         }
         out
     })
@@ -193,6 +170,7 @@ fn sustained_doubling(dense: &[f64], usual: &[Option<f64>], t: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::features::consumer_window;
+    use crate::features::consumers::REFUSED_PURPOSE;
 
     /// One consumer's hourly life: accesses per window, and purpose refusals per window.
     fn life(accesses: &[f64], refusals: &[f64]) -> Vec<ActorWindow> {
@@ -329,33 +307,10 @@ mod tests {
         for (w, x) in s.iter().enumerate().skip(97) {
             assert_eq!((x[0], x[1]), (0.0, 0.0), "window {w}");
         }
-        assert_eq!(s[1][2], 1.0, "its refused purposes still count");
-    }
-
-    #[test]
-    fn one_refused_purpose_per_window_adds_up_while_it_goes_on_and_echoes_neither_a_window_nor_a_trickle(
-    ) {
-        let hourly = Windowing { seconds: 3600 };
-        let accesses = vec![5.0; 30];
-        let mut trickle = vec![0.0; 30];
-        trickle[10..16].fill(1.0);
-        let s = spans(&life(&accesses, &trickle), &[], hourly);
-        let recent: Vec<f64> = s[10..16].iter().map(|x| x[2]).collect();
-        assert_eq!(recent, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
         assert!(
-            s[16..].iter().all(|x| x[2] == 0.0),
-            "the windows after the trickle: {:?}",
-            &s[16..]
+            s[1][2] > 0.0,
+            "its refused purposes still count: {:?}",
+            &s[..2]
         );
-        let mut hop = vec![0.0; 30];
-        hop[10] = 12.0;
-        hop[14] = 1.0;
-        let h = spans(&life(&accesses, &hop), &[], hourly);
-        assert_eq!(h[10][2], 0.0, "no earlier window with one");
-        assert_eq!(
-            h[14][2], 1.0,
-            "one earlier window with refusals among the last 12"
-        );
-        assert!(h[11..14].iter().chain(&h[15..]).all(|x| x[2] == 0.0));
     }
 }

@@ -1,0 +1,289 @@
+//! Purpose hopping spread over hours: the evidence that a trickle of refused purposes is going
+//! on, read window by window from a consumer's life so far (model 7). A forward pass over the
+//! states of a trickle (refusals so far, windows since the last), against the consumer's own
+//! honest rate of mistaken purposes, as a hidden Markov model's filter: one honest mistake is
+//! no evidence, a second a few windows later some, and each one more multiplies it; windows
+//! without the next refusal when it was due take it away.
+
+use super::consumers::REFUSED_PURPOSE;
+use super::history::Lived;
+
+/// The trickles the evidence is for: [`COUNT_MIN`]..=[`COUNT_MAX`] refused purposes, each 1 to
+/// [`GAP_MAX`] windows after the one before, every count and gap alike likely. (The forms of
+/// the training variants: one refusal an hour, 6-12 times; one every 2-4 hours, 5-8 times.)
+const COUNT_MIN: usize = 5;
+const COUNT_MAX: usize = 12;
+const GAP_MAX: usize = 4;
+/// Prior odds that a trickle starts in a given window of a consumer (four in 100,000).
+const START: f64 = 4e-5;
+/// An honest consumer's mistaken purposes per access before its own past says otherwise, and
+/// how many accesses' worth that prior weighs.
+const MISTAKES_PER_ACCESS: f64 = 0.002;
+const PRIOR_ACCESSES: f64 = 500.0;
+/// The consumer's own rate and pace are read from the windows more than `LAG` before (a day
+/// of hourly windows), so a trickle's own refusals do not make it look like the consumer's
+/// habit while it goes on.
+const LAG: i64 = 24;
+/// The fewest accesses a window is taken to expose to mistakes: a consumer that tries and is
+/// refused without accessing (its agreements suspended or capped) still makes them.
+const PACE_FLOOR: f64 = 0.5;
+/// The most one window's refusals can multiply the odds by: twelve such windows are 10^72, so
+/// no life's odds overflow.
+const GAIN_MAX: f64 = 1e6;
+
+/// The evidence (decimal digits of the odds, at least 0) of each window in `ws` (one
+/// consumer's lived windows, in order; idle windows between them count as windows without
+/// accesses or refusals) that a trickle of refused purposes is going on in it — between a
+/// trickle's first refusal and its last — from that window and the ones before it.
+///
+/// A window's honest mean of refused purposes is the consumer's rate of them per access before
+/// its last [`LAG`] windows (with a prior of [`MISTAKES_PER_ACCESS`] worth [`PRIOR_ACCESSES`])
+/// times the larger of its accesses and its mean pace then; `c` refusals where `m` were
+/// expected are `c / m` times likelier with one of them the trickle's (Poisson), at most
+/// [`GAIN_MAX`] (a window of many is a flood, which other features read). The odds are those of "a trickle is going
+/// on" against "all honest, or a trickle that has ended": after its fifth refusal a trickle may
+/// have been all it was to be, which explains the past as well but not this window. So the
+/// windows after a trickle's last refusal fall at once below those inside it (without this,
+/// the three windows after every training trickle were alerted on).
+pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
+    let refused = |l: &Lived| l.raw.get(REFUSED_PURPOSE).copied().unwrap_or(0.0);
+    let mut out = vec![0.0; ws.len()];
+    let Some(first) = ws.iter().position(|l| refused(l) > 0.0) else {
+        return out;
+    };
+    let start = ws[0].window;
+    // the consumer's accesses and refused purposes in the windows more than `LAG` before the
+    // one being read (`past` lived windows of `ws` are in them)
+    let (mut accesses, mut mistakes, mut past) = (0.0, 0.0, 0);
+    let mut filter = Filter::default();
+    let mut j = first;
+    let mut window = ws[first].window;
+    while j < ws.len() {
+        while past < ws.len() && ws[past].window < window.saturating_sub(LAG) {
+            accesses += ws[past].raw.first().copied().unwrap_or(0.0);
+            mistakes += refused(&ws[past]);
+            past += 1;
+        }
+        let lived = ws[j].window == window;
+        let (a, c) = if lived {
+            (ws[j].raw.first().copied().unwrap_or(0.0), refused(&ws[j]))
+        } else {
+            (0.0, 0.0)
+        };
+        let seen = window.saturating_sub(LAG).saturating_sub(start).max(1) as f64;
+        let pace = (accesses / seen).max(PACE_FLOOR);
+        let rate = (mistakes + MISTAKES_PER_ACCESS * PRIOR_ACCESSES) / (accesses + PRIOR_ACCESSES);
+        let honest = rate * a.max(pace);
+        filter.step(if c > 0.0 {
+            (c / honest).min(GAIN_MAX)
+        } else {
+            0.0
+        });
+        if lived {
+            out[j] = filter.evidence();
+            j += 1;
+        }
+        window += 1;
+        if filter.quiet() {
+            // nothing going on: the idle windows up to the next lived one change nothing
+            window = window.max(ws.get(j).map_or(window, |l| l.window));
+        }
+    }
+    out
+}
+
+/// The forward pass's state: the odds (against all honest) of each trickle state, and of the
+/// trickles that have ended.
+#[derive(Default)]
+struct Filter {
+    /// `going[k][g]`: k + 1 refusals so far, the last g windows ago
+    going: [[f64; GAP_MAX]; COUNT_MAX],
+    ended: f64,
+}
+
+impl Filter {
+    /// One window on, in which refused purposes are `gain` times likelier with one of them a
+    /// trickle's than all honest (0: none refused).
+    fn step(&mut self, gain: f64) {
+        let mut next = [[0.0; GAP_MAX]; COUNT_MAX];
+        for (k, row) in self.going.iter().enumerate() {
+            let count = k + 1;
+            for (g, &odds) in row.iter().enumerate() {
+                let mut odds = odds;
+                if odds == 0.0 {
+                    continue;
+                }
+                if g == 0 && count >= COUNT_MIN {
+                    // the refusal just seen may have been the trickle's last
+                    let stop = 1.0 / (COUNT_MAX + 1 - count) as f64;
+                    self.ended += odds * stop;
+                    odds *= 1.0 - stop;
+                }
+                // of the gaps longer than g, the one of exactly g + 1 is due now
+                let due = 1.0 / (GAP_MAX - g) as f64;
+                if count < COUNT_MAX {
+                    next[k + 1][0] += odds * due * gain;
+                }
+                if g + 1 < GAP_MAX {
+                    next[k][g + 1] += odds * (1.0 - due);
+                }
+            }
+        }
+        // a trickle starts with its first refusal
+        next[0][0] += START * gain;
+        self.going = next;
+    }
+
+    fn quiet(&self) -> bool {
+        self.going.iter().flatten().all(|&x| x == 0.0)
+    }
+
+    /// `log10` of the odds that a trickle is going on, at least 0, to a tenth.
+    fn evidence(&self) -> f64 {
+        let going: f64 = self.going.iter().flatten().sum();
+        if going <= 0.0 || !going.is_finite() {
+            return 0.0;
+        }
+        let digits = (going.log10() - self.ended.ln_1p() / std::f64::consts::LN_10).max(0.0);
+        (digits * 10.0).round() / 10.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::consumer_window;
+    use crate::features::ActorWindow;
+
+    /// A consumer's hourly life at `pace` accesses an hour with refused purposes at `at`.
+    fn life(hours: usize, pace: f64, at: &[(usize, f64)]) -> Vec<ActorWindow> {
+        (0..hours)
+            .map(|w| {
+                let mut r = consumer_window("c", w as i64, pace);
+                r.raw[REFUSED_PURPOSE] = at.iter().filter(|x| x.0 == w).map(|x| x.1).sum();
+                r
+            })
+            .collect()
+    }
+
+    fn evidence(rows: &[ActorWindow]) -> Vec<f64> {
+        let ws: Vec<Lived> = rows
+            .iter()
+            .map(|r| Lived {
+                window: r.window,
+                raw: &r.raw,
+                new: None,
+            })
+            .collect();
+        trickle_evidence(&ws)
+    }
+
+    #[test]
+    fn a_trickle_of_one_refusal_an_hour_is_evidence_by_its_third_and_none_once_it_stops() {
+        let at: Vec<(usize, f64)> = (100..108).map(|h| (h, 1.0)).collect();
+        let e = evidence(&life(200, 5.0, &at));
+        assert!(e[..100].iter().all(|&x| x == 0.0));
+        assert!(
+            e[102] > 0.0,
+            "three refusals in three hours: {:?}",
+            &e[100..108]
+        );
+        assert!(
+            e[101..105].windows(2).all(|w| w[1] > w[0]),
+            "rising to its fifth: {:?}",
+            &e[100..108]
+        );
+        // from its fifth on, each refusal may be its last, and the odds it goes on settle
+        assert!(
+            e[104..108].iter().all(|&x| x > 2.0),
+            "eight in eight hours: {:?}",
+            &e[100..108]
+        );
+        // the hour after the last: still possible, but less likely than inside it
+        assert!(e[108] < e[107] / 2.0, "{:?}", &e[104..110]);
+        // four windows without the next refusal: no form of trickle is still going on
+        assert!(e[112..].iter().all(|&x| x == 0.0), "{:?}", &e[108..114]);
+    }
+
+    #[test]
+    fn refusals_a_few_hours_apart_add_up_and_farther_apart_do_not() {
+        let sparse: Vec<(usize, f64)> = (0..7).map(|k| (50 + 3 * k, 1.0)).collect();
+        let e = evidence(&life(120, 5.0, &sparse));
+        assert!(
+            e[68] > 2.0,
+            "seven refusals three hours apart: {:?}",
+            &e[50..70]
+        );
+        // the windows between refusals keep what the refusals built
+        assert!(e[67] > 0.0, "{:?}", &e[50..70]);
+        let apart: Vec<(usize, f64)> = (0..7).map(|k| (50 + 6 * k, 1.0)).collect();
+        let f = evidence(&life(120, 5.0, &apart));
+        assert!(f.iter().all(|&x| x == 0.0), "six hours apart: {f:?}");
+    }
+
+    #[test]
+    fn a_consumer_that_often_mistakes_its_purpose_needs_more_to_be_a_trickle() {
+        // the same three refusals in three hours, after 300 hours of one mistake a day, and
+        // after none
+        let mut careless: Vec<(usize, f64)> = (0..12).map(|d| (24 * d + 9, 1.0)).collect();
+        let mut careful = Vec::new();
+        for h in 300..304 {
+            careless.push((h, 1.0));
+            careful.push((h, 1.0));
+        }
+        let a = evidence(&life(320, 5.0, &careless));
+        let b = evidence(&life(320, 5.0, &careful));
+        assert!(b[303] > 0.0, "{:?}", &b[300..304]);
+        assert!(a[303] < b[303], "{} against {}", a[303], b[303]);
+    }
+
+    #[test]
+    fn a_consumer_without_accesses_is_read_at_the_floor_pace_not_as_infinitely_careful() {
+        // idle (its agreements suspended) but trying: four mistakes in two weeks, far apart
+        let at: Vec<(usize, f64)> = [30, 120, 200, 300].iter().map(|&h| (h, 1.0)).collect();
+        let e = evidence(&life(336, 0.0, &at));
+        assert!(e.iter().all(|&x| x == 0.0), "{e:?}");
+        assert!(e.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn idle_windows_between_lived_ones_count_as_windows_without_refusals() {
+        // the same refusals, in a life with every window and in one with only its refusals'
+        let at: Vec<(usize, f64)> = (0..6).map(|k| (40 + 2 * k, 1.0)).collect();
+        let dense = life(60, 0.0, &at);
+        let e = evidence(&dense);
+        let sparse: Vec<ActorWindow> = dense
+            .into_iter()
+            .filter(|r| r.raw[REFUSED_PURPOSE] > 0.0)
+            .collect();
+        let f = evidence(&sparse);
+        let dense_at: Vec<f64> = at.iter().map(|x| e[x.0]).collect();
+        assert_eq!(dense_at, f);
+        assert!(f[5] > 0.0, "{f:?}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_life_gets_finite_evidence_at_least_zero(
+            start in proptest::prelude::any::<i64>(),
+            cells in proptest::collection::vec((1..40i64, 0.0..1e9f64, 0.0..1e9f64), 1..60),
+        ) {
+            // windows far apart or adjacent, anywhere in i64 (saturating), counts up to 1e9
+            let mut window = start;
+            let rows: Vec<ActorWindow> = cells
+                .iter()
+                .map(|&(step, accesses, refused)| {
+                    window = window.saturating_add(step);
+                    let mut r = consumer_window("c", window, accesses);
+                    r.raw[REFUSED_PURPOSE] = refused;
+                    r
+                })
+                .collect();
+            let mut rows = rows;
+            rows.dedup_by_key(|r| r.window);
+            for x in evidence(&rows) {
+                proptest::prop_assert!(x.is_finite() && x >= 0.0, "{}", x);
+            }
+        }
+    }
+}
