@@ -320,12 +320,13 @@ def measure(pos, neg, precision=PRECISION):
 
 def instances(windows):
     """An attack's windows, (4 scores, (seed, actor), window) each, grouped into its
-    instances: an actor's windows less than a few hours apart (an hour without an access has
-    no window)."""
+    instances: an actor's windows at most 8 hours apart (an hour without an access or a
+    refusal has no window, and an irregular trickle's refusals come up to 8 hours apart; the
+    one actor's three nights at day rates are 18 hours apart)."""
     out = []
     last = None
     for w in sorted(windows, key=lambda w: (w[4], w[5])):
-        if last is None or w[4] != last[4] or w[5] > last[5] + 4:
+        if last is None or w[4] != last[4] or w[5] > last[5] + 8:
             out.append([])
         out[-1].append(w)
         last = w
