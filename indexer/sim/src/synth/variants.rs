@@ -8,6 +8,8 @@
 //! how often honest noise of each sort is alerted on. With no variants the history is exactly the
 //! base generator's (variants draw from streams of their own or only when on).
 
+use std::ops::RangeInclusive;
+
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -327,9 +329,9 @@ pub(super) fn inject(
                 }
                 Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
                 Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
-                Variant::TrickleRefusals => trickle_refusals(w, pick, clock, planned),
-                Variant::SparseRefusals => sparse_refusals(w, pick, clock, planned),
-                Variant::IrregularRefusals => irregular_refusals(w, pick, clock, planned),
+                Variant::TrickleRefusals | Variant::SparseRefusals | Variant::IrregularRefusals => {
+                    refusals_apart(w, pick, clock, planned, v)
+                }
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
                 Variant::RelayedScrape | Variant::VouchedRelay => {
                     relayed_scrape(w, clock, i, v, planned)
@@ -405,78 +407,59 @@ fn split_addresses(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
     }
 }
 
-/// One purpose its agreements do not permit per hour, for 6-12 hours.
-fn trickle_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let about = "one purpose its agreements do not permit per hour, for hours";
-    let times = 6..=12;
-    refusals_apart(
-        w,
-        pick,
-        clock,
-        planned,
-        Variant::TrickleRefusals,
-        about,
-        times,
-        &|_| 1,
-    );
+/// A purpose-hopping variant's form: what its label says, how many refused purposes, and the
+/// hours from one to the next (drawn evenly; a single value draws nothing).
+struct RefusalForm {
+    variant: Variant,
+    about: &'static str,
+    times: RangeInclusive<u64>,
+    gaps: RangeInclusive<u64>,
 }
 
-/// Refused purposes spread out: one every 2-4 hours, 5-8 times (a trickle slower than an hour).
-fn sparse_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let about = "one purpose its agreements do not permit every few hours";
-    let gap = |w: &mut World| w.rng.random_range(2..=4u64);
-    refusals_apart(
-        w,
-        pick,
-        clock,
-        planned,
-        Variant::SparseRefusals,
-        about,
-        5..=8,
-        &gap,
-    );
-}
+const REFUSAL_FORMS: [RefusalForm; 3] = [
+    RefusalForm {
+        variant: Variant::TrickleRefusals,
+        about: "one purpose its agreements do not permit per hour, for hours",
+        times: 6..=12,
+        gaps: 1..=1,
+    },
+    RefusalForm {
+        variant: Variant::SparseRefusals,
+        about: "one purpose its agreements do not permit every few hours",
+        times: 5..=8,
+        gaps: 2..=4,
+    },
+    RefusalForm {
+        variant: Variant::IrregularRefusals,
+        about: "purposes its agreements do not permit, tried at irregular gaps of hours",
+        times: 4..=8,
+        gaps: 1..=8,
+    },
+];
 
-/// Refused purposes at irregular gaps: 4-8 of them, each 1-8 hours after the one before (no
-/// steady pace for a detector to learn).
-fn irregular_refusals(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
-    let about = "purposes its agreements do not permit, tried at irregular gaps of hours";
-    let gap = |w: &mut World| w.rng.random_range(1..=8u64);
-    refusals_apart(
-        w,
-        pick,
-        clock,
-        planned,
-        Variant::IrregularRefusals,
-        about,
-        4..=8,
-        &gap,
-    );
-}
-
-/// Refused purposes by one consumer, `times` of them from a random hour, `gap` hours apart (a
-/// variant of purpose hopping).
-#[allow(clippy::too_many_arguments)]
-fn refusals_apart(
-    w: &mut World,
-    pick: &mut Picker,
-    clock: &Clock,
-    planned: &mut Plan,
-    v: Variant,
-    about: &str,
-    times: std::ops::RangeInclusive<u64>,
-    gap: &dyn Fn(&mut World) -> u64,
-) {
+/// Refused purposes by one consumer in the form of variant `v` ([`REFUSAL_FORMS`]; none for a
+/// variant without one), from a random hour.
+fn refusals_apart(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan, v: Variant) {
+    let Some(RefusalForm {
+        about, times, gaps, ..
+    }) = REFUSAL_FORMS.iter().find(|f| f.variant == v)
+    else {
+        return;
+    };
     let hour = clock.injection_hour(&mut w.rng);
     if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
         let l = w.variant_label(v, w.consumers[c].clone(), about);
         let mut at = hour;
-        for k in 0..w.rng.random_range(times) {
+        for k in 0..w.rng.random_range(times.clone()) {
             let t = at * 3600 + w.rng.random_range(0..3600);
             if t < clock.hours * 3600 {
                 refused_purpose(w, planned, t, (c, k as usize), l);
             }
-            at += gap(w);
+            at += if gaps.start() == gaps.end() {
+                *gaps.start()
+            } else {
+                w.rng.random_range(gaps.clone())
+            };
         }
     }
 }
@@ -591,6 +574,16 @@ mod tests {
                 serde_json::to_value(v).ok(),
                 Some(serde_json::Value::String(v.name().into()))
             );
+        }
+    }
+
+    #[test]
+    fn every_purpose_hopping_variant_has_a_form_of_refusals_and_no_other_has() {
+        use clap::ValueEnum;
+        for v in Variant::value_variants() {
+            let hopping = v.kind() == Some(kind::PURPOSE_HOPPING);
+            let form = REFUSAL_FORMS.iter().any(|f| f.variant == *v);
+            assert_eq!(form, hopping, "{}", v.name());
         }
     }
 }
