@@ -1,6 +1,7 @@
 //! Consumer features over a span of windows: a doubling sustained over the last windows, the
-//! volume against the same time of day on earlier days, and the trickle of refused purposes. Each is
-//! read from its window and the ones before it, as every feature is (docs/anomalies.md).
+//! volume against the same time of day on earlier days, and the evidence of a trickle of
+//! refused purposes. Each is read from its window and the ones before it, as every feature is
+//! (docs/anomalies.md).
 
 use super::consumers::poisson_surprise;
 use super::history::per_new_window;
@@ -30,9 +31,9 @@ const SAME_HOUR_MAX_DAYS: i64 = 28;
 /// - hour surprise: the window's accesses against the mean of the same time of day on earlier
 ///   days (at least [`SAME_HOUR_MIN_DAYS`]), when windows tile a day (a night at day rates);
 /// - trickle evidence: the odds, in decimal digits, that a trickle of refused purposes is
-///   going on (see [`trickle_evidence`]; model 7, in place of the count of recent windows with
-///   one, which weighed an honest mistake an hour ago as much as one four windows into a
-///   trickle and missed trickles slower than an hour).
+///   going on (see [`trickle_evidence`]; model 7, in place of the count of the recent windows
+///   with one, which missed trickles slower than one an hour: held out at stop 32, refusals
+///   every 2-4 hours ranked at 0.179 where an oracle of their form reached 0.807).
 pub(super) fn spans(rows: &[ActorWindow], prior: &[ActorWindow], w: Windowing) -> Vec<[f64; 3]> {
     let per_day = (w.seconds > 0 && w.seconds <= 43_200 && 86_400 % w.seconds == 0)
         .then(|| 86_400 / w.seconds);
