@@ -43,8 +43,10 @@ const GAIN_MAX: f64 = 1e6;
 /// [`GAIN_MAX`] (a window of many is a flood, which other features read). The odds are those of "a trickle is going
 /// on" against "all honest, or a trickle that has ended": after its fifth refusal a trickle may
 /// have been all it was to be, which explains the past as well but not this window. So the
-/// windows after a trickle's last refusal fall at once below those inside it (without this,
-/// the three windows after every training trickle were alerted on).
+/// windows after a refusal from the fifth on fall at once well below the refusal's own
+/// (without this, the three windows after every training trickle were alerted on); from the
+/// past alone, those between a long trickle's refusals cannot be told from those after its
+/// last, and fall alike.
 pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
     let refused = |l: &Lived| l.raw.get(REFUSED_PURPOSE).copied().unwrap_or(0.0);
     let mut out = vec![0.0; ws.len()];
