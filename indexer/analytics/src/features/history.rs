@@ -91,16 +91,26 @@ pub(crate) struct Lived<'a> {
 }
 
 /// Each actor's windows, the stored (`prior`) and the new (`rows`), in order; a window both
-/// stored and new (not in a run's plan) is the new one.
+/// stored and new (not in a run's plan) is the new one. Only the actors with a new window: an
+/// incremental run's `prior` holds every stored actor, and a life with nothing to score is not
+/// walked.
 pub(crate) fn lives<'a>(rows: &'a [ActorWindow], prior: &'a [ActorWindow]) -> Vec<Vec<Lived<'a>>> {
+    let lived = |r: &'a ActorWindow, new| Lived {
+        window: r.window,
+        raw: &r.raw,
+        new,
+    };
     let mut by_actor: HashMap<&str, Vec<Lived<'a>>> = HashMap::new();
-    let new = rows.iter().enumerate().map(|(i, r)| (r, Some(i)));
-    for (r, new) in prior.iter().map(|r| (r, None)).chain(new) {
-        by_actor.entry(&r.actor).or_default().push(Lived {
-            window: r.window,
-            raw: &r.raw,
-            new,
-        });
+    for (i, r) in rows.iter().enumerate() {
+        by_actor
+            .entry(&r.actor)
+            .or_default()
+            .push(lived(r, Some(i)));
+    }
+    for r in prior {
+        if let Some(ws) = by_actor.get_mut(r.actor.as_str()) {
+            ws.push(lived(r, None));
+        }
     }
     by_actor
         .into_values()
@@ -137,6 +147,27 @@ pub const YOUNG_WINDOWS: i64 = 2;
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn only_the_lives_of_actors_with_a_new_window_are_walked() {
+        let window = |actor: &str, w: i64| crate::features::consumer_window(actor, w, 1.0);
+        // three stored actors, one of them with a new window
+        let prior: Vec<ActorWindow> = ["a", "b", "c"]
+            .iter()
+            .flat_map(|a| (0..5).map(move |w| window(a, w)))
+            .collect();
+        let rows = vec![window("b", 5)];
+        let walked = std::sync::Mutex::new(Vec::new());
+        let out = per_new_window(&rows, &prior, |ws| {
+            if let Ok(mut w) = walked.lock() {
+                w.push(ws.len());
+            }
+            vec![(0, ws.len())]
+        });
+        // b's whole life, stored windows included, and no other
+        assert_eq!(walked.into_inner().ok(), Some(vec![6]));
+        assert_eq!(out, vec![6]);
+    }
 
     fn naive_median(mut v: Vec<f64>) -> f64 {
         if v.is_empty() {
