@@ -51,18 +51,11 @@ pub fn consumer_features() -> Vec<FeatureDef> {
             "hour_surprise",
             "access volume far above its own usual at this time of day (surprise {v})",
         ),
-        FeatureDef {
-            feature: Feature {
-                name: "trickle_evidence".into(),
-                direction: Direction::High,
-                // odds with a prior, not a bare likelihood ratio as the surprises are: a
-                // quarter of a digit is one unit (odds of 100:1 are 8)
-                floor: 0.25,
-                weight: 6.0,
-            },
-            text: "refused purposes trickling in, a few windows apart (odds of 10^{v} that it is purpose hopping)",
-            relative: false,
-        },
+        odds(
+            "trickle_evidence",
+            6.0,
+            "refused purposes trickling in, a few windows apart (odds of 10^{v} that it is purpose hopping)",
+        ),
     ]
 }
 
@@ -89,6 +82,15 @@ fn weighted_surprise(name: &str, weight: f64, text: &'static str) -> FeatureDef 
         text,
         relative: false,
     }
+}
+
+/// A feature read as posterior odds in decimal digits: odds with a prior, not a bare
+/// likelihood ratio as the surprises are, so a quarter of a digit is one unit (odds of 100:1
+/// are 8).
+fn odds(name: &str, weight: f64, text: &'static str) -> FeatureDef {
+    let mut d = weighted_surprise(name, weight, text);
+    d.feature.floor = 0.25;
+    d
 }
 
 /// Where the derived features sit in a consumer row.

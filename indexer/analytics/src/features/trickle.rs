@@ -40,14 +40,15 @@ const GAIN_MAX: f64 = 1e6;
 /// its last [`LAG`] windows (with a prior of [`MISTAKES_PER_ACCESS`] worth [`PRIOR_ACCESSES`])
 /// times the larger of its accesses and its mean pace then; `c` refusals where `m` were
 /// expected are `c / m` times likelier with one of them the trickle's (Poisson), at most
-/// [`GAIN_MAX`] (a window of many is a flood, which other features read). The odds are those of "a trickle is going
-/// on" against "all honest, or a trickle that has ended": after its fifth refusal a trickle may
-/// have been all it was to be, which explains the past as well but not this window. So the
-/// windows after a refusal from the fifth on fall at once well below the refusal's own
-/// (without this, the three windows after every training trickle were alerted on); from the
-/// past alone, those between a long trickle's refusals cannot be told from those after its
-/// last, and fall alike.
+/// [`GAIN_MAX`] (a window of many is a flood, which other features read). The odds are those
+/// of "a trickle is going on" against "all honest, or a trickle that has ended": after its
+/// fifth refusal a trickle may have been all it was to be, which explains the past as well but
+/// not this window. So the windows after a refusal from the fifth on fall at once well below
+/// the refusal's own (without this, the three windows after every training trickle were
+/// alerted on); from the past alone, those between a long trickle's refusals cannot be told
+/// from those after its last, and fall alike.
 pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
+    let accessed = |l: &Lived| l.raw.first().copied().unwrap_or(0.0);
     let refused = |l: &Lived| l.raw.get(REFUSED_PURPOSE).copied().unwrap_or(0.0);
     let mut out = vec![0.0; ws.len()];
     let Some(first) = ws.iter().position(|l| refused(l) > 0.0) else {
@@ -62,13 +63,13 @@ pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
     let mut window = ws[first].window;
     while j < ws.len() {
         while past < ws.len() && ws[past].window < window.saturating_sub(LAG) {
-            accesses += ws[past].raw.first().copied().unwrap_or(0.0);
+            accesses += accessed(&ws[past]);
             mistakes += refused(&ws[past]);
             past += 1;
         }
         let lived = ws[j].window == window;
         let (a, c) = if lived {
-            (ws[j].raw.first().copied().unwrap_or(0.0), refused(&ws[j]))
+            (accessed(&ws[j]), refused(&ws[j]))
         } else {
             (0.0, 0.0)
         };
