@@ -118,11 +118,18 @@ pub fn digest_lines<L: AsRef<[u8]> + Send>(mut lines: Vec<L>) -> Digest {
 
 /// The digest of CSV text in one or more chunks (each whole lines), as `COPY` wrote it.
 pub fn digest_csv(chunks: &[&[u8]]) -> Digest {
-    let lines: Vec<&[u8]> = chunks
-        .iter()
-        .flat_map(|c| c.split(|b| *b == b'\n'))
-        .filter(|l| !l.is_empty())
-        .collect();
+    // memchr finds the line ends: a split byte by byte was a third of a million-line table's
+    // digest (about 65 ms of 210 in `make bench-analytics`' read; 25 ms with memchr)
+    let mut lines: Vec<&[u8]> = Vec::new();
+    for c in chunks {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', c).chain(std::iter::once(c.len())) {
+            if end > start {
+                lines.push(&c[start..end]);
+            }
+            start = end + 1;
+        }
+    }
     digest_lines(lines)
 }
 
@@ -311,6 +318,8 @@ mod tests {
         assert_eq!(a.rows, Some(3));
         let c = digest_csv(&[b"1,a\n2,b\n3,C\n"]);
         assert_ne!(a.sha256, c.sha256);
+        // a chunk's last line without its end, and empty lines, count as before
+        assert_eq!(digest_csv(&[b"2,b\n\n1,a", b"\n3,c"]), a);
         // the same as `printf '1,a\n2,b\n3,c\n' | sha256sum`
         assert_eq!(a.sha256, sha256_hex(b"1,a\n2,b\n3,c\n"));
     }
