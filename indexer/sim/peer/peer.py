@@ -1,16 +1,21 @@
 """The analyst's pipeline of today, as datapact's yardstick in `make bench-analytics`.
 
-Reads the indexed tables from Postgres the way datapact does — `COPY (query) TO STDOUT` as CSV,
-parsed column-wise (pandas' pyarrow engine where pyarrow is installed, else its C parser) —
-computes the consumer features per time window that datapact computes (the same definitions),
-scores them with scikit-learn's IsolationForest on every core (`n_jobs=-1`), and writes one
-score per (consumer, window), and the feature matrix it scored (OUT_CSV with `.features.csv`)
-for the scorer-against-scorer race. Prints its figures as one JSON line: seconds from the
-first line of `main` (the interpreter's start and the imports are reported apart, as
-`import_seconds`; the benchmark also times the whole process), the read and the scoring
-apart, and peak memory measured the same way as datapact's (the process's peak RSS).
+Reads the indexed tables from Postgres the way datapact does — the same queries, through
+`COPY (query) TO STDOUT` as CSV parsed column-wise by pandas' pyarrow engine (pinned in
+requirements.txt; its C parser only if pyarrow is missing, and the figures say which), the
+accesses in two height ranges read at once on two connections — computes the consumer features
+per time window that datapact computes (the same definitions), scores them with scikit-learn's
+IsolationForest on every core (`n_jobs=-1`), and writes one score per (consumer, window).
+Prints its figures as one JSON line: seconds from the first line of `main` (the interpreter's
+start and the imports are reported apart, as `import_seconds`; the benchmark also times the
+whole process), the read and the scoring apart, and peak memory measured the same way as
+datapact's (the process's peak RSS).
 
-usage: peer.py DATABASE_URL WINDOW_SECONDS OUT_CSV
+With `--features-out PATH` it also writes the feature matrix it scored, for the benchmark's
+scorer-against-scorer race: a separate run, not timed (writing 129,041 rows x 15 columns
+with pandas takes it about two seconds, work datapact's timed run does not do).
+
+usage: peer.py DATABASE_URL WINDOW_SECONDS OUT_CSV [--features-out PATH]
 """
 
 import time
@@ -22,6 +27,7 @@ import json
 import math
 import resource
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -49,15 +55,49 @@ except ImportError:
     CSV_ENGINE = "c"
 
 
-def read(conn, sql):
-    """A query's rows as datapact reads them: COPY to CSV, parsed column-wise."""
+def read(url, sql, names):
+    """A query's rows as datapact reads them: COPY to CSV, parsed column-wise, on a connection
+    of its own (so that reads run at once: psycopg and pyarrow release the GIL)."""
     buf = io.BytesIO()
-    with conn.cursor() as cur:
-        with cur.copy(f"copy ({sql}) to stdout with (format csv, header)") as copy:
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with cur.copy(f"copy ({sql}) to stdout with (format csv)") as copy:
             for chunk in copy:
                 buf.write(chunk)
     buf.seek(0)
-    return pd.read_csv(buf, engine=CSV_ENGINE)
+    return pd.read_csv(buf, engine=CSV_ENGINE, header=None, names=names)
+
+
+# datapact's queries (indexer/analytics/src/load), over the whole index
+ACCESSES = (
+    "select height, consumer, agreement_id, asset_id, purpose, hashtext(subject), access_count "
+    "from accesses where height between {lo} and {hi}"
+)
+ACCESS_COLUMNS = ["height", "consumer", "agreement_id", "asset_id", "purpose", "subject", "access_count"]
+
+
+def read_all(url):
+    """The tables, read as datapact reads them: the accesses in two height ranges, and every
+    query at once."""
+    with psycopg.connect(url) as conn:
+        lo, hi = conn.execute("select min(height), max(height) from accesses").fetchone()
+    lo, hi = lo or 0, hi or 0
+    mid = lo + (hi - lo) // 2
+    reads = [
+        ("select height, extract(epoch from time)::bigint from blocks", ["height", "t"]),
+        (ACCESSES.format(lo=lo, hi=mid), ACCESS_COLUMNS),
+        (ACCESSES.format(lo=mid + 1, hi=hi), ACCESS_COLUMNS),
+        (
+            "select height, tx_index, consumer, agreement_id, purpose, subject, reason from denied_attempts",
+            ["height", "tx_index", "consumer", "agreement_id", "purpose", "subject", "reason"],
+        ),
+        (
+            "select a.agreement_id, o.access_cap from agreements a join offers o using (offer_id)",
+            ["agreement_id", "access_cap"],
+        ),
+    ]
+    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+        blocks, acc1, acc2, den, caps = pool.map(lambda r: read(url, *r), reads)
+    return blocks, pd.concat([acc1, acc2], ignore_index=True), den, caps
 
 
 def surprise(n, rate):
@@ -68,23 +108,16 @@ def surprise(n, rate):
 
 
 def main():
-    url, window, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    args = sys.argv[1:]
+    features_out = None
+    if "--features-out" in args:
+        i = args.index("--features-out")
+        features_out = args[i + 1]
+        del args[i : i + 2]
+    url, window, out = args[0], int(args[1]), args[2]
     t0 = time.time()
     import_seconds = t0 - T_IMPORTS
-    with psycopg.connect(url) as conn:
-        blocks = read(conn, "select height, extract(epoch from time)::bigint as t from blocks")
-        acc = read(
-            conn,
-            "select height, consumer, agreement_id, asset_id, purpose, subject, access_count from accesses",
-        )
-        den = read(
-            conn,
-            "select height, consumer, agreement_id, purpose, subject, reason from denied_attempts",
-        )
-        caps = read(
-            conn,
-            "select a.agreement_id, o.access_cap from agreements a join offers o using (offer_id)",
-        )
+    blocks, acc, den, caps = read_all(url)
     t_read = time.time() - t0
 
     acc = acc.merge(blocks, on="height").merge(caps, on="agreement_id", how="left")
@@ -151,10 +184,11 @@ def main():
     f["score"] = -model.score_samples(x)
     score_seconds = time.time() - t_score
     f[["consumer", "window", "score"]].to_csv(out, index=False)
-    matrix = pd.DataFrame(x, columns=cols)
-    matrix.insert(0, "window", f["window"].to_numpy())
-    matrix.insert(0, "consumer", f["consumer"].to_numpy())
-    matrix.to_csv(out.removesuffix(".csv") + ".features.csv", index=False)
+    if features_out:
+        matrix = pd.DataFrame(x, columns=cols)
+        matrix.insert(0, "window", f["window"].to_numpy())
+        matrix.insert(0, "consumer", f["consumer"].to_numpy())
+        matrix.to_csv(features_out, index=False)
 
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
