@@ -7,7 +7,7 @@ use anyhow::Context;
 use polars::prelude::*;
 
 use super::history::{per_new_window, Lived};
-use super::keys::{key_origins, pack, sorted_by};
+use super::keys::{key_origins, pack, sorted_by, with_windows};
 use super::{
     count, i64_col, rare, relative, str_col, weighted, ActorWindow, FeatureDef, Past, RoleTable,
     Windowing, YOUNG_WINDOWS,
@@ -115,8 +115,6 @@ pub fn poisson_surprise(n: f64, rate: f64) -> f64 {
 pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     let features = consumer_features();
     let secs = w.seconds.max(1);
-    let times = data.blocks.clone().lazy().select([col("height"), col("t")]);
-    let window = col("t").floor_div(lit(secs)).alias("window");
     // near cap: the access's count against its offer's cap
     let caps = data
         .agreements
@@ -133,31 +131,20 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     // (consumer, block) packed into a u64 each
     let (h0, w0) = key_origins(&data.blocks, secs)?;
     let cw = pack(col("consumer"), col("window") - lit(w0)).alias("cw");
-    let acc = data
-        .accesses
-        .clone()
+    let acc = with_windows(data.accesses.clone(), &data.blocks, secs, h0)?
         .lazy()
-        .join(
-            times.clone(),
-            [col("height")],
-            [col("height")],
-            JoinArgs::new(JoinType::Inner),
-        )
         .join(
             caps,
             [col("agreement_id")],
             [col("agreement_id")],
             JoinArgs::new(JoinType::Left),
         )
-        .with_columns([
-            window.clone(),
-            (col("access_count")
-                .cast(DataType::Float64)
-                .gt_eq(col("access_cap").cast(DataType::Float64) * lit(0.9)))
-            .fill_null(lit(false))
-            .cast(DataType::Int64)
-            .alias("near"),
-        ])
+        .with_columns([(col("access_count")
+            .cast(DataType::Float64)
+            .gt_eq(col("access_cap").cast(DataType::Float64) * lit(0.9)))
+        .fill_null(lit(false))
+        .cast(DataType::Int64)
+        .alias("near")])
         // consumers as categories: the keys below pack their integer codes
         .with_columns([col("consumer").cast(DataType::from_categories(Categories::global()))])
         .with_columns([
@@ -214,18 +201,9 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             [col("cw")],
             JoinArgs::new(JoinType::Left),
         );
-    let den = data
-        .denied
-        .clone()
+    let den = with_windows(data.denied.clone(), &data.blocks, secs, h0)?
         .lazy()
-        .join(
-            times,
-            [col("height")],
-            [col("height")],
-            JoinArgs::new(JoinType::Inner),
-        )
         .with_columns([
-            window,
             col("consumer").cast(DataType::from_categories(Categories::global())),
             col("purpose").cast(DataType::from_categories(Categories::global())),
         ])
