@@ -8,8 +8,8 @@ per time window that datapact computes (the same definitions), scores them with 
 IsolationForest on every core (`n_jobs=-1`), and writes one score per (consumer, window).
 Prints its figures as one JSON line: seconds from the first line of `main` (the interpreter's
 start and the imports are reported apart, as `import_seconds`; the benchmark also times the
-whole process), the read and the scoring apart, and peak memory measured the same way as
-datapact's (the process's peak RSS).
+whole process), the read, the features and the scoring apart, and peak memory measured the
+same way as datapact's (the process's peak RSS).
 
 With `--features-out PATH` it also writes the feature matrix it scored, for the benchmark's
 scorer-against-scorer race: a separate run, not timed (writing 129,041 rows x 15 columns
@@ -179,6 +179,7 @@ def main():
     ]
     x = np.log1p(f[cols].to_numpy(dtype=float))
     t_score = time.time()
+    features_seconds = t_score - t0 - t_read
     model = IsolationForest(n_estimators=100, max_samples=256, random_state=0, n_jobs=-1)
     model.fit(x)
     f["score"] = -model.score_samples(x)
@@ -197,6 +198,7 @@ def main():
                 "seconds": time.time() - t0,
                 "import_seconds": import_seconds,
                 "read_seconds": t_read,
+                "features_seconds": features_seconds,
                 "score_seconds": score_seconds,
                 "csv_engine": CSV_ENGINE,
                 "peak_mib": peak_kib / 1024.0,

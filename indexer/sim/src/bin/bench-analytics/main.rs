@@ -417,6 +417,41 @@ async fn main() -> anyhow::Result<()> {
         peer["read_seconds"].as_f64().unwrap_or(f64::NAN),
         peer["csv_engine"].as_str().unwrap_or("?")
     );
+    // where each side's time goes, in its median run
+    let stage = |name: &str| {
+        ours["timings"]
+            .as_array()
+            .and_then(|laps| {
+                laps.iter()
+                    .find(|l| l[0] == name)
+                    .and_then(|l| l[1].as_f64())
+            })
+            .unwrap_or(f64::NAN)
+    };
+    let (read, features, detect) = (stage("read"), stage("features"), stage("detect"));
+    println!(
+        "{:<44} datapact read {:.2}, features {:.2}, detect {:.2}, the rest {:.2}",
+        "stages, s (the median runs)",
+        read,
+        features,
+        detect,
+        stage("total") - read - features - detect
+    );
+    let (peer_read, peer_score) = (
+        peer["read_seconds"].as_f64().unwrap_or(f64::NAN),
+        peer["score_seconds"].as_f64().unwrap_or(f64::NAN),
+    );
+    println!(
+        "{:<44} peer read {:.2}, features {:.2}, IsolationForest {:.2}, the rest {:.2}",
+        "",
+        peer_read,
+        peer["features_seconds"].as_f64().unwrap_or(f64::NAN),
+        peer_score,
+        inner(&peer)
+            - peer_read
+            - peer_score
+            - peer["features_seconds"].as_f64().unwrap_or(f64::NAN)
+    );
     println!();
     println!("quality against the labels (consumer windows; PR-AUC / recall at 5% FPR):");
     println!(
