@@ -171,6 +171,7 @@ HOPPING = {
     "trickle-refusals": (range(6, 13), (1,), PER_VARIANT),
     "sparse-refusals": (range(5, 9), (2, 3, 4), PER_VARIANT),
     "irregular-refusals": (range(4, 9), tuple(range(1, 9)), PER_VARIANT),
+    "slow-refusals": (range(4, 8), tuple(range(6, 13)), PER_VARIANT),
 }
 
 

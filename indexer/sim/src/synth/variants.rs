@@ -61,6 +61,9 @@ pub enum Variant {
     /// attack (purpose_hopping): 4-8 refused purposes at irregular gaps, each 1-8 hours after
     /// the one before
     IrregularRefusals,
+    /// attack (purpose_hopping): 4-7 refused purposes, each 6-12 hours after the one before
+    /// (two a day, or one overnight)
+    SlowRefusals,
     /// attack (provenance_laundering): the scrape published by a second wallet of the
     /// launderer's, the derivatives and the attested product by its main address
     RelayedScrape,
@@ -70,7 +73,7 @@ pub enum Variant {
 }
 
 /// The variants `make eval` tunes on (with development seeds).
-pub const TRAINING: [Variant; 9] = [
+pub const TRAINING: [Variant; 10] = [
     Variant::NightShift,
     Variant::RetryStorm,
     Variant::BurstSweep,
@@ -88,6 +91,9 @@ pub const TRAINING: [Variant; 9] = [
     // held out until stop 33; its held-out figures (and the bound of `make eval-bound`) were
     // seen before the trickle evidence was written (model 7), so it is training now
     Variant::SparseRefusals,
+    // held out until stop 34; its held-out figures were seen before the trickle evidence
+    // took gaps of up to 8 windows (model 8), so it is training now
+    Variant::IrregularRefusals,
 ];
 
 /// The variants `make eval` holds out (with held-out seeds): never looked at while tuning.
@@ -102,9 +108,9 @@ pub const HELD_OUT: [Variant; 7] = [
     // written at stop 31 when the day surprise changed (model 6), before any run with it: a
     // sustained rise of any height, in place of the two slow rises that became training
     Variant::PlateauSweep,
-    // written at stop 33 when the trickle evidence went in (model 7), before any run with it:
-    // refusals whose gaps follow no form the evidence was built on (1-4 hours)
-    Variant::IrregularRefusals,
+    // written at stop 34 before any run of model 8 (the trickle evidence's gaps widened to
+    // 1-8 windows): refusals further apart than any form it is built on
+    Variant::SlowRefusals,
 ];
 
 impl Variant {
@@ -125,6 +131,7 @@ impl Variant {
             Variant::SelfAttested => "self-attested",
             Variant::SparseRefusals => "sparse-refusals",
             Variant::IrregularRefusals => "irregular-refusals",
+            Variant::SlowRefusals => "slow-refusals",
             Variant::RelayedScrape => "relayed-scrape",
             Variant::VouchedRelay => "vouched-relay",
         }
@@ -143,9 +150,10 @@ impl Variant {
             | Variant::SlowRamp
             | Variant::PlateauSweep
             | Variant::SplitAddresses => Some(kind::ACCESS_BURST),
-            Variant::TrickleRefusals | Variant::SparseRefusals | Variant::IrregularRefusals => {
-                Some(kind::PURPOSE_HOPPING)
-            }
+            Variant::TrickleRefusals
+            | Variant::SparseRefusals
+            | Variant::IrregularRefusals
+            | Variant::SlowRefusals => Some(kind::PURPOSE_HOPPING),
             Variant::SelfAttested | Variant::RelayedScrape | Variant::VouchedRelay => {
                 Some(kind::PROVENANCE_LAUNDERING)
             }
@@ -329,9 +337,10 @@ pub(super) fn inject(
                 }
                 Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
                 Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
-                Variant::TrickleRefusals | Variant::SparseRefusals | Variant::IrregularRefusals => {
-                    refusals_apart(w, pick, clock, planned, v)
-                }
+                Variant::TrickleRefusals
+                | Variant::SparseRefusals
+                | Variant::IrregularRefusals
+                | Variant::SlowRefusals => refusals_apart(w, pick, clock, planned, v),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
                 Variant::RelayedScrape | Variant::VouchedRelay => {
                     relayed_scrape(w, clock, i, v, planned)
@@ -416,7 +425,7 @@ struct RefusalForm {
     gaps: RangeInclusive<u64>,
 }
 
-const REFUSAL_FORMS: [RefusalForm; 3] = [
+const REFUSAL_FORMS: [RefusalForm; 4] = [
     RefusalForm {
         variant: Variant::TrickleRefusals,
         about: "one purpose its agreements do not permit per hour, for hours",
@@ -434,6 +443,12 @@ const REFUSAL_FORMS: [RefusalForm; 3] = [
         about: "purposes its agreements do not permit, tried at irregular gaps of hours",
         times: 4..=8,
         gaps: 1..=8,
+    },
+    RefusalForm {
+        variant: Variant::SlowRefusals,
+        about: "purposes its agreements do not permit, tried every 6-12 hours",
+        times: 4..=7,
+        gaps: 6..=12,
     },
 ];
 
