@@ -25,7 +25,7 @@ pub use run::{analyze, AnalyzeConfig};
 
 /// The version of the scoring (the features, the detector's design, the rules), recorded with
 /// every run and every alert it leads to; each fitted detector adds its own content hash
-/// (`datapact-anomaly-7.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
+/// (`datapact-anomaly-8.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
 /// "Streaming"); 3: the consumer features over a span of windows (a day's volume, the same
 /// time of day, recent purpose refusals); 4: the day surprise is the evidence of a doubling
 /// sustained over the last windows against each window's usual rate for its time of day, and
@@ -34,9 +34,11 @@ pub use run::{analyze, AnalyzeConfig};
 /// of wallets without a record); 6: the day surprise leaves out a stretch's strongest window, is
 /// 0 once the last two windows read as usual, and weighs 3 in the feature view; 7: the trickle
 /// evidence (a forward filter over a trickle's states against the consumer's own rate of
-/// mistaken purposes) in place of the count of recent windows with a refused purpose.
+/// mistaken purposes) in place of the count of recent windows with a refused purpose; 8: the
+/// trickle evidence takes trickles of 4-12 refusals at gaps of 1-8 windows (7: 5-12, 1-4),
+/// weight 4 (7: 6).
 /// Runs of earlier models are not recomputed by this code and say so.
-pub const MODEL_VERSION: &str = "datapact-anomaly-7";
+pub const MODEL_VERSION: &str = "datapact-anomaly-8";
 
 /// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
 pub fn peak_rss_mib() -> f64 {

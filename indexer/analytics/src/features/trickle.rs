@@ -1,5 +1,5 @@
 //! Purpose hopping spread over hours: the evidence that a trickle of refused purposes is going
-//! on, read window by window from a consumer's life so far (model 7). A forward pass over the
+//! on, read window by window from a consumer's life so far (models 7 and 8). A forward pass over the
 //! states of a trickle (refusals so far, windows since the last), against the consumer's own
 //! honest rate of mistaken purposes, as a hidden Markov model's filter: one honest mistake is
 //! no evidence, a second a few windows later some, and each one more multiplies it; windows
@@ -10,10 +10,11 @@ use super::history::Lived;
 
 /// The trickles the evidence is for: [`COUNT_MIN`]..=[`COUNT_MAX`] refused purposes, each 1 to
 /// [`GAP_MAX`] windows after the one before, every count and gap alike likely. (The forms of
-/// the training variants: one refusal an hour, 6-12 times; one every 2-4 hours, 5-8 times.)
-const COUNT_MIN: usize = 5;
+/// the training variants: one refusal an hour, 6-12 times; one every 2-4 hours, 5-8 times;
+/// 4-8 at gaps of 1-8 hours. Model 7 knew the first two only: 5-12 refusals, gaps of 1-4.)
+const COUNT_MIN: usize = 4;
 const COUNT_MAX: usize = 12;
-const GAP_MAX: usize = 4;
+const GAP_MAX: usize = 8;
 /// Prior odds that a trickle starts in a given window of a consumer (four in 100,000).
 const START: f64 = 4e-5;
 /// An honest consumer's mistaken purposes per access before its own past says otherwise, and
@@ -42,8 +43,8 @@ const GAIN_MAX: f64 = 1e6;
 /// expected are `c / m` times likelier with one of them the trickle's (Poisson), at most
 /// [`GAIN_MAX`] (a window of many is a flood, which other features read). The odds are those
 /// of "a trickle is going on" against "all honest, or a trickle that has ended": after its
-/// fifth refusal a trickle may have been all it was to be, which explains the past as well but
-/// not this window. So the windows after a refusal from the fifth on fall at once well below
+/// fourth refusal a trickle may have been all it was to be, which explains the past as well but
+/// not this window. So the windows after a refusal from the fourth on fall at once well below
 /// the refusal's own (without this, the three windows after every training trickle were
 /// alerted on); from the past alone, those between a long trickle's refusals cannot be told
 /// from those after its last, and fall alike.
@@ -192,20 +193,20 @@ mod tests {
             &e[100..108]
         );
         assert!(
-            e[101..105].windows(2).all(|w| w[1] > w[0]),
-            "rising to its fifth: {:?}",
+            e[101..104].windows(2).all(|w| w[1] > w[0]),
+            "rising to its fourth: {:?}",
             &e[100..108]
         );
-        // from its fifth on, each refusal may be its last, and the odds it goes on settle
+        // from its fourth on, each refusal may be its last, and the odds it goes on settle
         assert!(
-            e[104..108].iter().all(|&x| x > 2.0),
+            e[103..108].iter().all(|&x| x >= 2.0),
             "eight in eight hours: {:?}",
             &e[100..108]
         );
         // the hour after the last: still possible, but less likely than inside it
         assert!(e[108] < e[107] / 2.0, "{:?}", &e[104..110]);
-        // four windows without the next refusal: no form of trickle is still going on
-        assert!(e[112..].iter().all(|&x| x == 0.0), "{:?}", &e[108..114]);
+        // eight windows without the next refusal: no form of trickle is still going on
+        assert!(e[116..].iter().all(|&x| x == 0.0), "{:?}", &e[108..118]);
     }
 
     #[test]
@@ -219,9 +220,13 @@ mod tests {
         );
         // the windows between refusals keep what the refusals built
         assert!(e[67] > 0.0, "{:?}", &e[50..70]);
-        let apart: Vec<(usize, f64)> = (0..7).map(|k| (50 + 6 * k, 1.0)).collect();
+        // six hours apart: a form of trickle still (gaps of up to eight), weaker
+        let six: Vec<(usize, f64)> = (0..7).map(|k| (50 + 6 * k, 1.0)).collect();
+        let f = evidence(&life(120, 5.0, &six));
+        assert!(f[86] > 0.0 && f[86] < e[68], "{:?}", &f[50..90]);
+        let apart: Vec<(usize, f64)> = (0..7).map(|k| (20 + 9 * k, 1.0)).collect();
         let f = evidence(&life(120, 5.0, &apart));
-        assert!(f.iter().all(|&x| x == 0.0), "six hours apart: {f:?}");
+        assert!(f.iter().all(|&x| x == 0.0), "nine hours apart: {f:?}");
     }
 
     #[test]
