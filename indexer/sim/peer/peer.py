@@ -72,7 +72,15 @@ ACCESSES = (
     "select height, consumer, agreement_id, asset_id, purpose, hashtext(subject), access_count "
     "from accesses where height between {lo} and {hi}"
 )
-ACCESS_COLUMNS = ["height", "consumer", "agreement_id", "asset_id", "purpose", "subject", "access_count"]
+ACCESS_COLUMNS = [
+    "height",
+    "consumer",
+    "agreement_id",
+    "asset_id",
+    "purpose",
+    "subject",
+    "access_count",
+]
 
 
 def read_all(url):

@@ -1,9 +1,9 @@
 //! Purpose hopping spread over hours: the evidence that a trickle of refused purposes is going
-//! on, read window by window from a consumer's life so far (models 7 and 8). A forward pass over the
-//! states of a trickle (refusals so far, windows since the last), against the consumer's own
-//! honest rate of mistaken purposes, as a hidden Markov model's filter: one honest mistake is
-//! no evidence, a second a few windows later some, and each one more multiplies it; windows
-//! without the next refusal when it was due take it away.
+//! on, read window by window from a consumer's life so far (models 7 and 8). A forward pass
+//! over the states of a trickle (refusals so far, windows since the last), against the
+//! consumer's own honest rate of mistaken purposes, as a hidden Markov model's filter: one
+//! honest mistake is no evidence, a second a few windows later some, and each one more
+//! multiplies it; windows without the next refusal when it was due take it away.
 
 use super::consumers::REFUSED_PURPOSE;
 use super::history::Lived;
