@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use super::{peer_script, python};
+use super::{figure, peer_script, python};
 
 /// `--forecast`: the run's forecasting stage beside the rest of it, then datapact's forecaster
 /// against statsmodels' on the same series with the last 48 steps held out.
@@ -117,7 +117,7 @@ pub(super) async fn forecasts_against_peer(
                 .sum::<f64>();
         }
     }
-    let fit = peer["fit_s"].as_f64().unwrap_or(f64::NAN);
+    let fit = figure(&peer, "fit_s");
     println!(
         "forecaster against forecaster: {} series (a fixed sample of {all}; {} steps of {window} s each at most), the last {h} held out",
         series.len(),
@@ -134,8 +134,8 @@ pub(super) async fn forecasts_against_peer(
     println!(
         "  statsmodels Holt-Winters (season {m}, {} processes): fit {fit:.1} s (+ import {:.2} s, read {:.2} s; process wall {wall:.1} s), pooled MASE {:.3}",
         peer["cores"],
-        peer["import_s"].as_f64().unwrap_or(f64::NAN),
-        peer["read_s"].as_f64().unwrap_or(f64::NAN),
+        figure(&peer, "import_s"),
+        figure(&peer, "read_s"),
         e_peer.mase()
     );
     println!(

@@ -103,9 +103,14 @@ fn figures(cmd: &mut Command, what: &str) -> anyhow::Result<serde_json::Value> {
     Ok(v)
 }
 
+/// A number a command printed among its figures (NaN when it printed none).
+fn figure(v: &serde_json::Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(f64::NAN)
+}
+
 /// The run of median wall time (the upper one of an even count), and the range of the walls.
 fn median_run(mut runs: Vec<serde_json::Value>) -> (serde_json::Value, (f64, f64)) {
-    let wall = |v: &serde_json::Value| v["wall"].as_f64().unwrap_or(f64::NAN);
+    let wall = |v: &serde_json::Value| figure(v, "wall");
     runs.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
     let range = (
         runs.first().map_or(f64::NAN, wall),
@@ -305,8 +310,8 @@ async fn main() -> anyhow::Result<()> {
         );
         println!(
             "  time {:.1} s (aim: under 60), peak memory {:.0} MiB (aim: under 4096)",
-            ours["wall"].as_f64().unwrap_or(f64::NAN),
-            ours["peak_mib"].as_f64().unwrap_or(f64::NAN)
+            figure(&ours, "wall"),
+            figure(&ours, "peak_mib")
         );
         println!("  stages: {}", ours["timings"]);
         if forecast {
@@ -371,8 +376,8 @@ async fn main() -> anyhow::Result<()> {
     let ours_full = scores(&ours_csv, 3)?;
     let ours_model = scores(&ours_csv, 2)?;
     let peer_scores = scores(&peer_csv, 2)?;
-    let secs = |v: &serde_json::Value| v["wall"].as_f64().unwrap_or(f64::NAN);
-    let peak = |v: &serde_json::Value| v["peak_mib"].as_f64().unwrap_or(f64::NAN);
+    let secs = |v: &serde_json::Value| figure(v, "wall");
+    let peak = |v: &serde_json::Value| figure(v, "peak_mib");
     println!();
     println!("same data, each pipeline reading it from Postgres and scoring every consumer window");
     println!("(time: the whole process, start to exit; peak: its resident memory)");
@@ -401,7 +406,7 @@ async fn main() -> anyhow::Result<()> {
     );
     // start-up apart: the process's whole time less what it measured from its first line of
     // work (for the peer: the interpreter's start and the imports)
-    let inner = |v: &serde_json::Value| v["seconds"].as_f64().unwrap_or(f64::NAN);
+    let inner = |v: &serde_json::Value| figure(v, "seconds");
     println!(
         "{:<44} {:>10.2} {:>12.2}",
         "start-up (process start to first work), s",
@@ -414,7 +419,7 @@ async fn main() -> anyhow::Result<()> {
         inner(&peer) / inner(&ours),
         inner(&ours),
         inner(&peer),
-        peer["read_seconds"].as_f64().unwrap_or(f64::NAN),
+        figure(&peer, "read_seconds"),
         peer["csv_engine"].as_str().unwrap_or("?")
     );
     // where each side's time goes, in its median run
@@ -437,20 +442,15 @@ async fn main() -> anyhow::Result<()> {
         detect,
         stage("total") - read - features - detect
     );
-    let (peer_read, peer_score) = (
-        peer["read_seconds"].as_f64().unwrap_or(f64::NAN),
-        peer["score_seconds"].as_f64().unwrap_or(f64::NAN),
-    );
+    let [peer_read, peer_features, peer_score] =
+        ["read_seconds", "features_seconds", "score_seconds"].map(|k| figure(&peer, k));
     println!(
         "{:<44} peer read {:.2}, features {:.2}, IsolationForest {:.2}, the rest {:.2}",
         "",
         peer_read,
-        peer["features_seconds"].as_f64().unwrap_or(f64::NAN),
+        peer_features,
         peer_score,
-        inner(&peer)
-            - peer_read
-            - peer_score
-            - peer["features_seconds"].as_f64().unwrap_or(f64::NAN)
+        inner(&peer) - peer_read - peer_features - peer_score
     );
     println!();
     println!("quality against the labels (consumer windows; PR-AUC / recall at 5% FPR):");

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use super::{figures, peer_script, python, quality};
+use super::{figure, figures, peer_script, python, quality};
 
 /// The scorers alone on the very same matrix (the peer's features, in log units): datapact's
 /// detector (generic features, in the blend `datapact analyze` fits on windows) in this process, against
@@ -73,7 +73,7 @@ pub(super) fn scorer_race(
         .enumerate()
         .filter_map(|(i, k)| theirs_by_row.get(i).map(|s| (k.clone(), *s)))
         .collect();
-    let sk_secs = sk["seconds"].as_f64().unwrap_or(f64::NAN);
+    let sk_secs = figure(&sk, "seconds");
     let (a, b) = (quality(&ours, truth, None), quality(&theirs, truth, None));
     println!();
     println!(
