@@ -12,8 +12,8 @@ the ones before it (as the detector must), computed by oracles that know what no
   unlabelled hours) and the hour's true rate of accesses, or the consumer's own honest
   mistakes per hour where it has few accesses to show (a suspended consumer keeps trying);
 - both: the exact form of each attack in the history (`synth/schedule.rs`,
-  `synth/variants.rs`: a burst's size, a plateau's height and length, a trickle's gaps and
-  number of refusals), how many there are and which consumers they may pick.
+  `synth/variants/attacks.rs`: a burst's size, a plateau's height and length, a trickle's gaps
+  and number of refusals), how many there are and which consumers they may pick.
 Ranking windows by the posterior is the best ranking there is given that knowledge
 (Neyman-Pearson), so the oracles' PR-AUC, and the recall they keep at an overall precision of
 0.9, say what a detector reading the accesses and refusals could reach at most, up to their
@@ -53,7 +53,8 @@ from scipy.special import gammaln, logsumexp
 # hour with probability 0.01, at 1.5-3 times the rate
 SPIKE_P = 0.01
 SPIKES = np.linspace(1.5, 3.0, 7)
-BUSY = 3.0  # volume variants pick consumers of at least 3 accesses an hour (variants.rs `busy`)
+# volume variants pick consumers of at least 3 accesses an hour (variants/attacks.rs `busy`)
+BUSY = 3.0
 PER_BASE_KIND = 8  # instances per history of each base kind (synth)
 PER_VARIANT = 4  # instances per history of each attack variant
 PRECISION = 0.9
@@ -163,9 +164,9 @@ def posterior_odds(counts, mu, usual, hours, base_rate, pools, total_hours, vari
     return num - den
 
 
-# Purpose hopping as the generator injects it (`synth/schedule.rs`, `synth/variants.rs`): each
-# as (refusals per instance, hours between refusals, instances per history); the base kind's
-# refusals all fall in one hour.
+# Purpose hopping as the generator injects it (`synth/schedule.rs`,
+# `synth/variants/attacks.rs`): each as (refusals per instance, hours between refusals,
+# instances per history); the base kind's refusals all fall in one hour.
 HOPPING = {
     "": (range(6, 13), None, PER_BASE_KIND),
     "trickle-refusals": (range(6, 13), (1,), PER_VARIANT),

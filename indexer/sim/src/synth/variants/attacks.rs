@@ -1,0 +1,293 @@
+//! The attack variants: labelled instances of a kind, each a way a misbehaviour hides.
+
+use std::ops::RangeInclusive;
+
+use rand::seq::IndexedRandom;
+use rand::Rng;
+
+use super::super::address;
+use super::super::schedule::{launder_chain, refused_purpose, Clock, Ev, Picker, Plan};
+use super::super::world::{rhythm, World};
+use super::Variant;
+
+/// The attack variants' instances: `per_variant` of each attack in `variants`, each by an actor
+/// no other injection uses.
+pub(in crate::synth) fn inject(
+    w: &mut World,
+    pick: &mut Picker,
+    clock: &Clock,
+    variants: &[Variant],
+    per_variant: usize,
+    planned: &mut Plan,
+) {
+    for &v in variants {
+        for i in 0..per_variant {
+            match v {
+                Variant::BurstSweep => {
+                    let m = [2.0, 3.0, 5.0, 8.0][i % 4];
+                    let about = format!("a burst at {m}x its usual hourly volume");
+                    volume(w, pick, clock, v, &about, 1, &|_| m - 1.0, planned);
+                }
+                Variant::Sustained2x => {
+                    let about = "twice its usual volume for a whole day";
+                    volume(w, pick, clock, v, about, 24, &|_| 1.0, planned);
+                }
+                Variant::SlowRamp => {
+                    let about = "a rise from its usual volume to four times it over 12 hours";
+                    let lift = |k: u64| 3.0 * (k + 1) as f64 / 12.0;
+                    volume(w, pick, clock, v, about, 12, &lift, planned);
+                }
+                Variant::PlateauSweep => {
+                    let m = [1.5, 2.0, 3.0, 4.0][i % 4];
+                    let about = format!("eight hours at {m}x its usual volume");
+                    volume(w, pick, clock, v, &about, 8, &|_| m - 1.0, planned);
+                }
+                Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
+                Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
+                Variant::TrickleRefusals
+                | Variant::SparseRefusals
+                | Variant::IrregularRefusals
+                | Variant::SlowRefusals => refusals_apart(w, pick, clock, planned, v),
+                Variant::SelfAttested => self_attested(w, clock, i, planned),
+                Variant::RelayedScrape | Variant::VouchedRelay => {
+                    relayed_scrape(w, clock, i, v, planned)
+                }
+                Variant::NightShift
+                | Variant::RetryStorm
+                | Variant::HonestRefusals
+                | Variant::LateJoiners => {}
+            }
+        }
+    }
+}
+
+/// A volume attack of variant `v` by a busy consumer: for `hours` hours from a random one, `lift`
+/// (of the hour's index) times its usual volume on top of its honest traffic.
+#[allow(clippy::too_many_arguments)]
+fn volume(
+    w: &mut World,
+    pick: &mut Picker,
+    clock: &Clock,
+    v: Variant,
+    about: &str,
+    hours: u64,
+    lift: &dyn Fn(u64) -> f64,
+    planned: &mut Plan,
+) {
+    let hour = clock
+        .injection_hour(&mut w.rng)
+        .min(clock.hours.saturating_sub(hours));
+    if let Some(c) = pick.consumer(w, &busy) {
+        let l = w.variant_label(v, w.consumers[c].clone(), about);
+        for k in 0..hours {
+            extra_traffic(w, c, hour + k..hour + k + 1, lift(k), l, planned);
+        }
+    }
+}
+
+/// Three nights (00:00-06:00) at the day's peak rate, a label per night: the days between are
+/// honest.
+fn night_at_day_rates(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let day = clock.injection_hour(&mut w.rng) / 24;
+    let days = clock.hours / 24;
+    if let Some(c) = pick.consumer(w, &busy) {
+        for d in day..(day + 3).min(days) {
+            let l = w.variant_label(
+                Variant::NightAtDayRates,
+                w.consumers[c].clone(),
+                "a night of traffic at its day-time peak rate (one of three)",
+            );
+            for h in 0..6 {
+                let hour = d * 24 + h;
+                // up to the peak of the daily rhythm (1.6)
+                let lift = 1.6 / rhythm(h) - 1.0;
+                extra_traffic(w, c, hour..hour + 1, lift, l, planned);
+            }
+        }
+    }
+}
+
+/// One burst of 8-15 times a consumer's volume shared by three addresses.
+fn split_addresses(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan) {
+    let hour = clock.injection_hour(&mut w.rng);
+    let m: f64 = w.rng.random_range(8.0..15.0);
+    let party: Vec<usize> = (0..3).filter_map(|_| pick.consumer(w, &busy)).collect();
+    let k = party.len().max(1) as f64;
+    for &c in &party {
+        let l = w.variant_label(
+            Variant::SplitAddresses,
+            w.consumers[c].clone(),
+            &format!("one of {k} addresses sharing a burst of {m:.0}x one address's volume"),
+        );
+        extra_traffic(w, c, hour..hour + 1, m / k, l, planned);
+    }
+}
+
+/// A purpose-hopping variant's form: what its label says, how many refused purposes, and the
+/// hours from one to the next (drawn evenly; a single value draws nothing).
+struct RefusalForm {
+    variant: Variant,
+    about: &'static str,
+    times: RangeInclusive<u64>,
+    gaps: RangeInclusive<u64>,
+}
+
+const REFUSAL_FORMS: [RefusalForm; 4] = [
+    RefusalForm {
+        variant: Variant::TrickleRefusals,
+        about: "one purpose its agreements do not permit per hour, for hours",
+        times: 6..=12,
+        gaps: 1..=1,
+    },
+    RefusalForm {
+        variant: Variant::SparseRefusals,
+        about: "one purpose its agreements do not permit every few hours",
+        times: 5..=8,
+        gaps: 2..=4,
+    },
+    RefusalForm {
+        variant: Variant::IrregularRefusals,
+        about: "purposes its agreements do not permit, tried at irregular gaps of hours",
+        times: 4..=8,
+        gaps: 1..=8,
+    },
+    RefusalForm {
+        variant: Variant::SlowRefusals,
+        about: "purposes its agreements do not permit, tried every 6-12 hours",
+        times: 4..=7,
+        gaps: 6..=12,
+    },
+];
+
+/// Refused purposes by one consumer in the form of variant `v` ([`REFUSAL_FORMS`]; none for a
+/// variant without one), from a random hour.
+fn refusals_apart(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan, v: Variant) {
+    let Some(RefusalForm {
+        about, times, gaps, ..
+    }) = REFUSAL_FORMS.iter().find(|f| f.variant == v)
+    else {
+        return;
+    };
+    let hour = clock.injection_hour(&mut w.rng);
+    if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
+        let l = w.variant_label(v, w.consumers[c].clone(), about);
+        let mut at = hour;
+        for k in 0..w.rng.random_range(times.clone()) {
+            let t = at * 3600 + w.rng.random_range(0..3600);
+            if t < clock.hours * 3600 {
+                refused_purpose(w, planned, t, (c, k as usize), l);
+            }
+            at += if gaps.start() == gaps.end() {
+                *gaps.start()
+            } else {
+                w.rng.random_range(gaps.clone())
+            };
+        }
+    }
+}
+
+/// A laundering variant's hour, launderer and label (in this order of draws).
+fn launderer(w: &mut World, clock: &Clock, v: Variant, about: &str) -> (u64, usize, usize) {
+    let hour = clock.laundering_hour(&mut w.rng);
+    let p = w.rng.random_range(0..w.cfg.providers);
+    let l = w.variant_label(v, w.providers[p].clone(), about);
+    (hour, p, l)
+}
+
+/// Laundering whose product three fresh wallets of the launderer's own attest (instance `i`).
+fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
+    let about =
+        "derived versions over unattested parents, attested by three fresh wallets of its own";
+    let (hour, p, l) = launderer(w, clock, Variant::SelfAttested, about);
+    // the launderer's own wallets: attestors nobody else uses, with no record
+    let wallets: Vec<usize> = (0..3)
+        .map(|j| {
+            let name = format!("fresh-wallet-{p}-{i}-{j}");
+            w.attestors.push(address(w.cfg.seed, &name));
+            w.attestors.len() - 1
+        })
+        .collect();
+    launder_chain(w, hour, (p, l), Some(wallets), None, planned);
+}
+
+/// Laundering whose scrape a second wallet of the launderer's publishes (instance `i`, variant
+/// `v`); for vouched-relay the wallet first earns a record: a version of its own attested 6-24
+/// hours before.
+fn relayed_scrape(w: &mut World, clock: &Clock, i: usize, v: Variant, planned: &mut Plan) {
+    let vouched = v == Variant::VouchedRelay;
+    let (about, wallet) = if vouched {
+        (
+            "a scrape published by a second wallet of its own with an attested record, derived and attested under its main address",
+            "vouched-relay",
+        )
+    } else {
+        (
+            "a scrape published by a second wallet of its own, derived and attested under its main address",
+            "relay-wallet",
+        )
+    };
+    let (hour, p, l) = launderer(w, clock, v, about);
+    // the launderer's second wallet: a provider address nobody else uses
+    w.providers
+        .push(address(w.cfg.seed, &format!("{wallet}-{p}-{i}")));
+    let relay = w.providers.len() - 1;
+    if vouched {
+        // the record is not labelled: on its own it is honest-looking
+        let before = w.rng.random_range(6..24u64);
+        let t = hour.saturating_sub(before) * 3600 + w.rng.random_range(0..3600);
+        planned
+            .entry(t)
+            .or_default()
+            .push(Ev::Vouch { provider: relay });
+    }
+    launder_chain(w, hour, (p, l), None, Some(relay), planned);
+}
+
+/// A consumer busy enough for a volume attack to mean anything: at least 3 accesses an hour on
+/// average (below that, 2x is one access more, which honest chance does every hour).
+fn busy(w: &World, c: usize) -> bool {
+    !w.by_consumer[c].is_empty() && w.rate[c] >= 3.0
+}
+
+/// `lift` times consumer `c`'s usual volume (rate by the daily rhythm) on top of its honest
+/// traffic in each of `hours`, labelled `l`.
+fn extra_traffic(
+    w: &mut World,
+    c: usize,
+    hours: std::ops::Range<u64>,
+    lift: f64,
+    l: usize,
+    planned: &mut Plan,
+) {
+    for hour in hours {
+        let usual = w.rate[c] * rhythm(hour % 24);
+        let x = usual * lift;
+        // the fraction of an access drawn, so small lifts are not rounded away
+        let n = x.floor() as u64 + u64::from(w.rng.random_bool(x.fract().clamp(0.0, 1.0)));
+        for _ in 0..n {
+            let ag = *w.by_consumer[c].choose(&mut w.rng).unwrap_or(&0);
+            let t = hour * 3600 + w.rng.random_range(0..3600);
+            planned.entry(t).or_default().push(Ev::Access {
+                agreement: ag,
+                subject: None,
+                label: Some(l),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::kind;
+
+    #[test]
+    fn every_purpose_hopping_variant_has_a_form_of_refusals_and_no_other_has() {
+        use clap::ValueEnum;
+        for v in Variant::value_variants() {
+            let hopping = v.kind() == Some(kind::PURPOSE_HOPPING);
+            let form = REFUSAL_FORMS.iter().any(|f| f.variant == *v);
+            assert_eq!(form, hopping, "{}", v.name());
+        }
+    }
+}
