@@ -130,8 +130,9 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     // every group and join below is on one integer key (see `keys`): (consumer, window) and
     // (consumer, block) packed into a u64 each
     let (h0, w0) = key_origins(&data.blocks, secs)?;
+    let times = data.block_times()?;
     let cw = pack(col("consumer"), col("window") - lit(w0)).alias("cw");
-    let acc = with_windows(data.accesses.clone(), &data.blocks, secs, h0)?
+    let acc = with_windows(data.accesses.clone(), &times, secs)?
         .lazy()
         .join(
             caps,
@@ -201,7 +202,7 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             [col("cw")],
             JoinArgs::new(JoinType::Left),
         );
-    let den = with_windows(data.denied.clone(), &data.blocks, secs, h0)?
+    let den = with_windows(data.denied.clone(), &times, secs)?
         .lazy()
         .with_columns([
             col("consumer").cast(DataType::from_categories(Categories::global())),

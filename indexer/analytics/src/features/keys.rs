@@ -4,9 +4,9 @@
 //! pair of columns it first encodes row by row into bytes (the consumer windows' grouping by
 //! (consumer, window, height) alone was a quarter of a second on a million accesses).
 
-use std::collections::HashMap;
-
 use polars::prelude::*;
+
+use crate::load::BlockTimes;
 
 /// The origins the packed keys count from: the first height and the first window of the
 /// blocks read; every offset from them must fit in 32 bits.
@@ -27,42 +27,18 @@ pub(super) fn key_origins(blocks: &DataFrame, secs: i64) -> anyhow::Result<(i64,
 
 /// `df` (rows with a `height`) with each row's `window`, its block's time floor-divided by
 /// `secs`; a row whose block was not read is dropped, as an inner join with the blocks would.
-/// Looked up by height in a table from `h0` (the blocks read are a range of heights, so the
-/// table is as long as the blocks' frame), not joined: the hash join of the 823,782 accesses of
+/// Looked up in `times`, not joined: the hash join of the 823,782 accesses of
 /// `make bench-analytics` with their 201,600 blocks was a third of the consumers' first pass.
-/// Blocks far sparser than their range of heights (an index with a hole) go in a map instead.
 pub(super) fn with_windows(
     mut df: DataFrame,
-    blocks: &DataFrame,
+    times: &BlockTimes,
     secs: i64,
-    h0: i64,
 ) -> anyhow::Result<DataFrame> {
-    let h = blocks.column("height")?.i64()?;
-    let t = blocks.column("t")?.i64()?;
-    let pairs = || {
-        h.into_iter()
-            .zip(t)
-            .filter_map(|(height, time)| Some((height?, time?.div_euclid(secs))))
-    };
-    let slot = |height: i64| usize::try_from(height.checked_sub(h0)?).ok();
-    let span = h.max().and_then(slot).map_or(0, |i| i + 1);
-    let window_of: Box<dyn Fn(i64) -> Option<i64>> = if span <= 2 * blocks.height() + 1024 {
-        let mut by_height: Vec<Option<i64>> = vec![None; span];
-        for (height, window) in pairs() {
-            if let Some(i) = slot(height) {
-                by_height[i] = Some(window);
-            }
-        }
-        Box::new(move |height| by_height.get(slot(height)?).copied().flatten())
-    } else {
-        let by_height: HashMap<i64, i64> = pairs().collect();
-        Box::new(move |height| by_height.get(&height).copied())
-    };
     let windows: Int64Chunked = df
         .column("height")?
         .i64()?
         .into_iter()
-        .map(|height| window_of(height?))
+        .map(|height| Some(times.get(height?)?.div_euclid(secs)))
         .collect();
     df.with_column(
         windows
@@ -114,8 +90,8 @@ mod tests {
     fn each_row_gets_its_blocks_window_and_a_row_without_a_block_is_dropped() {
         let rows = df!("height" => [9_i64, 7, 12, 8, 3], "x" => ["a", "b", "c", "d", "e"]).unwrap();
         let read = |heights: Vec<i64>, times: Vec<i64>| {
-            let blocks = df!("height" => heights, "t" => times).unwrap();
-            let out = with_windows(rows.clone(), &blocks, 3600, 7).unwrap();
+            let times = BlockTimes::new(heights.into_iter().zip(times).collect());
+            let out = with_windows(rows.clone(), &times, 3600).unwrap();
             let col = |c: &str| out.column(c).unwrap().as_materialized_series().clone();
             (
                 col("x")

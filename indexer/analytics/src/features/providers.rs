@@ -8,7 +8,7 @@ use super::{
     count, i64_col, rare, relative, str_col, weighted, ActorWindow, FeatureDef, RoleTable,
     Windowing,
 };
-use crate::load::Data;
+use crate::load::{BlockTimes, Data};
 
 /// The provider features, in column order.
 pub fn provider_features() -> Vec<FeatureDef> {
@@ -54,8 +54,8 @@ pub fn attestor_features() -> Vec<FeatureDef> {
     ]
 }
 
-fn window_of(times: &HashMap<i64, i64>, w: Windowing, height: i64) -> Option<i64> {
-    times.get(&height).map(|t| w.index(*t))
+fn window_of(times: &BlockTimes, w: Windowing, height: i64) -> Option<i64> {
+    times.get(height).map(|t| w.index(t))
 }
 
 /// A small helper to accumulate raw counts per (actor, window).

@@ -413,13 +413,54 @@ impl Data {
     }
 
     /// height -> block time (unix seconds).
-    pub fn block_times(&self) -> anyhow::Result<HashMap<i64, i64>> {
+    pub fn block_times(&self) -> anyhow::Result<BlockTimes> {
         let h = self.blocks.column("height")?.i64()?;
         let t = self.blocks.column("t")?.i64()?;
-        Ok(h.into_iter()
-            .zip(t)
-            .filter_map(|(h, t)| Some((h?, t?)))
-            .collect())
+        Ok(BlockTimes::new(
+            h.into_iter()
+                .zip(t)
+                .filter_map(|(h, t)| Some((h?, t?)))
+                .collect(),
+        ))
+    }
+}
+
+/// Block times by height. The blocks read are a range of heights, so they sit in a table from
+/// the first (as long as the blocks' frame), looked up by offset: a hash map of them, or a hash
+/// join, was most of a lookup's cost (the consumers' windows of `make bench-analytics`' 823,782
+/// accesses, 0.647 -> 0.577 s for the consumers' features). Blocks far sparser than their range
+/// of heights (an index with a hole) go in a map instead.
+pub enum BlockTimes {
+    Dense { first: i64, times: Vec<Option<i64>> },
+    Sparse(HashMap<i64, i64>),
+}
+
+impl BlockTimes {
+    /// From (height, time) pairs; of a height read twice, the later time.
+    pub fn new(blocks: Vec<(i64, i64)>) -> Self {
+        let lo = blocks.iter().map(|b| b.0).min().unwrap_or(0);
+        let hi = blocks.iter().map(|b| b.0).max().unwrap_or(0);
+        let span =
+            usize::try_from(hi.saturating_sub(lo)).map_or(usize::MAX, |d| d.saturating_add(1));
+        if blocks.is_empty() || span > 2 * blocks.len() + 1024 {
+            return BlockTimes::Sparse(blocks.into_iter().collect());
+        }
+        let mut times = vec![None; span];
+        for (h, t) in blocks {
+            times[(h - lo) as usize] = Some(t);
+        }
+        BlockTimes::Dense { first: lo, times }
+    }
+
+    /// The time (unix seconds) of block `height`, if it was read.
+    pub fn get(&self, height: i64) -> Option<i64> {
+        match self {
+            BlockTimes::Dense { first, times } => {
+                let i = usize::try_from(height.checked_sub(*first)?).ok()?;
+                times.get(i).copied().flatten()
+            }
+            BlockTimes::Sparse(m) => m.get(&height).copied(),
+        }
     }
 }
 

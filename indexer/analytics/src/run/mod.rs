@@ -269,14 +269,10 @@ async fn compute(
         &attempts,
         &agreements,
         &consents,
-        &|h| times.get(&h).copied(),
+        &|h| times.get(h),
         plan.window,
     );
-    findings.extend(rules::laundering(
-        &lineage,
-        &|h| times.get(&h).copied(),
-        plan.window,
-    ));
+    findings.extend(rules::laundering(&lineage, &|h| times.get(h), plan.window));
     // the windows this run scores, as for the detector
     findings.retain(|f| plan.scores(f.window));
     timings.lap("rules");
