@@ -173,6 +173,7 @@ HOPPING = {
     "sparse-refusals": (range(5, 9), (2, 3, 4), PER_VARIANT),
     "irregular-refusals": (range(4, 9), tuple(range(1, 9)), PER_VARIANT),
     "slow-refusals": (range(4, 8), tuple(range(6, 13)), PER_VARIANT),
+    "daily-refusals": (range(4, 7), tuple(range(16, 31)), PER_VARIANT),
 }
 
 

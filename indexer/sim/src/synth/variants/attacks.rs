@@ -47,7 +47,8 @@ pub(in crate::synth) fn inject(
                 Variant::TrickleRefusals
                 | Variant::SparseRefusals
                 | Variant::IrregularRefusals
-                | Variant::SlowRefusals => refusals_apart(w, pick, clock, planned, v),
+                | Variant::SlowRefusals
+                | Variant::DailyRefusals => refusals_apart(w, pick, clock, planned, v),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
                 Variant::RelayedScrape | Variant::VouchedRelay => {
                     relayed_scrape(w, clock, i, v, planned)
@@ -132,7 +133,7 @@ struct RefusalForm {
     gaps: RangeInclusive<u64>,
 }
 
-const REFUSAL_FORMS: [RefusalForm; 4] = [
+const REFUSAL_FORMS: [RefusalForm; 5] = [
     RefusalForm {
         variant: Variant::TrickleRefusals,
         about: "one purpose its agreements do not permit per hour, for hours",
@@ -156,6 +157,12 @@ const REFUSAL_FORMS: [RefusalForm; 4] = [
         about: "purposes its agreements do not permit, tried every 6-12 hours",
         times: 4..=7,
         gaps: 6..=12,
+    },
+    RefusalForm {
+        variant: Variant::DailyRefusals,
+        about: "purposes its agreements do not permit, tried about once a day",
+        times: 4..=6,
+        gaps: 16..=30,
     },
 ];
 
