@@ -53,7 +53,7 @@ pub fn consumer_features() -> Vec<FeatureDef> {
         ),
         odds(
             "trickle_evidence",
-            4.0,
+            5.0,
             "refused purposes trickling in, a few windows apart (odds of 10^{v} that it is purpose hopping)",
         ),
     ]

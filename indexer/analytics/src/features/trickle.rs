@@ -1,5 +1,5 @@
 //! Purpose hopping spread over hours: the evidence that a trickle of refused purposes is going
-//! on, read window by window from a consumer's life so far (models 7 and 8). A forward pass
+//! on, read window by window from a consumer's life so far (models 7 to 9). A forward pass
 //! over the states of a trickle (refusals so far, windows since the last), against the
 //! consumer's own honest rate of mistaken purposes, as a hidden Markov model's filter: one
 //! honest mistake is no evidence, a second a few windows later some, and each one more
@@ -11,20 +11,22 @@ use super::history::Lived;
 /// The trickles the evidence is for: [`COUNT_MIN`]..=[`COUNT_MAX`] refused purposes, each 1 to
 /// [`GAP_MAX`] windows after the one before, every count and gap alike likely. (The forms of
 /// the training variants: one refusal an hour, 6-12 times; one every 2-4 hours, 5-8 times;
-/// 4-8 at gaps of 1-8 hours. Model 7 knew the first two only: 5-12 refusals, gaps of 1-4.)
+/// 4-8 at gaps of 1-8 hours; 4-7 at gaps of 6-12 hours. Model 7 knew the first two only: 5-12
+/// refusals, gaps of 1-4; model 8 gaps of 1-8.)
 const COUNT_MIN: usize = 4;
 const COUNT_MAX: usize = 12;
-const GAP_MAX: usize = 8;
+const GAP_MAX: usize = 12;
 /// Prior odds that a trickle starts in a given window of a consumer (four in 100,000).
 const START: f64 = 4e-5;
 /// An honest consumer's mistaken purposes per access before its own past says otherwise, and
 /// how many accesses' worth that prior weighs.
 const MISTAKES_PER_ACCESS: f64 = 0.002;
 const PRIOR_ACCESSES: f64 = 500.0;
-/// The consumer's own rate and pace are read from the windows more than `LAG` before (a day
-/// of hourly windows), so a trickle's own refusals do not make it look like the consumer's
-/// habit while it goes on.
-const LAG: i64 = 24;
+/// The consumer's own rate and pace are read from the windows more than `LAG` before (three
+/// days of hourly windows; a day until model 9), so a trickle's own refusals do not make it
+/// look like the consumer's habit while it goes on: a trickle of refusals half a day apart
+/// lasts up to three days.
+const LAG: i64 = 72;
 /// The fewest accesses a window is taken to expose to mistakes: a consumer that tries and is
 /// refused without accessing (its agreements suspended or capped) still makes them.
 const PACE_FLOOR: f64 = 0.5;
@@ -183,30 +185,30 @@ mod tests {
     }
 
     #[test]
-    fn a_trickle_of_one_refusal_an_hour_is_evidence_by_its_third_and_none_once_it_stops() {
+    fn a_trickle_of_one_refusal_an_hour_is_evidence_by_its_fourth_and_none_once_it_stops() {
         let at: Vec<(usize, f64)> = (100..108).map(|h| (h, 1.0)).collect();
         let e = evidence(&life(200, 5.0, &at));
         assert!(e[..100].iter().all(|&x| x == 0.0));
         assert!(
-            e[102] > 0.0,
-            "three refusals in three hours: {:?}",
+            e[103] > 0.0,
+            "four refusals in four hours: {:?}",
             &e[100..108]
         );
         assert!(
-            e[101..104].windows(2).all(|w| w[1] > w[0]),
-            "rising to its fourth: {:?}",
+            e[102..105].windows(2).all(|w| w[1] > w[0]),
+            "rising to its fifth: {:?}",
             &e[100..108]
         );
         // from its fourth on, each refusal may be its last, and the odds it goes on settle
         assert!(
-            e[103..108].iter().all(|&x| x >= 2.0),
+            e[104..108].iter().all(|&x| x >= 1.5),
             "eight in eight hours: {:?}",
             &e[100..108]
         );
         // the hour after the last: still possible, but less likely than inside it
         assert!(e[108] < e[107] / 2.0, "{:?}", &e[104..110]);
-        // eight windows without the next refusal: no form of trickle is still going on
-        assert!(e[116..].iter().all(|&x| x == 0.0), "{:?}", &e[108..118]);
+        // twelve windows without the next refusal: no form of trickle is still going on
+        assert!(e[120..].iter().all(|&x| x == 0.0), "{:?}", &e[108..122]);
     }
 
     #[test]
@@ -214,19 +216,25 @@ mod tests {
         let sparse: Vec<(usize, f64)> = (0..7).map(|k| (50 + 3 * k, 1.0)).collect();
         let e = evidence(&life(120, 5.0, &sparse));
         assert!(
-            e[68] > 2.0,
+            e[68] > 1.5,
             "seven refusals three hours apart: {:?}",
             &e[50..70]
         );
         // the windows between refusals keep what the refusals built
         assert!(e[67] > 0.0, "{:?}", &e[50..70]);
-        // six hours apart: a form of trickle still (gaps of up to eight), weaker
-        let six: Vec<(usize, f64)> = (0..7).map(|k| (50 + 6 * k, 1.0)).collect();
-        let f = evidence(&life(120, 5.0, &six));
-        assert!(f[86] > 0.0 && f[86] < e[68], "{:?}", &f[50..90]);
-        let apart: Vec<(usize, f64)> = (0..7).map(|k| (20 + 9 * k, 1.0)).collect();
-        let f = evidence(&life(120, 5.0, &apart));
-        assert!(f.iter().all(|&x| x == 0.0), "nine hours apart: {f:?}");
+        // ten hours apart: a form of trickle still (gaps of up to twelve), each refusal as
+        // strong as a nearer one's, the windows between falling as the next one is overdue
+        let ten: Vec<(usize, f64)> = (0..7).map(|k| (50 + 10 * k, 1.0)).collect();
+        let f = evidence(&life(150, 5.0, &ten));
+        assert!(f[110] > 1.5, "{:?}", &f[50..120]);
+        assert!(
+            f[100..110].windows(2).all(|w| w[1] <= w[0]) && f[109] < f[100] / 2.0,
+            "{:?}",
+            &f[100..111]
+        );
+        let apart: Vec<(usize, f64)> = (0..7).map(|k| (20 + 13 * k, 1.0)).collect();
+        let f = evidence(&life(150, 5.0, &apart));
+        assert!(f.iter().all(|&x| x == 0.0), "thirteen hours apart: {f:?}");
     }
 
     #[test]
