@@ -238,6 +238,22 @@ mod tests {
     }
 
     #[test]
+    fn a_slow_trickle_does_not_become_the_consumers_habit_while_it_lasts() {
+        // six refusals twelve hours apart (60 hours): read from one day back (model 8), its
+        // first refusals had become the consumer's own rate of mistakes by its fourth
+        let at: Vec<(usize, f64)> = (0..6).map(|k| (200 + 12 * k, 1.0)).collect();
+        let e = evidence(&life(300, 3.0, &at));
+        let at_refusals: Vec<f64> = at.iter().map(|x| e[x.0]).collect();
+        // from the fourth on, each may be the last (a tenth of a digit less each time), but
+        // none reads as the consumer's habit (with one day's memory: 2.3, 1.9, 1.7)
+        assert!(
+            at_refusals[4..].iter().all(|&x| x >= at_refusals[3] - 0.2),
+            "{at_refusals:?}"
+        );
+        assert!(at_refusals[5] >= 2.0, "{at_refusals:?}");
+    }
+
+    #[test]
     fn a_consumer_that_often_mistakes_its_purpose_needs_more_to_be_a_trickle() {
         // the same three refusals in three hours, after 300 hours of one mistake a day, and
         // after none
@@ -279,6 +295,29 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn a_regular_trickle_is_evidence_at_any_gap_of_its_form_and_none_beyond(
+            gap in 1..=2 * GAP_MAX,
+            count in COUNT_MIN + 2..=COUNT_MAX,
+            pace in 0.5..5.0f64,
+        ) {
+            // a careful consumer's life of `pace` accesses an hour, then `count` refused
+            // purposes `gap` windows apart from window 100 on
+            let at: Vec<(usize, f64)> = (0..count).map(|k| (100 + gap * k, 1.0)).collect();
+            let last = 100 + gap * (count - 1);
+            let e = evidence(&life(last + 2 * GAP_MAX, pace, &at));
+            let peak = e.iter().copied().fold(0.0, f64::max);
+            if gap <= GAP_MAX {
+                // every gap of the form is alike likely: a trickle of them is evidence by its end
+                proptest::prop_assert!(e[last] > 0.0, "gap {}: {:?}", gap, &e[100..=last]);
+                // and none is left once no form of trickle can still be going on
+                proptest::prop_assert!(e[last + GAP_MAX..].iter().all(|&x| x == 0.0));
+            } else {
+                // refusals further apart than any gap of the form are honest mistakes
+                proptest::prop_assert!(peak == 0.0, "gap {}: {:?}", gap, &e[100..=last]);
+            }
+        }
+
         #[test]
         fn any_life_gets_finite_evidence_at_least_zero(
             start in proptest::prelude::any::<i64>(),
