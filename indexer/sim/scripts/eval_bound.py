@@ -166,15 +166,59 @@ def posterior_odds(counts, mu, usual, hours, base_rate, pools, total_hours, vari
 
 # Purpose hopping as the generator injects it (`synth/schedule.rs`,
 # `synth/variants/attacks.rs`): each as (refusals per instance, hours between refusals,
-# instances per history); the base kind's refusals all fall in one hour.
+# instances per history, growth); the base kind's refusals all fall in one hour. With a growth
+# of 1 every gap is drawn from the hours given; more, the first is and each next is `growth`
+# times the one before.
 HOPPING = {
-    "": (range(6, 13), None, PER_BASE_KIND),
-    "trickle-refusals": (range(6, 13), (1,), PER_VARIANT),
-    "sparse-refusals": (range(5, 9), (2, 3, 4), PER_VARIANT),
-    "irregular-refusals": (range(4, 9), tuple(range(1, 9)), PER_VARIANT),
-    "slow-refusals": (range(4, 8), tuple(range(6, 13)), PER_VARIANT),
-    "daily-refusals": (range(4, 7), tuple(range(16, 31)), PER_VARIANT),
+    "": (range(6, 13), None, PER_BASE_KIND, 1),
+    "trickle-refusals": (range(6, 13), (1,), PER_VARIANT, 1),
+    "sparse-refusals": (range(5, 9), (2, 3, 4), PER_VARIANT, 1),
+    "irregular-refusals": (range(4, 9), tuple(range(1, 9)), PER_VARIANT, 1),
+    "slow-refusals": (range(4, 8), tuple(range(6, 13)), PER_VARIANT, 1),
+    "daily-refusals": (range(4, 7), tuple(range(16, 31)), PER_VARIANT, 1),
+    "slowing-refusals": (range(5, 7), (1, 2, 3), PER_VARIANT, 2),
 }
+
+
+def trickle_pass(gain, counts, gaps_after, prior):
+    """One trickle form's forward pass over one consumer's hours: per hour, the mass of an
+    instance going on and of one that ended (both against all honest). `gaps_after(j)`: the
+    hours the gap after the j-th refusal may take, each as likely."""
+    n = len(gain)
+    top = max(counts)
+    # after its j-th refusal, the chance an instance stops there
+    stop = {j: 1.0 / sum(1 for m in counts if m >= j) if j in counts else 0.0
+            for j in range(1, top + 1)}
+    longest = max(max(gaps_after(j)) for j in range(1, top + 1))
+    labelled, ended = np.zeros(n), np.zeros(n)
+    # alive[j, g]: mass after j refusals, g hours since the last, instance going on
+    alive = np.zeros((top + 1, longest + 1))
+    over = 0.0
+    for t in range(n):
+        nxt = np.zeros_like(alive)
+        # an hour passes: the next refusal comes after a gap drawn from `gaps_after(j)`
+        for j in range(1, top + 1):
+            gaps = gaps_after(j)
+            for g in range(longest + 1):
+                m = alive[j, g]
+                if m == 0.0:
+                    continue
+                if g == 0:
+                    over += m * stop[j]
+                    m *= 1.0 - stop[j]
+                left = [x for x in gaps if x > g]
+                if not left:
+                    continue
+                now = sum(1 for x in left if x == g + 1) / len(left)
+                if j < top:
+                    nxt[j + 1, 0] += m * now * gain[t]
+                if g + 1 <= longest:
+                    nxt[j, g + 1] += m * (1.0 - now)  # no refusal of its own this hour
+        nxt[1, 0] += prior * gain[t]  # an instance starts with its first refusal
+        alive = nxt
+        labelled[t] += alive.sum()
+        ended[t] += over
+    return labelled, ended
 
 
 def hopping_odds(refused, honest_mean, variants, consumers, span):
@@ -189,7 +233,7 @@ def hopping_odds(refused, honest_mean, variants, consumers, span):
     gain = np.where(refused >= 1, refused / np.maximum(honest_mean, 1e-12), 0.0)  # P(c-1)/P(c)
     labelled = np.zeros(n)  # P(data up to t, hopping at t) / P(data up to t, all honest)
     ended = np.zeros(n)  # ... an instance that ended before t
-    for name, (counts, gaps, per) in HOPPING.items():
+    for name, (counts, gaps, per, growth) in HOPPING.items():
         if name and name not in variants:
             continue
         prior = per / max(consumers * span, 1.0)
@@ -205,37 +249,17 @@ def hopping_odds(refused, honest_mean, variants, consumers, span):
             labelled += one
             ended[1:] += np.cumsum(one)[:-1]
             continue
-        top = max(counts)
-        # after its j-th refusal, the chance an instance stops there
-        stop = {j: 1.0 / sum(1 for m in counts if m >= j) if j in counts else 0.0
-                for j in range(1, top + 1)}
-        longest = max(gaps)
-        # alive[j, g]: mass after j refusals, g hours since the last, instance going on
-        alive = np.zeros((top + 1, longest + 1))
-        over = 0.0
-        for t in range(n):
-            nxt = np.zeros_like(alive)
-            # an hour passes: the next refusal comes after a gap drawn from `gaps`
-            for j in range(1, top + 1):
-                for g in range(longest + 1):
-                    m = alive[j, g]
-                    if m == 0.0:
-                        continue
-                    if g == 0:
-                        over += m * stop[j]
-                        m *= 1.0 - stop[j]
-                    left = [x for x in gaps if x > g]
-                    if not left:
-                        continue
-                    now = sum(1 for x in left if x == g + 1) / len(left)
-                    if j < top:
-                        nxt[j + 1, 0] += m * now * gain[t]
-                    if g + 1 <= longest:
-                        nxt[j, g + 1] += m * (1.0 - now)  # no refusal of its own this hour
-            nxt[1, 0] += prior * gain[t]  # an instance starts with its first refusal
-            alive = nxt
-            labelled[t] += alive.sum()
-            ended[t] += over
+        # the gaps possible after the j-th refusal: for a form that slows, one per first gap,
+        # each followed as a form of its own
+        if growth == 1:
+            forms = [(prior, lambda j, gaps=gaps: gaps)]
+        else:
+            forms = [(prior / len(gaps),
+                      lambda j, f=f: (f * growth ** (j - 1),)) for f in gaps]
+        for weight, gaps_after in forms:
+            a, o = trickle_pass(gain, counts, gaps_after, weight)
+            labelled += a
+            ended += o
     return np.log(np.maximum(labelled, 1e-300)) - np.log1p(ended)
 
 

@@ -184,7 +184,7 @@ struct SynthArgs {
     /// honest-refusals, late-joiners) and misbehaviour that hides (burst-sweep,
     /// trickle-refusals, sustained-2x, night-at-day-rates, slow-ramp, plateau-sweep,
     /// split-addresses, self-attested, sparse-refusals, irregular-refusals, slow-refusals,
-    /// daily-refusals, relayed-scrape, vouched-relay).
+    /// daily-refusals, slowing-refusals, relayed-scrape, vouched-relay).
     /// docs/anomalies.md says what each does. None: the base generator alone.
     #[arg(long, value_enum, value_delimiter = ',')]
     variants: Vec<crate::synth::Variant>,
@@ -215,7 +215,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "night-shift,retry-storm,burst-sweep,trickle-refusals,sustained-2x,relayed-scrape,night-at-day-rates,slow-ramp,sparse-refusals,irregular-refusals,slow-refusals"
+        default_value = "night-shift,retry-storm,burst-sweep,trickle-refusals,sustained-2x,relayed-scrape,night-at-day-rates,slow-ramp,sparse-refusals,irregular-refusals,slow-refusals,daily-refusals"
     )]
     variants: Vec<crate::synth::Variant>,
     /// Variants the held-out seeds run with: honest noise and evasions never looked at while
@@ -224,7 +224,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "honest-refusals,late-joiners,split-addresses,self-attested,vouched-relay,plateau-sweep,daily-refusals"
+        default_value = "honest-refusals,late-joiners,split-addresses,self-attested,vouched-relay,plateau-sweep,slowing-refusals"
     )]
     held_out_variants: Vec<crate::synth::Variant>,
     /// Accesses per synthetic history.

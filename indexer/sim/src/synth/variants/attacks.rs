@@ -48,7 +48,8 @@ pub(in crate::synth) fn inject(
                 | Variant::SparseRefusals
                 | Variant::IrregularRefusals
                 | Variant::SlowRefusals
-                | Variant::DailyRefusals => refusals_apart(w, pick, clock, planned, v),
+                | Variant::DailyRefusals
+                | Variant::SlowingRefusals => refusals_apart(w, pick, clock, planned, v),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
                 Variant::RelayedScrape | Variant::VouchedRelay => {
                     relayed_scrape(w, clock, i, v, planned)
@@ -125,70 +126,92 @@ fn split_addresses(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
 }
 
 /// A purpose-hopping variant's form: what its label says, how many refused purposes, and the
-/// hours from one to the next (drawn evenly; a single value draws nothing).
+/// hours from one to the next: drawn evenly from `gaps` (a single value draws nothing), or, for
+/// a trickle that slows, the first drawn so and each next `growth` times the one before.
 struct RefusalForm {
     variant: Variant,
     about: &'static str,
     times: RangeInclusive<u64>,
     gaps: RangeInclusive<u64>,
+    /// 1: every gap drawn from `gaps`; more: each gap this many times the one before
+    growth: u64,
 }
 
-const REFUSAL_FORMS: [RefusalForm; 5] = [
+impl RefusalForm {
+    /// The hours to the next refusal after a gap of `before` hours (0: after the first).
+    fn gap(&self, before: u64, rng: &mut impl Rng) -> u64 {
+        if self.growth > 1 && before > 0 {
+            before * self.growth
+        } else if self.gaps.start() == self.gaps.end() {
+            *self.gaps.start()
+        } else {
+            rng.random_range(self.gaps.clone())
+        }
+    }
+}
+
+const REFUSAL_FORMS: [RefusalForm; 6] = [
     RefusalForm {
         variant: Variant::TrickleRefusals,
         about: "one purpose its agreements do not permit per hour, for hours",
         times: 6..=12,
         gaps: 1..=1,
+        growth: 1,
     },
     RefusalForm {
         variant: Variant::SparseRefusals,
         about: "one purpose its agreements do not permit every few hours",
         times: 5..=8,
         gaps: 2..=4,
+        growth: 1,
     },
     RefusalForm {
         variant: Variant::IrregularRefusals,
         about: "purposes its agreements do not permit, tried at irregular gaps of hours",
         times: 4..=8,
         gaps: 1..=8,
+        growth: 1,
     },
     RefusalForm {
         variant: Variant::SlowRefusals,
         about: "purposes its agreements do not permit, tried every 6-12 hours",
         times: 4..=7,
         gaps: 6..=12,
+        growth: 1,
     },
     RefusalForm {
         variant: Variant::DailyRefusals,
         about: "purposes its agreements do not permit, tried about once a day",
         times: 4..=6,
         gaps: 16..=30,
+        growth: 1,
+    },
+    RefusalForm {
+        variant: Variant::SlowingRefusals,
+        about: "purposes its agreements do not permit, tried ever further apart (each gap twice the last)",
+        times: 5..=6,
+        gaps: 1..=3,
+        growth: 2,
     },
 ];
 
 /// Refused purposes by one consumer in the form of variant `v` ([`REFUSAL_FORMS`]; none for a
 /// variant without one), from a random hour.
 fn refusals_apart(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mut Plan, v: Variant) {
-    let Some(RefusalForm {
-        about, times, gaps, ..
-    }) = REFUSAL_FORMS.iter().find(|f| f.variant == v)
-    else {
+    let Some(form) = REFUSAL_FORMS.iter().find(|f| f.variant == v) else {
         return;
     };
     let hour = clock.injection_hour(&mut w.rng);
     if let Some(c) = pick.consumer(w, &|w, c| !w.by_consumer[c].is_empty()) {
-        let l = w.variant_label(v, w.consumers[c].clone(), about);
-        let mut at = hour;
-        for k in 0..w.rng.random_range(times.clone()) {
+        let l = w.variant_label(v, w.consumers[c].clone(), form.about);
+        let (mut at, mut gap) = (hour, 0);
+        for k in 0..w.rng.random_range(form.times.clone()) {
             let t = at * 3600 + w.rng.random_range(0..3600);
             if t < clock.hours * 3600 {
                 refused_purpose(w, planned, t, (c, k as usize), l);
             }
-            at += if gaps.start() == gaps.end() {
-                *gaps.start()
-            } else {
-                w.rng.random_range(gaps.clone())
-            };
+            gap = form.gap(gap, &mut w.rng);
+            at += gap;
         }
     }
 }
@@ -295,6 +318,28 @@ mod tests {
             let hopping = v.kind() == Some(kind::PURPOSE_HOPPING);
             let form = REFUSAL_FORMS.iter().any(|f| f.variant == *v);
             assert_eq!(form, hopping, "{}", v.name());
+        }
+    }
+
+    #[test]
+    fn a_slowing_trickle_doubles_each_gap_and_the_others_draw_every_gap_from_their_range() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for form in &REFUSAL_FORMS {
+            for _ in 0..50 {
+                let mut gaps = vec![form.gap(0, &mut rng)];
+                for _ in 1..6 {
+                    let before = gaps[gaps.len() - 1];
+                    gaps.push(form.gap(before, &mut rng));
+                }
+                assert!(form.gaps.contains(&gaps[0]), "{:?}", gaps);
+                if form.variant == Variant::SlowingRefusals {
+                    let expect: Vec<u64> = (0..6).map(|k| gaps[0] << k).collect();
+                    assert_eq!(gaps, expect);
+                } else {
+                    assert!(gaps.iter().all(|g| form.gaps.contains(g)), "{:?}", gaps);
+                }
+            }
         }
     }
 }
