@@ -1,5 +1,5 @@
 //! Purpose hopping spread over hours: the evidence that a trickle of refused purposes is going
-//! on, read window by window from a consumer's life so far (models 7 to 10). A forward pass
+//! on, read window by window from a consumer's life so far (models 7 to 9). A forward pass
 //! over the states of a trickle (refusals so far, windows since the last), against the
 //! consumer's own honest rate of mistaken purposes, as a hidden Markov model's filter: one
 //! honest mistake is no evidence, a second a few windows later some, and each one more
@@ -8,53 +8,25 @@
 use super::consumers::REFUSED_PURPOSE;
 use super::history::Lived;
 
-/// The trickles the evidence is for: [`COUNT_MIN`]..=[`COUNT_MAX`] refused purposes at one of
-/// the [`PACES`], every count alike likely. (The forms of the training variants: one refusal an
-/// hour, 6-12 times; one every 2-4 hours, 5-8 times; 4-8 at gaps of 1-8 hours; 4-7 at gaps of
-/// 6-12 hours; 4-6 at gaps of 16-30 hours. Model 7 knew the first two only: 5-12 refusals, gaps
-/// of 1-4; model 8 gaps of 1-8; model 9 gaps of 1-12.)
+/// The trickles the evidence is for: [`COUNT_MIN`]..=[`COUNT_MAX`] refused purposes, each 1 to
+/// [`GAP_MAX`] windows after the one before, every count and gap alike likely. (The forms of
+/// the training variants: one refusal an hour, 6-12 times; one every 2-4 hours, 5-8 times;
+/// 4-8 at gaps of 1-8 hours; 4-7 at gaps of 6-12 hours. Model 7 knew the first two only: 5-12
+/// refusals, gaps of 1-4; model 8 gaps of 1-8.)
 const COUNT_MIN: usize = 4;
 const COUNT_MAX: usize = 12;
-
-/// A trickle's pace: each gap `gap_min` to `gap_max` windows, every one alike likely; the
-/// consumer's own rate is read for it from the windows more than `lag` before (about as long as
-/// the longest trickle of the pace lasts), so a trickle's own refusals do not make it look like
-/// the consumer's habit while it goes on.
-struct Pace {
-    gap_min: usize,
-    gap_max: usize,
-    lag: i64,
-}
-
-/// The paces a trickle may keep, each alike likely (model 10; model 9 knew the middle one
-/// alone, with a quarter of the prior below). The quick pace makes each refusal of a quick
-/// trickle likelier when it comes; the slow one reaches trickles up to a day and a half apart
-/// and cannot explain refusals nearer than 8 windows, so it does not linger after every quick
-/// trickle.
-const PACES: [Pace; 3] = [
-    Pace {
-        gap_min: 1,
-        gap_max: 4,
-        lag: 24,
-    },
-    Pace {
-        gap_min: 1,
-        gap_max: 12,
-        lag: 72,
-    },
-    Pace {
-        gap_min: 8,
-        gap_max: 36,
-        lag: 216,
-    },
-];
-/// Prior odds that a trickle (of any pace) starts in a given window of a consumer (four in
-/// 100,000).
+const GAP_MAX: usize = 12;
+/// Prior odds that a trickle starts in a given window of a consumer (four in 100,000).
 const START: f64 = 4e-5;
 /// An honest consumer's mistaken purposes per access before its own past says otherwise, and
 /// how many accesses' worth that prior weighs.
 const MISTAKES_PER_ACCESS: f64 = 0.002;
 const PRIOR_ACCESSES: f64 = 500.0;
+/// The consumer's own rate and pace are read from the windows more than `LAG` before (three
+/// days of hourly windows; a day until model 9), so a trickle's own refusals do not make it
+/// look like the consumer's habit while it goes on: a trickle of refusals half a day apart
+/// lasts up to three days.
+const LAG: i64 = 72;
 /// The fewest accesses a window is taken to expose to mistakes: a consumer that tries and is
 /// refused without accessing (its agreements suspended or capped) still makes them.
 const PACE_FLOOR: f64 = 0.5;
@@ -67,17 +39,15 @@ const GAIN_MAX: f64 = 1e6;
 /// accesses or refusals) that a trickle of refused purposes is going on in it — between a
 /// trickle's first refusal and its last — from that window and the ones before it.
 ///
-/// For each pace, a window's honest mean of refused purposes is the consumer's rate of them per
-/// access before the pace's last `lag` windows (with a prior of [`MISTAKES_PER_ACCESS`] worth
-/// [`PRIOR_ACCESSES`]) times the larger of its accesses and its mean pace then; `c` refusals
-/// where `m` were expected count as one refusal, `1 / m` times likelier the trickle's than
-/// honest, at most [`GAIN_MAX`]: a trickle is one refusal a window, and a window of many is a
-/// flood, which other features read (model 9 took `c / m`, so one flood window and an honest
-/// mistake a day later read as a slow trickle under way). The odds are
-/// those of "a trickle is going on" against "all honest, or a trickle that has ended": after
-/// its fourth refusal a trickle may have been all it was to be, which explains the past as well
-/// but not this window. So the windows after a refusal from the fourth on fall at once well
-/// below the refusal's own (without this, the three windows after every training trickle were
+/// A window's honest mean of refused purposes is the consumer's rate of them per access before
+/// its last [`LAG`] windows (with a prior of [`MISTAKES_PER_ACCESS`] worth [`PRIOR_ACCESSES`])
+/// times the larger of its accesses and its mean pace then; `c` refusals where `m` were
+/// expected are `c / m` times likelier with one of them the trickle's (Poisson), at most
+/// [`GAIN_MAX`] (a window of many is a flood, which other features read). The odds are those
+/// of "a trickle is going on" against "all honest, or a trickle that has ended": after its
+/// fourth refusal a trickle may have been all it was to be, which explains the past as well but
+/// not this window. So the windows after a refusal from the fourth on fall at once well below
+/// the refusal's own (without this, the three windows after every training trickle were
 /// alerted on); from the past alone, those between a long trickle's refusals cannot be told
 /// from those after its last, and fall alike.
 pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
@@ -88,40 +58,33 @@ pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
         return out;
     };
     let start = ws[0].window;
-    // per pace, the consumer's accesses and refused purposes in the windows more than its lag
-    // before the one being read (`past` lived windows of `ws` are in them)
-    let mut read = [(0.0, 0.0, 0usize); PACES.len()];
-    let mut filter = Filter::new();
-    let mut gains = [0.0; PACES.len()];
+    // the consumer's accesses and refused purposes in the windows more than `LAG` before the
+    // one being read (`past` lived windows of `ws` are in them)
+    let (mut accesses, mut mistakes, mut past) = (0.0, 0.0, 0);
+    let mut filter = Filter::default();
     let mut j = first;
     let mut window = ws[first].window;
     while j < ws.len() {
+        while past < ws.len() && ws[past].window < window.saturating_sub(LAG) {
+            accesses += accessed(&ws[past]);
+            mistakes += refused(&ws[past]);
+            past += 1;
+        }
         let lived = ws[j].window == window;
         let (a, c) = if lived {
             (accessed(&ws[j]), refused(&ws[j]))
         } else {
             (0.0, 0.0)
         };
-        for ((pace, (accesses, mistakes, past)), gain) in
-            PACES.iter().zip(read.iter_mut()).zip(gains.iter_mut())
-        {
-            let before = window.saturating_sub(pace.lag);
-            while *past < ws.len() && ws[*past].window < before {
-                *accesses += accessed(&ws[*past]);
-                *mistakes += refused(&ws[*past]);
-                *past += 1;
-            }
-            let seen = before.saturating_sub(start).max(1) as f64;
-            let usual = (*accesses / seen).max(PACE_FLOOR);
-            let rate =
-                (*mistakes + MISTAKES_PER_ACCESS * PRIOR_ACCESSES) / (*accesses + PRIOR_ACCESSES);
-            *gain = if c > 0.0 {
-                (c.min(1.0) / (rate * a.max(usual))).min(GAIN_MAX)
-            } else {
-                0.0
-            };
-        }
-        filter.step(&gains);
+        let seen = window.saturating_sub(LAG).saturating_sub(start).max(1) as f64;
+        let pace = (accesses / seen).max(PACE_FLOOR);
+        let rate = (mistakes + MISTAKES_PER_ACCESS * PRIOR_ACCESSES) / (accesses + PRIOR_ACCESSES);
+        let honest = rate * a.max(pace);
+        filter.step(if c > 0.0 {
+            (c / honest).min(GAIN_MAX)
+        } else {
+            0.0
+        });
         if lived {
             out[j] = filter.evidence();
             j += 1;
@@ -135,64 +98,46 @@ pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
     out
 }
 
-/// The forward pass's state: the odds (against all honest) of each trickle state at each pace,
-/// and of the trickles that have ended.
+/// The forward pass's state: the odds (against all honest) of each trickle state, and of the
+/// trickles that have ended.
+#[derive(Default)]
 struct Filter {
-    /// per pace, `going[(k * gap_max) + g]`: k + 1 refusals so far, the last g windows ago
-    going: [Vec<f64>; PACES.len()],
-    /// the next window's, reused
-    next: [Vec<f64>; PACES.len()],
+    /// `going[k][g]`: k + 1 refusals so far, the last g windows ago
+    going: [[f64; GAP_MAX]; COUNT_MAX],
     ended: f64,
 }
 
 impl Filter {
-    fn new() -> Self {
-        let zeros = || PACES.each_ref().map(|p| vec![0.0; COUNT_MAX * p.gap_max]);
-        Self {
-            going: zeros(),
-            next: zeros(),
-            ended: 0.0,
-        }
-    }
-
-    /// One window on, in which refused purposes are `gains[p]` times likelier with one of them
-    /// a trickle's of pace `p` than all honest (0: none refused).
-    fn step(&mut self, gains: &[f64; PACES.len()]) {
-        for (p, pace) in PACES.iter().enumerate() {
-            let n = pace.gap_max;
-            let (going, next) = (&self.going[p], &mut self.next[p]);
-            next.fill(0.0);
-            for (i, &odds) in going.iter().enumerate() {
+    /// One window on, in which refused purposes are `gain` times likelier with one of them a
+    /// trickle's than all honest (0: none refused).
+    fn step(&mut self, gain: f64) {
+        let mut next = [[0.0; GAP_MAX]; COUNT_MAX];
+        for (k, row) in self.going.iter().enumerate() {
+            let count = k + 1;
+            for (g, &odds) in row.iter().enumerate() {
+                let mut odds = odds;
                 if odds == 0.0 {
                     continue;
                 }
-                let (k, g) = (i / n, i % n);
-                let count = k + 1;
-                let mut odds = odds;
                 if g == 0 && count >= COUNT_MIN {
                     // the refusal just seen may have been the trickle's last
                     let stop = 1.0 / (COUNT_MAX + 1 - count) as f64;
                     self.ended += odds * stop;
                     odds *= 1.0 - stop;
                 }
-                // of the gaps longer than g, the one of exactly g + 1 is due now (none shorter than
-                // the pace's shortest)
-                let due = if g + 1 < pace.gap_min {
-                    0.0
-                } else {
-                    1.0 / (n - g) as f64
-                };
+                // of the gaps longer than g, the one of exactly g + 1 is due now
+                let due = 1.0 / (GAP_MAX - g) as f64;
                 if count < COUNT_MAX {
-                    next[(k + 1) * n] += odds * due * gains[p];
+                    next[k + 1][0] += odds * due * gain;
                 }
-                if g + 1 < n {
-                    next[i + 1] += odds * (1.0 - due);
+                if g + 1 < GAP_MAX {
+                    next[k][g + 1] += odds * (1.0 - due);
                 }
             }
-            // a trickle starts with its first refusal
-            next[0] += START / PACES.len() as f64 * gains[p];
         }
-        std::mem::swap(&mut self.going, &mut self.next);
+        // a trickle starts with its first refusal
+        next[0][0] += START * gain;
+        self.going = next;
     }
 
     fn quiet(&self) -> bool {
@@ -215,14 +160,6 @@ mod tests {
     use super::*;
     use crate::features::consumer_window;
     use crate::features::ActorWindow;
-
-    /// The longest gap of any pace: past it, no trickle is still going on.
-    const WIDEST: usize = 36;
-
-    #[test]
-    fn the_widest_gap_is_the_slow_paces() {
-        assert_eq!(PACES.iter().map(|p| p.gap_max).max(), Some(WIDEST));
-    }
 
     /// A consumer's hourly life at `pace` accesses an hour with refused purposes at `at`.
     fn life(hours: usize, pace: f64, at: &[(usize, f64)]) -> Vec<ActorWindow> {
@@ -270,12 +207,8 @@ mod tests {
         );
         // the hour after the last: still possible, but less likely than inside it
         assert!(e[108] < e[107] / 2.0, "{:?}", &e[104..110]);
-        // the widest gap without the next refusal: no pace of trickle is still going on
-        assert!(
-            e[107 + WIDEST..].iter().all(|&x| x == 0.0),
-            "{:?}",
-            &e[107 + WIDEST - 2..]
-        );
+        // twelve windows without the next refusal: no form of trickle is still going on
+        assert!(e[120..].iter().all(|&x| x == 0.0), "{:?}", &e[108..122]);
     }
 
     #[test]
@@ -289,20 +222,19 @@ mod tests {
         );
         // the windows between refusals keep what the refusals built
         assert!(e[67] > 0.0, "{:?}", &e[50..70]);
-        // ten hours apart: a trickle still, each refusal strong, the windows between never
-        // rising as the next one is overdue
+        // ten hours apart: a form of trickle still (gaps of up to twelve), each refusal as
+        // strong as a nearer one's, the windows between falling as the next one is overdue
         let ten: Vec<(usize, f64)> = (0..7).map(|k| (50 + 10 * k, 1.0)).collect();
         let f = evidence(&life(150, 5.0, &ten));
         assert!(f[110] > 1.5, "{:?}", &f[50..120]);
         assert!(
-            f[100..110].windows(2).all(|w| w[1] <= w[0]) && f[109] < f[100],
+            f[100..110].windows(2).all(|w| w[1] <= w[0]) && f[109] < f[100] / 2.0,
             "{:?}",
             &f[100..111]
         );
-        // further apart than any pace: honest mistakes
-        let apart: Vec<(usize, f64)> = (0..7).map(|k| (20 + (WIDEST + 1) * k, 1.0)).collect();
-        let f = evidence(&life(400, 1.0, &apart));
-        assert!(f.iter().all(|&x| x == 0.0), "{f:?}");
+        let apart: Vec<(usize, f64)> = (0..7).map(|k| (20 + 13 * k, 1.0)).collect();
+        let f = evidence(&life(150, 5.0, &apart));
+        assert!(f.iter().all(|&x| x == 0.0), "thirteen hours apart: {f:?}");
     }
 
     #[test]
@@ -362,52 +294,25 @@ mod tests {
         assert!(f[5] > 0.0, "{f:?}");
     }
 
-    #[test]
-    fn a_trickle_about_a_day_apart_is_evidence_by_its_last_refusal() {
-        // five refusals 24 hours apart by a consumer of one access an hour: model 9 (gaps of
-        // up to 12) read them as honest mistakes
-        let at: Vec<(usize, f64)> = (0..5).map(|k| (300 + 24 * k, 1.0)).collect();
-        let e = evidence(&life(500, 1.0, &at));
-        assert!(e[..300].iter().all(|&x| x == 0.0));
-        assert!(e[396] >= 1.0, "{:?}", &e[300..=396]);
-        // from its third refusal on, each one adds to it (0, 0, 0.6, 1.9, 2.3)
-        let seen: Vec<f64> = at.iter().map(|x| e[x.0]).collect();
-        assert!(seen[2] > 0.0, "{seen:?}");
-        assert!(seen[2..].windows(2).all(|w| w[1] > w[0]), "{seen:?}");
-    }
-
-    #[test]
-    fn a_window_of_several_refused_purposes_counts_as_one_refusal() {
-        // a flood of six refused purposes in one window and an honest mistake 16 windows later
-        // (seen on development seed 2 with the slow pace and model 9's gain of `c / m`: six
-        // refusals in a window, one 16 windows later, read as a slow trickle under way for the
-        // 30 windows after it, at 1.7 digits; here, without `min(1)`, 0.8 digits for 30)
-        // (a consumer trying without accesses, read at the floor pace)
-        let flood = evidence(&life(200, 0.0, &[(100, 12.0), (116, 1.0)]));
-        let one = evidence(&life(200, 0.0, &[(100, 1.0), (116, 1.0)]));
-        assert_eq!(flood, one);
-        assert!(flood.iter().all(|&x| x < 1.0), "{:?}", &flood[100..130]);
-    }
-
     proptest::proptest! {
         #[test]
-        fn a_regular_trickle_is_evidence_at_any_gap_of_a_pace_and_none_beyond(
-            gap in 1..=2 * WIDEST,
+        fn a_regular_trickle_is_evidence_at_any_gap_of_its_form_and_none_beyond(
+            gap in 1..=2 * GAP_MAX,
             count in COUNT_MIN + 2..=COUNT_MAX,
-            pace in 0.5..2.0f64,
+            pace in 0.5..5.0f64,
         ) {
             // a careful consumer's life of `pace` accesses an hour, then `count` refused
             // purposes `gap` windows apart from window 100 on
             let at: Vec<(usize, f64)> = (0..count).map(|k| (100 + gap * k, 1.0)).collect();
             let last = 100 + gap * (count - 1);
-            let e = evidence(&life(last + 2 * WIDEST, pace, &at));
-            if gap <= WIDEST {
-                // a trickle at a gap some pace takes is evidence by its end
+            let e = evidence(&life(last + 2 * GAP_MAX, pace, &at));
+            if gap <= GAP_MAX {
+                // every gap of the form is alike likely: a trickle of them is evidence by its end
                 proptest::prop_assert!(e[last] > 0.0, "gap {}: {:?}", gap, &e[100..=last]);
-                // and none is left once no pace of trickle can still be going on
-                proptest::prop_assert!(e[last + WIDEST..].iter().all(|&x| x == 0.0));
+                // and none is left once no form of trickle can still be going on
+                proptest::prop_assert!(e[last + GAP_MAX..].iter().all(|&x| x == 0.0));
             } else {
-                // refusals further apart than any pace's gaps are honest mistakes
+                // refusals further apart than any gap of the form are honest mistakes
                 proptest::prop_assert!(
                     e.iter().all(|&x| x == 0.0),
                     "gap {}: {:?}",
