@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
+use clap::Parser;
 
 use datapact_analytics::metrics::{average_precision, recall_at_fpr};
 use datapact_index::db::PgCluster;
@@ -39,10 +40,44 @@ mod scorers;
 use forecast::forecasts_against_peer;
 use scorers::scorer_race;
 
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+#[derive(Parser)]
+#[command(
+    about = "datapact's analytics against pandas + scikit-learn on the same data (time, memory, quality), and at scale",
+    after_help = "Examples:\n  bench-analytics                 # what `make bench-analytics` runs\n  \
+bench-analytics --scale         # `make bench-scale`: about 10 million accesses, one full run\n  \
+bench-analytics --forecast      # `make bench-forecast`: forecasts at scale, and a race\n\n\
+It writes a synthetic history into a database of its own on the private cluster (bench_analytics,\n\
+or bench_scale with --scale or --forecast), replacing what that database held."
+)]
+struct Args {
+    /// Accesses drawn for the synthetic history [default: 1000000; 12700000 with --scale or
+    /// --forecast, as about a fifth never happen (caps reached, agreements suspended)]
+    #[arg(long)]
+    accesses: Option<u64>,
+    /// The history's seed
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The analytics' window, in seconds
+    #[arg(long, default_value_t = 3600)]
+    window: i64,
+    /// Runs of each pipeline, in turn; each one's median run is reported
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// About 10 million accesses and one `datapact analyze --full` over them: its time and peak
+    /// memory (no peer)
+    #[arg(long)]
+    scale: bool,
+    /// As --scale, then the forecasts' share of the run and datapact's forecaster against
+    /// statsmodels' on the same series
+    #[arg(long)]
+    forecast: bool,
+    /// Series sampled for the forecaster race (with --forecast)
+    #[arg(long, default_value_t = 400)]
+    series: usize,
+    /// Keep the synthetic history already in the database instead of writing it again (with
+    /// --scale or --forecast)
+    #[arg(long)]
+    reuse: bool,
 }
 
 fn datapact_bin() -> anyhow::Result<PathBuf> {
@@ -196,22 +231,19 @@ fn quality(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let forecast = args.iter().any(|a| a == "--forecast");
-    let scale = forecast || args.iter().any(|a| a == "--scale");
-    let accesses: u64 = arg(&args, "--accesses")
-        .map(|v| v.parse())
-        .transpose()
-        .context("--accesses")?
-        // about a fifth of the drawn accesses never happen (caps reached, agreements suspended):
-        // ask for 12.7 million to get over 10 million
+    let args = Args::parse();
+    let forecast = args.forecast;
+    let scale = forecast || args.scale;
+    // about a fifth of the drawn accesses never happen (caps reached, agreements suspended):
+    // ask for 12.7 million to get over 10 million
+    let accesses = args
+        .accesses
         .unwrap_or(if scale { 12_700_000 } else { 1_000_000 });
-    let seed: u64 = arg(&args, "--seed")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    let window: i64 = arg(&args, "--window")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3600);
+    let (seed, window) = (args.seed, args.window);
+    anyhow::ensure!(
+        window > 0,
+        "--window {window}: a window is a positive number of seconds (3600: an hour)"
+    );
     let bin = datapact_bin()?;
     let cluster = PgCluster::from_env();
     let db = if scale {
@@ -220,7 +252,7 @@ async fn main() -> anyhow::Result<()> {
         "bench_analytics"
     };
     // --reuse (with --scale or --forecast): the synthetic history already in the database
-    let reuse = args.iter().any(|a| a == "--reuse");
+    let reuse = args.reuse;
     anyhow::ensure!(
         !reuse || scale,
         "--reuse goes with --scale or --forecast (the quality comparison needs the labels a fresh history writes)"
@@ -315,10 +347,7 @@ async fn main() -> anyhow::Result<()> {
         );
         println!("  stages: {}", ours["timings"]);
         if forecast {
-            let n = arg(&args, "--series")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(400);
-            forecasts_against_peer(&pool, &ours, window, n).await?;
+            forecasts_against_peer(&pool, &ours, window, args.series).await?;
         }
         return Ok(());
     }
@@ -356,12 +385,7 @@ async fn main() -> anyhow::Result<()> {
     };
     // a 2-core machine's wall times wander by a tenth between runs of the same binary: each
     // pipeline runs `runs` times, in turn, and its median run is the one reported
-    let runs: usize = arg(&args, "--runs")
-        .map(|v| v.parse())
-        .transpose()
-        .context("--runs")?
-        .unwrap_or(3)
-        .max(1);
+    let runs = usize::try_from(args.runs).context("--runs")?;
     let (mut ours_runs, mut peer_runs) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         ours_runs.push(figures(&mut ours_cmd(), "datapact analyze")?);
