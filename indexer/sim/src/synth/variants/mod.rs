@@ -99,8 +99,9 @@ pub const TRAINING: [Variant; 12] = [
     // held out until stop 35; its held-out figures were seen before the trickle evidence
     // took gaps of up to 12 windows (model 9), so it is training now
     Variant::SlowRefusals,
-    // held out until stop 36; its held-out figures were seen before the trickle evidence
-    // took paces of up to a day and a half (model 10), so it is training now
+    // held out until stop 36; its held-out figures were seen with model 9, so it is training
+    // now (model 10, the trickle evidence over paces up to a day and a half, was tried on it
+    // and reverted: docs/anomalies.md, step 13)
     Variant::DailyRefusals,
 ];
 
