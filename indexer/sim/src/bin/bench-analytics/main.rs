@@ -47,7 +47,7 @@ use scorers::scorer_race;
 bench-analytics --scale         # `make bench-scale`: about 10 million accesses, one full run\n  \
 bench-analytics --forecast      # `make bench-forecast`: forecasts at scale, and a race\n\n\
 It writes a synthetic history into a database of its own on the private cluster (bench_analytics,\n\
-or bench_scale with --scale or --forecast), replacing what that database held."
+or bench_scale with --scale or --forecast), replacing what that database held unless --reuse."
 )]
 struct Args {
     /// Accesses drawn for the synthetic history [default: 1000000; 12700000 with --scale or
