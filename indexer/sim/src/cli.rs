@@ -215,7 +215,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "night-shift,retry-storm,burst-sweep,trickle-refusals,sustained-2x,relayed-scrape,night-at-day-rates,slow-ramp,sparse-refusals,irregular-refusals,slow-refusals,daily-refusals"
+        default_values_t = crate::synth::TRAINING
     )]
     variants: Vec<crate::synth::Variant>,
     /// Variants the held-out seeds run with: honest noise and evasions never looked at while
@@ -224,7 +224,7 @@ struct EvalArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "honest-refusals,late-joiners,split-addresses,self-attested,vouched-relay,plateau-sweep,slowing-refusals"
+        default_values_t = crate::synth::HELD_OUT
     )]
     held_out_variants: Vec<crate::synth::Variant>,
     /// Accesses per synthetic history.
