@@ -309,9 +309,9 @@ fn play_block(
                     w.attest(b, at, id, 1);
                 }
             }
-            Ev::Vouch { provider } => {
+            Ev::Vouch { provider, by } => {
                 let id = w.register(b, provider, false, &[]);
-                let at = w.rng.random_range(0..w.cfg.attestors.max(1));
+                let at = by.unwrap_or_else(|| w.rng.random_range(0..w.cfg.attestors.max(1)));
                 w.attest(b, at, id, 1);
             }
             Ev::Launder {

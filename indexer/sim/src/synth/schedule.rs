@@ -50,9 +50,9 @@ pub(super) enum Ev {
         provider: usize,
         over_unattested: bool,
     },
-    /// a new asset of `provider`'s, its first version attested by one established attestor:
-    /// a record earned before misbehaving
-    Vouch { provider: usize },
+    /// a new asset of `provider`'s, its first version attested by one established attestor
+    /// (`by`, or one drawn when it happens): a record earned before misbehaving
+    Vouch { provider: usize, by: Option<usize> },
 }
 
 /// Events by the second (from the start of the history) they happen at.

@@ -2,7 +2,7 @@
 
 use std::ops::RangeInclusive;
 
-use rand::seq::IndexedRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 
 use super::super::address;
@@ -51,7 +51,7 @@ pub(in crate::synth) fn inject(
                 | Variant::DailyRefusals
                 | Variant::SlowingRefusals => refusals_apart(w, pick, clock, planned, v),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
-                Variant::RelayedScrape | Variant::VouchedRelay => {
+                Variant::RelayedScrape | Variant::VouchedRelay | Variant::SeasonedRelay => {
                     relayed_scrape(w, clock, i, v, planned)
                 }
                 Variant::NightShift
@@ -241,34 +241,47 @@ fn self_attested(w: &mut World, clock: &Clock, i: usize, planned: &mut Plan) {
 }
 
 /// Laundering whose scrape a second wallet of the launderer's publishes (instance `i`, variant
-/// `v`); for vouched-relay the wallet first earns a record: a version of its own attested 6-24
-/// hours before.
+/// `v`). For vouched-relay the wallet first earns a record: a version of its own attested 6-24
+/// hours before; for seasoned-relay two, each attested by another established attestor, one
+/// 1-3 days before and one 6-24 hours before.
 fn relayed_scrape(w: &mut World, clock: &Clock, i: usize, v: Variant, planned: &mut Plan) {
-    let vouched = v == Variant::VouchedRelay;
-    let (about, wallet) = if vouched {
-        (
+    let (about, wallet) = match v {
+        Variant::VouchedRelay => (
             "a scrape published by a second wallet of its own with an attested record, derived and attested under its main address",
             "vouched-relay",
-        )
-    } else {
-        (
+        ),
+        Variant::SeasonedRelay => (
+            "a scrape published by a second wallet of its own with two versions attested by two attestors, derived and attested under its main address",
+            "seasoned-relay",
+        ),
+        _ => (
             "a scrape published by a second wallet of its own, derived and attested under its main address",
             "relay-wallet",
-        )
+        ),
     };
     let (hour, p, l) = launderer(w, clock, v, about);
     // the launderer's second wallet: a provider address nobody else uses
     w.providers
         .push(address(w.cfg.seed, &format!("{wallet}-{p}-{i}")));
     let relay = w.providers.len() - 1;
-    if vouched {
-        // the record is not labelled: on its own it is honest-looking
-        let before = w.rng.random_range(6..24u64);
+    // the record is not labelled: on its own it is honest-looking
+    let mut vouch = |w: &mut World, hours: std::ops::Range<u64>, by: Option<usize>| {
+        let before = w.rng.random_range(hours);
         let t = hour.saturating_sub(before) * 3600 + w.rng.random_range(0..3600);
-        planned
-            .entry(t)
-            .or_default()
-            .push(Ev::Vouch { provider: relay });
+        planned.entry(t).or_default().push(Ev::Vouch {
+            provider: relay,
+            by,
+        });
+    };
+    match v {
+        Variant::VouchedRelay => vouch(w, 6..24, None),
+        Variant::SeasonedRelay => {
+            let mut who: Vec<usize> = (0..w.cfg.attestors.max(1)).collect();
+            who.shuffle(&mut w.rng);
+            vouch(w, 24..72, who.first().copied());
+            vouch(w, 6..24, who.get(1).copied());
+        }
+        _ => {}
     }
     launder_chain(w, hour, (p, l), None, Some(relay), planned);
 }
@@ -341,5 +354,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The relays' records as planned: (second, relay, attestor) of each `Vouch`, and the second
+    /// the laundering chain starts.
+    fn planned_relay(v: Variant, seed: u64) -> (Vec<(u64, usize, Option<usize>)>, u64) {
+        let cfg = crate::synth::SynthConfig {
+            seed,
+            consumers: 20,
+            providers: 6,
+            subjects: 50,
+            ..Default::default()
+        };
+        let Ok(mut w) = World::new(&cfg) else {
+            panic!("a world of {cfg:?}");
+        };
+        let mut plan = Plan::new();
+        relayed_scrape(&mut w, &Clock::new(6, 14 * 24), 0, v, &mut plan);
+        let vouches = plan
+            .iter()
+            .flat_map(|(t, evs)| evs.iter().map(move |e| (*t, e)))
+            .filter_map(|(t, e)| match e {
+                Ev::Vouch { provider, by } => Some((t, *provider, *by)),
+                _ => None,
+            })
+            .collect();
+        let chain = plan
+            .iter()
+            .find(|(_, evs)| evs.iter().any(|e| matches!(e, Ev::Launder { .. })))
+            .map_or(0, |(t, _)| *t);
+        (vouches, chain)
+    }
+
+    #[test]
+    fn a_seasoned_relay_has_two_versions_attested_by_two_attestors_days_and_hours_before() {
+        for seed in 1..=20 {
+            let (vouches, chain) = planned_relay(Variant::SeasonedRelay, seed);
+            assert_eq!(vouches.len(), 2, "seed {seed}: {vouches:?}");
+            let (first, second) = (vouches[0], vouches[1]);
+            assert_eq!(first.1, second.1, "one relay wallet");
+            assert!(first.2.is_some() && second.2.is_some() && first.2 != second.2);
+            let hours_before = |t: u64| (chain / 3600).saturating_sub(t / 3600);
+            // the chain is drawn after the first day, so the earlier record may be clamped to 0
+            assert!(
+                (24..=72).contains(&hours_before(first.0)) || first.0 < 3600,
+                "seed {seed}: {} h before",
+                hours_before(first.0)
+            );
+            assert!((6..=24).contains(&hours_before(second.0)), "seed {seed}");
+        }
+        // vouched-relay keeps its one record, its attestor drawn when it happens
+        let (vouches, _) = planned_relay(Variant::VouchedRelay, 1);
+        assert_eq!(vouches.len(), 1);
+        assert_eq!(vouches[0].2, None);
+        // relayed-scrape has none
+        assert!(planned_relay(Variant::RelayedScrape, 1).0.is_empty());
     }
 }
