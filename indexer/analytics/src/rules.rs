@@ -8,9 +8,10 @@
 //!
 //! An attestation of a version that stands, at that height, on two or more generations in a
 //! row that nobody attested, each published by its own publisher or by a wallet without a
-//! record (none of its versions attested), is provenance laundering: a product vouched for
-//! over unvouched sources of its own or of nobody's. Its count is the versions in that chain
-//! (the product and its sources, three or more), on the same ladder.
+//! record (fewer than two of its versions attested, or by fewer than two attestors other than
+//! itself), is provenance laundering: a product vouched for over unvouched sources of its own
+//! or of nobody's. Its count is the versions in that chain (the product and its sources, three
+//! or more), on the same ladder.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -395,7 +396,8 @@ mod tests {
     }
 
     /// p: 1@1 (a scrape) <- 2@1 <- 3@1 (the product), none attested until 3@1 at height 20;
-    /// q: 4@1 over p's 2@1, attested at 20 too.
+    /// q: 4@1 over p's 2@1, attested at 20 too. p has a record: 9@1 attested at 1 by a third
+    /// attestor, and 3@1.
     fn chain() -> Lineage {
         let (parents, attested, words, publishers) = chain_parts();
         Lineage::new(parents, attested, words, publishers)
@@ -416,7 +418,7 @@ mod tests {
             ((3, 1), vec![(2, 1)]),
             ((4, 1), vec![(2, 1)]),
         ]);
-        let publishers = [(1, "p"), (2, "p"), (3, "p"), (4, "q")]
+        let publishers = [(1, "p"), (2, "p"), (3, "p"), (4, "q"), (9, "p")]
             .into_iter()
             .map(|(a, who)| ((a, 1), who.to_string()))
             .collect();
@@ -426,10 +428,11 @@ mod tests {
                 vec![(20, "a1".to_string(), true), (21, "a2".to_string(), true)],
             ),
             ((4, 1), vec![(20, "a1".to_string(), true)]),
+            ((9, 1), vec![(1, "a3".to_string(), true)]),
         ]);
         (
             parents,
-            [(3, 1), (4, 1)].into_iter().collect(),
+            [(3, 1), (4, 1), (9, 1)].into_iter().collect(),
             words,
             publishers,
         )
@@ -477,24 +480,71 @@ mod tests {
 
     #[test]
     fn a_scrape_relayed_through_a_wallet_without_a_record_is_laundering_and_with_one_is_not() {
-        // the scrape 1@1 published by r, p's 2@1 over it, p's product 3@1 attested at 20
-        let with = |extra: &[((i64, i64), &str, Option<i64>)]| {
+        // the scrape 1@1 published by r, p's 2@1 over it, p's product 3@1 attested at 20; r's
+        // own versions `extra`: (version, publisher, attested at and by)
+        type Extra<'a> = ((i64, i64), &'a str, Option<(i64, &'a str)>);
+        let with = |extra: &[Extra]| {
             let (parents, mut attested, mut words, mut publishers) = chain_parts();
-            for (v, who, at) in extra {
+            for (v, who, by) in extra {
                 publishers.insert(*v, who.to_string());
-                if let Some(h) = at {
-                    words.insert(*v, vec![(*h, "a1".to_string(), true)]);
+                if let Some((h, a)) = by {
+                    words.insert(*v, vec![(*h, a.to_string(), true)]);
                     attested.insert(*v);
                 }
             }
             Lineage::new(parents, attested, words, publishers)
         };
-        let l = with(&[((1, 1), "r", None)]);
-        let f = laundering(&l, &|h| Some(h), Windowing { seconds: 60 });
+        let finds = |l: &Lineage| laundering(l, &|h| Some(h), Windowing { seconds: 60 });
+        let f = finds(&with(&[((1, 1), "r", None)]));
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!((f[0].actor.as_str(), f[0].count), ("p", 3));
-        // r with a record of its own (5@1, attested at 5): its scrape is vouched for by r's name
-        let l = with(&[((1, 1), "r", None), ((5, 1), "r", Some(5))]);
-        assert!(laundering(&l, &|h| Some(h), Windowing { seconds: 60 }).is_empty());
+        // r with a record of its own: two versions attested by two others before the product
+        let seasoned = with(&[
+            ((1, 1), "r", None),
+            ((5, 1), "r", Some((5, "a1"))),
+            ((6, 1), "r", Some((6, "a2"))),
+        ]);
+        assert!(
+            finds(&seasoned).is_empty(),
+            "its scrape is vouched for by r's name"
+        );
+    }
+
+    #[test]
+    fn one_attested_version_or_one_attestor_or_its_own_word_earns_a_relay_no_record() {
+        // the held-out vouched-relay of stop 29 to 36: r's one version attested by an
+        // established attestor hours before the chain (model 5's record; no finding until
+        // model 11)
+        let (parents, mut attested, mut words, mut publishers) = chain_parts();
+        publishers.insert((1, 1), "r".into());
+        for (v, h, by) in [((5, 1), 5, "a1"), ((6, 1), 6, "a1"), ((7, 1), 7, "r")] {
+            publishers.insert(v, "r".into());
+            words.insert(v, vec![(h, by.to_string(), true)]);
+            attested.insert(v);
+        }
+        let base = (parents, attested, words, publishers);
+        let finds = |drop: &[(i64, i64)]| {
+            let (parents, mut attested, mut words, mut publishers) = base.clone();
+            for v in drop {
+                publishers.remove(v);
+                words.remove(v);
+                attested.remove(v);
+            }
+            let l = Lineage::new(parents, attested, words, publishers);
+            laundering(&l, &|h| Some(h), Windowing { seconds: 60 })
+        };
+        let one_version = finds(&[(6, 1), (7, 1)]);
+        assert_eq!(
+            one_version.len(),
+            1,
+            "one version by one attestor: {one_version:?}"
+        );
+        assert_eq!(one_version[0].count, 3);
+        assert_eq!(finds(&[(7, 1)]).len(), 1, "two versions, one attestor");
+        assert_eq!(
+            finds(&[(6, 1)]).len(),
+            1,
+            "two versions, one of them its own word"
+        );
     }
 }

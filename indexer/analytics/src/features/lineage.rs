@@ -8,6 +8,15 @@ use crate::load::Data;
 /// An attestor's word on a version: (height, attestor, attests — false for a revocation).
 pub type Word = (i64, String, bool);
 
+/// What a publisher needs before its unattested versions stop counting as nobody's sources (a
+/// record, [`Lineage::unvouched_depth_at`]): this many of its versions standing attested, by at
+/// least [`RECORD_MIN_ATTESTORS`] attestors other than itself between them — as an attestor's
+/// word weighs nothing until it has vouched for several owners (`inputs::TRACK_MIN_OWNERS`). One
+/// attested version by one attestor (model 5's record, until model 11) is what a launderer's
+/// second wallet gets in a day.
+pub const RECORD_MIN_VERSIONS: usize = 2;
+pub const RECORD_MIN_ATTESTORS: usize = 2;
+
 /// Versions whose lineage holds an ancestor nobody attested, with the longest run of
 /// unattested ancestors (plain Rust: the registry tables are small).
 pub struct Lineage {
@@ -112,14 +121,23 @@ impl Lineage {
         let Some(at) = at else {
             return self.attested.contains(&v);
         };
+        !self.attestors_at(v, Some(at)).is_empty()
+    }
+
+    /// Who stood attesting `v` at height `at` (each attestor's latest word up to it attests);
+    /// None: as of the last height read.
+    fn attestors_at(&self, v: (i64, i64), at: Option<i64>) -> BTreeSet<&str> {
         let mut latest: BTreeMap<&str, bool> = BTreeMap::new();
         for (h, who, ok) in self.words.get(&v).into_iter().flatten() {
-            if *h > at {
+            if at.is_some_and(|at| *h > at) {
                 break;
             }
             latest.insert(who, *ok);
         }
-        latest.values().any(|ok| *ok)
+        latest
+            .into_iter()
+            .filter_map(|(who, ok)| ok.then_some(who))
+            .collect()
     }
 
     /// The longest chain of unattested ancestors above `v` (0: every ancestor is attested), as
@@ -136,9 +154,10 @@ impl Lineage {
     }
 
     /// The longest chain of unattested ancestors above `v` that nobody vouches for, as it stood
-    /// at height `at`: each published by `v`'s own publisher or by a publisher none of whose
-    /// versions stood attested then (a wallet without a record) — a publisher building on
-    /// sources of its own or of nobody's.
+    /// at height `at`: each published by `v`'s own publisher or by a publisher without a record
+    /// then (fewer than [`RECORD_MIN_VERSIONS`] versions attested, or by fewer than
+    /// [`RECORD_MIN_ATTESTORS`] others) — a publisher building on sources of its own or of
+    /// nobody's.
     pub fn unvouched_depth_at(&self, v: (i64, i64), at: Option<i64>) -> i64 {
         let Some(me) = self.publishers.get(&v) else {
             return 0;
@@ -147,11 +166,27 @@ impl Lineage {
         self.depth(v, at, Some(me), &mut memo, 0)
     }
 
-    /// Whether any version `who` published stood attested at `at`.
+    /// Whether `who` had earned a record as a publisher at `at`: at least [`RECORD_MIN_VERSIONS`]
+    /// of its versions stood attested then, by at least [`RECORD_MIN_ATTESTORS`] attestors other
+    /// than itself between them.
     fn has_record(&self, who: &str, at: Option<i64>) -> bool {
-        self.published
-            .get(who)
-            .is_some_and(|vs| vs.iter().any(|v| self.attested_at(*v, at)))
+        let Some(vs) = self.published.get(who) else {
+            return false;
+        };
+        let mut versions = 0;
+        let mut attestors: BTreeSet<&str> = BTreeSet::new();
+        for v in vs {
+            let by: Vec<&str> = self
+                .attestors_at(*v, at)
+                .into_iter()
+                .filter(|a| *a != who)
+                .collect();
+            if !by.is_empty() {
+                versions += 1;
+                attestors.extend(by);
+            }
+        }
+        versions >= RECORD_MIN_VERSIONS && attestors.len() >= RECORD_MIN_ATTESTORS
     }
 
     /// The longest run of unattested ancestors above `v` (when `by` is given, only those `by`
@@ -247,7 +282,8 @@ mod tests {
     #[test]
     fn the_unvouched_depth_counts_the_publishers_own_and_record_less_publishers_versions() {
         // p: 1@1 <- 2@1 <- 3@1 (a chain of its own); 5@1 (p's) <- 6@1 (p's) over q's 4@1; q has
-        // a record (7@1, attested at 10); r, without one, published 8@1 under p's 9@1
+        // a record (7@1 attested at 10, 10@1 at 8 by another); r, without one, published 8@1
+        // under p's 9@1
         let mut parents = HashMap::new();
         parents.insert((2, 1), vec![(1, 1)]);
         parents.insert((3, 1), vec![(2, 1)]);
@@ -264,18 +300,20 @@ mod tests {
             (7, "q"),
             (8, "r"),
             (9, "p"),
+            (10, "q"),
         ]
         .into_iter()
         .map(|(a, who)| ((a, 1), who.to_string()))
         .collect();
-        // 1@1 gets attested at height 50, q's 7@1 at 10
+        // 1@1 gets attested at height 50, q's 7@1 at 10 and 10@1 at 8
         let words = HashMap::from([
             ((1, 1), vec![(50, "wasm1a".to_string(), true)]),
             ((7, 1), vec![(10, "wasm1a".to_string(), true)]),
+            ((10, 1), vec![(8, "wasm1b".to_string(), true)]),
         ]);
         let l = Lineage::new(
             parents,
-            [(1, 1), (7, 1)].into_iter().collect(),
+            [(1, 1), (7, 1), (10, 1)].into_iter().collect(),
             words,
             publishers,
         );
@@ -289,7 +327,7 @@ mod tests {
         assert_eq!(
             l.unvouched_depth_at((6, 1), Some(9)),
             2,
-            "before q's record, q's 4@1 counts"
+            "before q's record (one version attested, 10@1 at 8), q's 4@1 counts"
         );
         assert_eq!(l.unvouched_depth_at((9, 1), Some(49)), 1, "r has no record");
         // once 1@1 is attested, 3@1 stands on one unattested version of p's
