@@ -132,7 +132,7 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
     let (h0, w0) = key_origins(&data.blocks, secs)?;
     let times = data.block_times()?;
     let cw = pack(col("consumer"), col("window") - lit(w0)).alias("cw");
-    let acc = with_windows(data.accesses.clone(), &times, secs)?
+    let acc = with_windows(data.accesses.clone(), times, secs)?
         .lazy()
         .join(
             caps,
@@ -202,7 +202,7 @@ pub fn consumers(data: &Data, w: Windowing) -> anyhow::Result<RoleTable> {
             [col("cw")],
             JoinArgs::new(JoinType::Left),
         );
-    let den = with_windows(data.denied.clone(), &times, secs)?
+    let den = with_windows(data.denied.clone(), times, secs)?
         .lazy()
         .with_columns([
             col("consumer").cast(DataType::from_categories(Categories::global())),

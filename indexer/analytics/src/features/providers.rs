@@ -119,7 +119,7 @@ pub fn providers(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
         str_col(v, "publisher")?,
     );
     for i in 0..h.len() {
-        let Some(win) = window_of(&times, w, h[i]) else {
+        let Some(win) = window_of(times, w, h[i]) else {
             continue;
         };
         let key = (asset[i], version[i]);
@@ -147,7 +147,7 @@ pub fn providers(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
     let revoked = revoked_col(at)?;
     for i in 0..ah.len() {
         let key = (aasset[i], aversion[i]);
-        let (Some(win), Some(p)) = (window_of(&times, w, ah[i]), publishers.get(&key)) else {
+        let (Some(win), Some(p)) = (window_of(times, w, ah[i]), publishers.get(&key)) else {
             continue;
         };
         if !revoked[i] && lineage.unattested_depth_at(key, Some(ah[i])) > 0 {
@@ -157,14 +157,14 @@ pub fn providers(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
     let a = &data.assets;
     let (h, owner) = (i64_col(a, "height")?, str_col(a, "owner")?);
     for i in 0..h.len() {
-        if let Some(win) = window_of(&times, w, h[i]) {
+        if let Some(win) = window_of(times, w, h[i]) {
             acc.add(&owner[i], win, h[i], 1, width, 1.0);
         }
     }
     let wd = &data.withdrawals;
     let (h, controller) = (i64_col(wd, "height")?, str_col(wd, "controller")?);
     for i in 0..h.len() {
-        if let Some(win) = window_of(&times, w, h[i]) {
+        if let Some(win) = window_of(times, w, h[i]) {
             acc.add(&controller[i], win, h[i], 5, width, 1.0);
         }
     }
@@ -194,7 +194,7 @@ pub fn attestors(data: &Data, w: Windowing, lineage: &Lineage) -> anyhow::Result
     );
     let revoked = revoked_col(a)?;
     for i in 0..h.len() {
-        let Some(win) = window_of(&times, w, h[i]) else {
+        let Some(win) = window_of(times, w, h[i]) else {
             continue;
         };
         if revoked[i] {

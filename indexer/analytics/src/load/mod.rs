@@ -153,6 +153,9 @@ pub struct Data {
     pub alerts: DataFrame,
     /// each table's digest as read (the run's inputs), by table name
     pub digests: BTreeMap<String, Digest>,
+    /// `blocks` by height, built on the first [`Data::block_times`] (the features and the rules
+    /// each look heights up)
+    times: std::sync::OnceLock<BlockTimes>,
 }
 
 impl Data {
@@ -409,19 +412,24 @@ impl Data {
             consents,
             alerts,
             digests,
+            times: std::sync::OnceLock::new(),
         })
     }
 
     /// height -> block time (unix seconds).
-    pub fn block_times(&self) -> anyhow::Result<BlockTimes> {
+    pub fn block_times(&self) -> anyhow::Result<&BlockTimes> {
+        if let Some(times) = self.times.get() {
+            return Ok(times);
+        }
         let h = self.blocks.column("height")?.i64()?;
         let t = self.blocks.column("t")?.i64()?;
-        Ok(BlockTimes::new(
+        let times = BlockTimes::new(
             h.into_iter()
                 .zip(t)
                 .filter_map(|(h, t)| Some((h?, t?)))
                 .collect(),
-        ))
+        );
+        Ok(self.times.get_or_init(|| times))
     }
 }
 
