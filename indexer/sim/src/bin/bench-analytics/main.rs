@@ -49,6 +49,7 @@ bench-analytics --forecast      # `make bench-forecast`: forecasts at scale, and
 It writes a synthetic history into a database of its own on the private cluster (bench_analytics,\n\
 or bench_scale with --scale or --forecast), replacing what that database held unless --reuse."
 )]
+#[command(group(clap::ArgGroup::new("at_scale").args(["scale", "forecast"]).multiple(true)))]
 struct Args {
     /// Accesses drawn for the synthetic history [default: 1000000; 12700000 with --scale or
     /// --forecast, as about a fifth never happen (caps reached, agreements suspended)]
@@ -75,8 +76,8 @@ struct Args {
     #[arg(long, default_value_t = 400)]
     series: usize,
     /// Keep the synthetic history already in the database instead of writing it again (with
-    /// --scale or --forecast)
-    #[arg(long)]
+    /// --scale or --forecast: the quality comparison needs the labels a fresh history writes)
+    #[arg(long, requires = "at_scale")]
     reuse: bool,
 }
 
@@ -247,12 +248,9 @@ async fn main() -> anyhow::Result<()> {
     } else {
         "bench_analytics"
     };
-    // --reuse (with --scale or --forecast): the synthetic history already in the database
+    // --reuse (clap asks for --scale or --forecast with it): the synthetic history already in
+    // the database
     let reuse = args.reuse;
-    anyhow::ensure!(
-        !reuse || scale,
-        "--reuse goes with --scale or --forecast (the quality comparison needs the labels a fresh history writes)"
-    );
     let url = if reuse {
         cluster.ensure_database(db).await?
     } else {
