@@ -190,6 +190,15 @@ def trickle_pass(gain, counts, gaps_after, prior):
     stop = {j: 1.0 / sum(1 for m in counts if m >= j) if j in counts else 0.0
             for j in range(1, top + 1)}
     longest = max(max(gaps_after(j)) for j in range(1, top + 1))
+    # per state (j refusals, g hours since the last), the same every hour: the chance the next
+    # gap ends now, of those still possible (absent: none is)
+    due = {}
+    for j in range(1, top + 1):
+        gaps = gaps_after(j)
+        for g in range(longest + 1):
+            left = [x for x in gaps if x > g]
+            if left:
+                due[j, g] = sum(1 for x in left if x == g + 1) / len(left)
     labelled, ended = np.zeros(n), np.zeros(n)
     # alive[j, g]: mass after j refusals, g hours since the last, instance going on
     alive = np.zeros((top + 1, longest + 1))
@@ -198,7 +207,6 @@ def trickle_pass(gain, counts, gaps_after, prior):
         nxt = np.zeros_like(alive)
         # an hour passes: the next refusal comes after a gap drawn from `gaps_after(j)`
         for j in range(1, top + 1):
-            gaps = gaps_after(j)
             for g in range(longest + 1):
                 m = alive[j, g]
                 if m == 0.0:
@@ -206,10 +214,9 @@ def trickle_pass(gain, counts, gaps_after, prior):
                 if g == 0:
                     over += m * stop[j]
                     m *= 1.0 - stop[j]
-                left = [x for x in gaps if x > g]
-                if not left:
+                now = due.get((j, g))
+                if now is None:
                     continue
-                now = sum(1 for x in left if x == g + 1) / len(left)
                 if j < top:
                     nxt[j + 1, 0] += m * now * gain[t]
                 if g + 1 <= longest:
