@@ -167,8 +167,8 @@ def posterior_odds(counts, mu, usual, hours, base_rate, pools, total_hours, vari
 # Purpose hopping as the generator injects it (`synth/schedule.rs`,
 # `synth/variants/attacks.rs`): each as (refusals per instance, hours between refusals,
 # instances per history, growth); the base kind's refusals all fall in one hour. With a growth
-# of 1 every gap is drawn from the hours given; more, the first is and each next is `growth`
-# times the one before.
+# of 1 every gap is drawn from the hours given; otherwise the first is and each next is `growth`
+# times the one before, rounded down, at least an hour.
 HOPPING = {
     "": (range(6, 13), None, PER_BASE_KIND, 1),
     "trickle-refusals": (range(6, 13), (1,), PER_VARIANT, 1),
@@ -177,6 +177,7 @@ HOPPING = {
     "slow-refusals": (range(4, 8), tuple(range(6, 13)), PER_VARIANT, 1),
     "daily-refusals": (range(4, 7), tuple(range(16, 31)), PER_VARIANT, 1),
     "slowing-refusals": (range(5, 7), (1, 2, 3), PER_VARIANT, 2),
+    "quickening-refusals": (range(5, 7), tuple(range(16, 25)), PER_VARIANT, 0.5),
 }
 
 
@@ -262,7 +263,7 @@ def hopping_odds(refused, honest_mean, variants, consumers, span):
             forms = [(prior, lambda j, gaps=gaps: gaps)]
         else:
             forms = [(prior / len(gaps),
-                      lambda j, f=f: (f * growth ** (j - 1),)) for f in gaps]
+                      lambda j, f=f: (max(1, int(f * growth ** (j - 1))),)) for f in gaps]
         for weight, gaps_after in forms:
             a, o = trickle_pass(gain, counts, gaps_after, weight)
             labelled += a

@@ -184,7 +184,8 @@ struct SynthArgs {
     /// honest-refusals, late-joiners) and misbehaviour that hides (burst-sweep,
     /// trickle-refusals, sustained-2x, night-at-day-rates, slow-ramp, plateau-sweep,
     /// split-addresses, self-attested, sparse-refusals, irregular-refusals, slow-refusals,
-    /// daily-refusals, slowing-refusals, relayed-scrape, vouched-relay, seasoned-relay).
+    /// daily-refusals, slowing-refusals, quickening-refusals, relayed-scrape, vouched-relay,
+    /// seasoned-relay).
     /// docs/anomalies.md says what each does. None: the base generator alone.
     #[arg(long, value_enum, value_delimiter = ',')]
     variants: Vec<crate::synth::Variant>,

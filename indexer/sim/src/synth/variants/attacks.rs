@@ -49,7 +49,8 @@ pub(in crate::synth) fn inject(
                 | Variant::IrregularRefusals
                 | Variant::SlowRefusals
                 | Variant::DailyRefusals
-                | Variant::SlowingRefusals => refusals_apart(w, pick, clock, planned, v),
+                | Variant::SlowingRefusals
+                | Variant::QuickeningRefusals => refusals_apart(w, pick, clock, planned, v),
                 Variant::SelfAttested => self_attested(w, clock, i, planned),
                 Variant::RelayedScrape | Variant::VouchedRelay | Variant::SeasonedRelay => {
                     relayed_scrape(w, clock, i, v, planned)
@@ -127,71 +128,87 @@ fn split_addresses(w: &mut World, pick: &mut Picker, clock: &Clock, planned: &mu
 
 /// A purpose-hopping variant's form: what its label says, how many refused purposes, and the
 /// hours from one to the next: drawn evenly from `gaps` (a single value draws nothing), or, for
-/// a trickle that slows, the first drawn so and each next `growth` times the one before.
+/// a trickle whose pace changes, the first drawn so and each next from the one before.
 struct RefusalForm {
     variant: Variant,
     about: &'static str,
     times: RangeInclusive<u64>,
     gaps: RangeInclusive<u64>,
-    /// 1: every gap drawn from `gaps`; more: each gap this many times the one before
-    growth: u64,
+    pace: Pace,
+}
+
+/// How a trickle's gaps follow one another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pace {
+    /// every gap drawn from the form's `gaps`
+    Drawn,
+    /// the first drawn, each next twice the one before (a trickle that slows)
+    Doubling,
+    /// the first drawn, each next half the one before, at least an hour (one that quickens)
+    Halving,
 }
 
 impl RefusalForm {
     /// The hours to the next refusal after a gap of `before` hours (0: after the first).
     fn gap(&self, before: u64, rng: &mut impl Rng) -> u64 {
-        if self.growth > 1 && before > 0 {
-            before * self.growth
-        } else if self.gaps.start() == self.gaps.end() {
-            *self.gaps.start()
-        } else {
-            rng.random_range(self.gaps.clone())
+        match self.pace {
+            Pace::Doubling if before > 0 => before * 2,
+            Pace::Halving if before > 0 => (before / 2).max(1),
+            _ if self.gaps.start() == self.gaps.end() => *self.gaps.start(),
+            _ => rng.random_range(self.gaps.clone()),
         }
     }
 }
 
-const REFUSAL_FORMS: [RefusalForm; 6] = [
+const REFUSAL_FORMS: [RefusalForm; 7] = [
     RefusalForm {
         variant: Variant::TrickleRefusals,
         about: "one purpose its agreements do not permit per hour, for hours",
         times: 6..=12,
         gaps: 1..=1,
-        growth: 1,
+        pace: Pace::Drawn,
     },
     RefusalForm {
         variant: Variant::SparseRefusals,
         about: "one purpose its agreements do not permit every few hours",
         times: 5..=8,
         gaps: 2..=4,
-        growth: 1,
+        pace: Pace::Drawn,
     },
     RefusalForm {
         variant: Variant::IrregularRefusals,
         about: "purposes its agreements do not permit, tried at irregular gaps of hours",
         times: 4..=8,
         gaps: 1..=8,
-        growth: 1,
+        pace: Pace::Drawn,
     },
     RefusalForm {
         variant: Variant::SlowRefusals,
         about: "purposes its agreements do not permit, tried every 6-12 hours",
         times: 4..=7,
         gaps: 6..=12,
-        growth: 1,
+        pace: Pace::Drawn,
     },
     RefusalForm {
         variant: Variant::DailyRefusals,
         about: "purposes its agreements do not permit, tried about once a day",
         times: 4..=6,
         gaps: 16..=30,
-        growth: 1,
+        pace: Pace::Drawn,
     },
     RefusalForm {
         variant: Variant::SlowingRefusals,
         about: "purposes its agreements do not permit, tried ever further apart (each gap twice the last)",
         times: 5..=6,
         gaps: 1..=3,
-        growth: 2,
+        pace: Pace::Doubling,
+    },
+    RefusalForm {
+        variant: Variant::QuickeningRefusals,
+        about: "purposes its agreements do not permit, tried ever closer together (each gap half the last)",
+        times: 5..=6,
+        gaps: 16..=24,
+        pace: Pace::Halving,
     },
 ];
 
@@ -335,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn a_slowing_trickle_doubles_each_gap_and_the_others_draw_every_gap_from_their_range() {
+    fn a_slowing_trickle_doubles_each_gap_a_quickening_one_halves_it_and_the_others_draw_every_gap() {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for form in &REFUSAL_FORMS {
@@ -346,8 +363,11 @@ mod tests {
                     gaps.push(form.gap(before, &mut rng));
                 }
                 assert!(form.gaps.contains(&gaps[0]), "{:?}", gaps);
-                if form.variant == Variant::SlowingRefusals {
+                if form.pace == Pace::Doubling {
                     let expect: Vec<u64> = (0..6).map(|k| gaps[0] << k).collect();
+                    assert_eq!(gaps, expect);
+                } else if form.pace == Pace::Halving {
+                    let expect: Vec<u64> = (0..6).map(|k| (gaps[0] >> k).max(1)).collect();
                     assert_eq!(gaps, expect);
                 } else {
                     assert!(gaps.iter().all(|g| form.gaps.contains(g)), "{:?}", gaps);
