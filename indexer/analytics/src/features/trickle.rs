@@ -1,22 +1,18 @@
 //! Purpose hopping spread over hours: the evidence that a trickle of refused purposes is going
-//! on, read window by window from a consumer's life so far (models 7 to 9, and 12). A forward
-//! pass over the states of a trickle (refusals so far, the gap before the last, windows since
-//! the last), against the consumer's own honest rate of mistaken purposes, as a hidden Markov
-//! model's filter: one honest mistake is no evidence, a second a few windows later some, and
-//! each one more multiplies it; windows without the next refusal when it was due take it away.
-//! Since model 12 a trickle's next gap may also follow its own pace (half to three times the
-//! last), so one that slows or quickens is followed past gaps no fresh draw reaches.
+//! on, read window by window from a consumer's life so far (models 7 to 9). A forward pass
+//! over the states of a trickle (refusals so far, windows since the last), against the
+//! consumer's own honest rate of mistaken purposes, as a hidden Markov model's filter: one
+//! honest mistake is no evidence, a second a few windows later some, and each one more
+//! multiplies it; windows without the next refusal when it was due take it away.
 
 use super::consumers::REFUSED_PURPOSE;
 use super::history::Lived;
 
-/// The trickles the evidence is for: [`COUNT_MIN`]..=[`COUNT_MAX`] refused purposes, the first
-/// gap 1 to [`GAP_MAX`] windows, every count and gap alike likely, and each next gap drawn so
-/// again or from the trickle's own pace ([`PACE_SHARE`], [`PACE_MAX`]). (The forms of
+/// The trickles the evidence is for: [`COUNT_MIN`]..=[`COUNT_MAX`] refused purposes, each 1 to
+/// [`GAP_MAX`] windows after the one before, every count and gap alike likely. (The forms of
 /// the training variants: one refusal an hour, 6-12 times; one every 2-4 hours, 5-8 times;
-/// 4-8 at gaps of 1-8 hours; 4-7 at gaps of 6-12 hours; 4-6 about a day apart; 5-6, the first
-/// gap 1-3 hours and each next twice the last. Model 7 knew the first two only: 5-12
-/// refusals, gaps of 1-4; model 8 gaps of 1-8; model 9 gaps of 1-12, each drawn afresh.)
+/// 4-8 at gaps of 1-8 hours; 4-7 at gaps of 6-12 hours. Model 7 knew the first two only: 5-12
+/// refusals, gaps of 1-4; model 8 gaps of 1-8.)
 const COUNT_MIN: usize = 4;
 const COUNT_MAX: usize = 12;
 const GAP_MAX: usize = 12;
@@ -102,71 +98,12 @@ pub(super) fn trickle_evidence(ws: &[Lived]) -> Vec<f64> {
     out
 }
 
-/// The share of a trickle's prior on gaps that follow its own pace (the rest on gaps drawn
-/// afresh from 1 to [`GAP_MAX`], as model 9 drew every gap), and the longest gap such a pace
-/// reaches: after a gap of `d` windows the next is as likely any of `d / 2` to `3 d` (a trickle
-/// that keeps its pace, quickens to twice it or slows to a third), at most [`PACE_MAX`] (two
-/// days). Chosen on the development seeds among shares 0.5, 0.7 and 0.9, ranges up to `2 d` and
-/// `3 d`, and longest gaps of 48 and 72 windows (docs/anomalies.md, step 15).
-const PACE_SHARE: f64 = 0.7;
-const PACE_MAX: usize = 48;
-
-/// The chance that a trickle's next gap ends now, `g` windows after its last refusal, the gap
-/// before that having been `d` windows (0: no gap yet, the first is drawn from 1 to
-/// [`GAP_MAX`]); 0 where no gap that long is possible.
-fn due(d: usize, g: usize) -> f64 {
-    // P(gap = x) for x >= 1
-    let pmf = |x: usize| {
-        let fresh = if (1..=GAP_MAX).contains(&x) {
-            1.0 / GAP_MAX as f64
-        } else {
-            0.0
-        };
-        if d == 0 {
-            return fresh;
-        }
-        let (lo, hi) = (d.div_ceil(2), (3 * d).min(PACE_MAX));
-        let paced = if (lo..=hi).contains(&x) {
-            1.0 / (hi + 1 - lo) as f64
-        } else {
-            0.0
-        };
-        (1.0 - PACE_SHARE) * fresh + PACE_SHARE * paced
-    };
-    let longest = longest_gap(d);
-    let left: f64 = (g + 1..=longest).map(pmf).sum();
-    if left <= 0.0 {
-        0.0
-    } else {
-        pmf(g + 1) / left
-    }
-}
-
-/// The longest next gap after a gap of `d` windows (0: none yet): a fresh draw's, or the pace's.
-fn longest_gap(d: usize) -> usize {
-    if d == 0 {
-        GAP_MAX
-    } else {
-        GAP_MAX.max((3 * d).min(PACE_MAX))
-    }
-}
-
-/// [`due`] for every state, computed once.
-fn due_table() -> &'static Vec<Vec<f64>> {
-    static TABLE: std::sync::OnceLock<Vec<Vec<f64>>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        (0..=PACE_MAX)
-            .map(|d| (0..longest_gap(d)).map(|g| due(d, g)).collect())
-            .collect()
-    })
-}
-
-/// The forward pass's state: the odds (against all honest) of each trickle state — refusals so
-/// far, the gap before the last refusal (0: none yet), windows since the last — and of the
-/// trickles that have ended. In a map in a fixed order, so sums come out the same on every run.
+/// The forward pass's state: the odds (against all honest) of each trickle state, and of the
+/// trickles that have ended.
 #[derive(Default)]
 struct Filter {
-    going: std::collections::BTreeMap<(usize, usize, usize), f64>,
+    /// `going[k][g]`: k + 1 refusals so far, the last g windows ago
+    going: [[f64; GAP_MAX]; COUNT_MAX],
     ended: f64,
 }
 
@@ -174,42 +111,42 @@ impl Filter {
     /// One window on, in which refused purposes are `gain` times likelier with one of them a
     /// trickle's than all honest (0: none refused).
     fn step(&mut self, gain: f64) {
-        let table = due_table();
-        let mut next: std::collections::BTreeMap<(usize, usize, usize), f64> =
-            std::collections::BTreeMap::new();
-        for (&(count, d, g), &odds) in &self.going {
-            let mut odds = odds;
-            if g == 0 && count >= COUNT_MIN {
-                // the refusal just seen may have been the trickle's last
-                let stop = 1.0 / (COUNT_MAX + 1 - count) as f64;
-                self.ended += odds * stop;
-                odds *= 1.0 - stop;
-            }
-            let due = table[d].get(g).copied().unwrap_or(0.0);
-            if count < COUNT_MAX && due > 0.0 && gain > 0.0 {
-                // the gap just ended was g + 1 windows
-                *next.entry((count + 1, (g + 1).min(PACE_MAX), 0)).or_default() +=
-                    odds * due * gain;
-            }
-            if g + 1 < longest_gap(d) && due < 1.0 {
-                *next.entry((count, d, g + 1)).or_default() += odds * (1.0 - due);
+        let mut next = [[0.0; GAP_MAX]; COUNT_MAX];
+        for (k, row) in self.going.iter().enumerate() {
+            let count = k + 1;
+            for (g, &odds) in row.iter().enumerate() {
+                let mut odds = odds;
+                if odds == 0.0 {
+                    continue;
+                }
+                if g == 0 && count >= COUNT_MIN {
+                    // the refusal just seen may have been the trickle's last
+                    let stop = 1.0 / (COUNT_MAX + 1 - count) as f64;
+                    self.ended += odds * stop;
+                    odds *= 1.0 - stop;
+                }
+                // of the gaps longer than g, the one of exactly g + 1 is due now
+                let due = 1.0 / (GAP_MAX - g) as f64;
+                if count < COUNT_MAX {
+                    next[k + 1][0] += odds * due * gain;
+                }
+                if g + 1 < GAP_MAX {
+                    next[k][g + 1] += odds * (1.0 - due);
+                }
             }
         }
         // a trickle starts with its first refusal
-        if gain > 0.0 {
-            *next.entry((1, 0, 0)).or_default() += START * gain;
-        }
-        next.retain(|_, odds| *odds > 0.0);
+        next[0][0] += START * gain;
         self.going = next;
     }
 
     fn quiet(&self) -> bool {
-        self.going.is_empty()
+        self.going.iter().flatten().all(|&x| x == 0.0)
     }
 
     /// `log10` of the odds that a trickle is going on, at least 0, to a tenth.
     fn evidence(&self) -> f64 {
-        let going: f64 = self.going.values().sum();
+        let going: f64 = self.going.iter().flatten().sum();
         if going <= 0.0 || !going.is_finite() {
             return 0.0;
         }
@@ -317,32 +254,6 @@ mod tests {
     }
 
     #[test]
-    fn a_trickle_that_slows_or_quickens_is_followed_past_gaps_no_fresh_draw_reaches() {
-        // refusals 2, 4, 8, 16 and 32 windows apart: with every gap drawn afresh from 1-12
-        // (model 9) the trickle was lost at its gap of 16, and its last two refusals were each
-        // a trickle's first
-        let mut at = vec![(100, 1.0)];
-        for gap in [2, 4, 8, 16, 32] {
-            let last = at[at.len() - 1].0;
-            at.push((last + gap, 1.0));
-        }
-        let e = evidence(&life(300, 5.0, &at));
-        let at_refusals: Vec<f64> = at.iter().map(|x| e[x.0]).collect();
-        assert!(at_refusals[4] > 1.0 && at_refusals[5] > 1.0, "{at_refusals:?}");
-        // the same gaps the other way round: 32 and 16 are longer than any first gap, so it
-        // starts at its third refusal and is followed as it quickens
-        let mut at = vec![(100, 1.0)];
-        for gap in [32, 16, 8, 4, 2] {
-            let last = at[at.len() - 1].0;
-            at.push((last + gap, 1.0));
-        }
-        let e = evidence(&life(300, 5.0, &at));
-        let at_refusals: Vec<f64> = at.iter().map(|x| e[x.0]).collect();
-        assert!(at_refusals[1] == 0.0, "{at_refusals:?}");
-        assert!(at_refusals[5] > 1.0, "{at_refusals:?}");
-    }
-
-    #[test]
     fn a_consumer_that_often_mistakes_its_purpose_needs_more_to_be_a_trickle() {
         // the same three refusals in three hours, after 300 hours of one mistake a day, and
         // after none
@@ -394,13 +305,12 @@ mod tests {
             // purposes `gap` windows apart from window 100 on
             let at: Vec<(usize, f64)> = (0..count).map(|k| (100 + gap * k, 1.0)).collect();
             let last = 100 + gap * (count - 1);
-            let e = evidence(&life(last + 2 * PACE_MAX, pace, &at));
+            let e = evidence(&life(last + 2 * GAP_MAX, pace, &at));
             if gap <= GAP_MAX {
                 // every gap of the form is alike likely: a trickle of them is evidence by its end
                 proptest::prop_assert!(e[last] > 0.0, "gap {}: {:?}", gap, &e[100..=last]);
-                // and none is left once no form of trickle can still be going on: a gap drawn
-                // afresh, or one up to three times the last
-                proptest::prop_assert!(e[last + longest_gap(gap)..].iter().all(|&x| x == 0.0));
+                // and none is left once no form of trickle can still be going on
+                proptest::prop_assert!(e[last + GAP_MAX..].iter().all(|&x| x == 0.0));
             } else {
                 // refusals further apart than any gap of the form are honest mistakes
                 proptest::prop_assert!(
