@@ -352,7 +352,8 @@ mod tests {
     }
 
     #[test]
-    fn a_slowing_trickle_doubles_each_gap_a_quickening_one_halves_it_and_the_others_draw_every_gap() {
+    fn a_slowing_trickle_doubles_each_gap_a_quickening_one_halves_it_and_the_others_draw_every_gap()
+    {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for form in &REFUSAL_FORMS {
