@@ -139,3 +139,30 @@ async fn synth_variants_write_labelled_evasions_and_mark_the_honest_noise_they_a
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_on_a_claimed_database_is_refused_until_the_first_lets_it_go(
+) -> anyhow::Result<()> {
+    use datapact_index::db;
+    let url = fresh_database("e2e_synth_claim").await?;
+    let first = db::claim_url(&url).await?;
+    let second = db::claim_url(&url).await;
+    let refused = second.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(
+        refused.contains("another run") && refused.contains("e2e_synth_claim"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("--database-url"),
+        "says what to do: {refused}"
+    );
+    // a claim on another database is another claim
+    let other = fresh_database("e2e_synth_claim_other").await?;
+    let beside = db::claim_url(&other).await?;
+    first.release().await?;
+    // once let go, the next run gets it
+    let again = db::claim_url(&url).await?;
+    again.release().await?;
+    beside.release().await?;
+    Ok(())
+}

@@ -24,6 +24,67 @@ pub mod locks {
     pub const INGEST_WRITER: i64 = 0x6461_7461_7061_6374;
     /// "analyzer" in ASCII: a writing analysis run's
     pub const ANALYSIS_RUN: i64 = 0x616e_616c_797a_6572;
+
+    /// A run that replaces the whole content of database `name` (an evaluation, a synthetic
+    /// history): the first 8 bytes of SHA-256 of "datapact replacing <name>".
+    pub fn replacing(name: &str) -> i64 {
+        use sha2::{Digest, Sha256};
+        let d = Sha256::digest(format!("datapact replacing {name}"));
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        i64::from_be_bytes(b)
+    }
+}
+
+/// A run's claim on a database whose content it replaces ([`claim_url`]): a session advisory
+/// lock ([`locks::replacing`]) on a connection of its own, held until [`Claim::release`] or
+/// drop, so a second such run on the same database is refused instead of writing over the
+/// first's rows (or, for an evaluation, dropping the database under it).
+pub struct Claim {
+    conn: sqlx::PgConnection,
+}
+
+impl Claim {
+    /// Lets the database go (closing the connection releases the lock).
+    pub async fn release(self) -> anyhow::Result<()> {
+        use sqlx::Connection;
+        self.conn
+            .close()
+            .await
+            .context("releasing a database claim")
+    }
+}
+
+/// Claims the database a URL names, for a run that replaces its content; refused, changing
+/// nothing, while another run holds it. The lock is taken in the server's `postgres` database
+/// (the same host, port and user), keyed by the database's name, so that it holds across a
+/// drop and re-creation of that database and whichever way a run names it; where `postgres`
+/// cannot be reached, in the database itself.
+pub async fn claim_url(url: &str) -> anyhow::Result<Claim> {
+    let opts: PgConnectOptions = url
+        .parse()
+        .with_context(|| "not a Postgres URL (postgres://user@host:port/db)")?;
+    let name = opts.get_database().unwrap_or(DB_USER).to_string();
+    let mut conn = match opts.clone().database("postgres").connect().await {
+        Ok(c) => c,
+        Err(_) => opts
+            .connect()
+            .await
+            .with_context(|| format!("cannot connect to Postgres at {}", redact(url)))?,
+    };
+    let got: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+        .bind(locks::replacing(&name))
+        .fetch_one(&mut conn)
+        .await
+        .context("claiming the database")?;
+    if !got {
+        bail!(
+            "another run (an eval or a synthetic history) is replacing the content of database \
+             {name} right now, and nothing was changed: wait for it to finish, or give this run \
+             a database of its own with --database-url"
+        );
+    }
+    Ok(Claim { conn })
 }
 
 const DB_NAME: &str = "datapact";
@@ -251,6 +312,17 @@ impl PgCluster {
     /// Drops and recreates database `name` (letters, digits, underscores); returns its URL.
     pub async fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
         self.database(name, true).await
+    }
+
+    /// A claim on database `name` of the cluster ([`claim_url`]; it need not exist yet), held
+    /// across [`PgCluster::fresh_database`]'s drop: take it first.
+    pub async fn claim(&self, name: &str) -> anyhow::Result<Claim> {
+        self.ensure_running().await?;
+        claim_url(&format!(
+            "postgres://{DB_USER}@127.0.0.1:{}/{name}",
+            self.port
+        ))
+        .await
     }
 
     /// Database `name` (letters, digits, underscores), created if missing and otherwise left

@@ -47,7 +47,8 @@ enum Command {
 #[command(
     after_help = "Example:\n  datapact-sim eval-forecast   # what `make eval-forecast` runs\n\n\
 It uses its own database (datapact_eval on the private cluster, or --database-url) and replaces\n\
-its content for each history. Training and held-out seeds and demand shapes must not overlap."
+its content for each history; while it runs, another eval or synth on that database is refused.\n\
+Training and held-out seeds and demand shapes must not overlap."
 )]
 struct EvalForecastArgs {
     /// Postgres to use (its content is replaced); unset: database datapact_eval on the private cluster.
@@ -143,7 +144,7 @@ struct SimulateArgs {
 It replaces the content of its database: by default `datapact_synth` on the private cluster, never\n\
 the `datapact` database `datapact ingest` fills. A database that holds a chain's index (its\n\
 checkpoint names a chain that is not synthetic) is refused and left as it is, unless --scratch\n\
-says it may be replaced.")]
+says it may be replaced; so is a database another synth or eval is writing.")]
 struct SynthArgs {
     /// Postgres to write to (its content is replaced); unset: database `datapact_synth` on the
     /// private cluster. A database holding a chain's index is refused without --scratch.
@@ -196,8 +197,8 @@ struct SynthArgs {
     after_help = "Example:\n  datapact-sim eval   # what `make eval` runs: development seeds 1-3 with the\n\
                       # training variants, held-out seeds 11-13 with the held-out ones\n\n\
 It uses its own database (datapact_eval on the private cluster, or --database-url) and replaces\n\
-its content for each seed. Development and held-out seeds, and training and held-out variants,\n\
-must not overlap."
+its content for each seed; while it runs, another eval or synth on that database is refused.\n\
+Development and held-out seeds, and training and held-out variants, must not overlap."
 )]
 struct EvalArgs {
     /// Postgres to use (its content is replaced); unset: database datapact_eval on the private cluster.
@@ -310,6 +311,8 @@ async fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 .await?
         }
     };
+    // held until the history is written: a second run on this database is refused meanwhile
+    let _claim = db::claim_url(&url).await?;
     let pool = db::connect(&url, 4).await?;
     db::replace_with_synthetic(&pool, args.scratch).await?;
     let cfg = crate::synth::SynthConfig {
@@ -343,21 +346,26 @@ async fn synth(args: SynthArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The evaluations' database: `url`, else a fresh `datapact_eval` on the private cluster.
-async fn eval_pool(url: Option<String>) -> anyhow::Result<sqlx::PgPool> {
-    let url = match url {
-        Some(u) => u,
+/// The evaluations' database: `url`, else a fresh `datapact_eval` on the private cluster; with
+/// the claim on it that refuses a second evaluation there while this one runs (keep it alive).
+async fn eval_pool(url: Option<String>) -> anyhow::Result<(sqlx::PgPool, db::Claim)> {
+    let (url, claim) = match url {
+        Some(u) => {
+            let claim = db::claim_url(&u).await?;
+            (u, claim)
+        }
         None => {
-            db::PgCluster::from_env()
-                .fresh_database("datapact_eval")
-                .await?
+            let cluster = db::PgCluster::from_env();
+            // before the drop, which would otherwise end another evaluation's connections
+            let claim = cluster.claim("datapact_eval").await?;
+            (cluster.fresh_database("datapact_eval").await?, claim)
         }
     };
-    db::connect(&url, 4).await
+    Ok((db::connect(&url, 4).await?, claim))
 }
 
 async fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let pool = eval_pool(args.database_url).await?;
+    let (pool, _claim) = eval_pool(args.database_url).await?;
     let synth = crate::synth::SynthConfig {
         accesses: args.accesses,
         consumers: args.consumers,
@@ -457,7 +465,7 @@ async fn eval_forecast(args: EvalForecastArgs) -> anyhow::Result<()> {
         !overlap,
         "a seed or demand shape is both training and held out; name disjoint ones (--train-seeds, --test-seeds, --train-demand, --test-demand)"
     );
-    let pool = eval_pool(args.database_url).await?;
+    let (pool, _claim) = eval_pool(args.database_url).await?;
     let cfg = crate::eval_forecast::ForecastEvalConfig {
         train_seeds: args.train_seeds,
         test_seeds: args.test_seeds,
