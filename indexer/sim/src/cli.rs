@@ -181,13 +181,9 @@ struct SynthArgs {
     /// on); steady leaves the history as it always was.
     #[arg(long, value_enum, default_value_t = crate::synth::Demand::Steady)]
     demand: crate::synth::Demand,
-    /// Variants of the generator, comma-separated: honest noise (night-shift, retry-storm,
-    /// honest-refusals, late-joiners) and misbehaviour that hides (burst-sweep,
-    /// trickle-refusals, sustained-2x, night-at-day-rates, slow-ramp, plateau-sweep,
-    /// split-addresses, self-attested, sparse-refusals, irregular-refusals, slow-refusals,
-    /// daily-refusals, slowing-refusals, quickening-refusals, relayed-scrape, vouched-relay,
-    /// seasoned-relay).
-    /// docs/anomalies.md says what each does. None: the base generator alone.
+    /// Variants of the generator, comma-separated: honest noise and misbehaviour that hides,
+    /// each listed below with what it does (docs/anomalies.md says more). None: the base
+    /// generator alone.
     #[arg(long, value_enum, value_delimiter = ',')]
     variants: Vec<crate::synth::Variant>,
 }
