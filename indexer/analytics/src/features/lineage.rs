@@ -176,11 +176,8 @@ impl Lineage {
         let mut versions = 0;
         let mut attestors: BTreeSet<&str> = BTreeSet::new();
         for v in vs {
-            let by: Vec<&str> = self
-                .attestors_at(*v, at)
-                .into_iter()
-                .filter(|a| *a != who)
-                .collect();
+            let mut by = self.attestors_at(*v, at);
+            by.remove(who);
             if !by.is_empty() {
                 versions += 1;
                 attestors.extend(by);
