@@ -151,18 +151,38 @@ pub struct NoiseAlerts {
     pub by_severity: Vec<usize>,
 }
 
+/// How many windows after an attacker's last labelled window of an instance count as that
+/// attack's aftermath: a day of hourly windows, the longest span a consumer feature reads back
+/// (the day surprise's; the trickle evidence is 0 twelve windows after a refusal). Within it
+/// what a feature still carries of the attack can lift the attacker's unlabelled windows; an
+/// alert there falls on the attacker, late, and on no honest customer.
+pub const AFTERMATH_WINDOWS: i64 = 24;
+
 /// Per honest-noise variant (and `all unlabelled` for comparison): the windows it touched and
 /// the alerts on them at the sentinel's threshold (and at each severity's floor). The
 /// unlabelled windows are then split by whose they are: an actor with a labelled instance (its
 /// windows outside it: the hours after an attack are unlabelled, and an alert there falls on
-/// the attacker) or an actor never labelled (an honest customer, whom a false alert costs).
+/// the attacker) or an actor never labelled (an honest customer, whom a false alert costs);
+/// and of the labelled actors' windows, those in an attack's aftermath
+/// ([`AFTERMATH_WINDOWS`] after one of the actor's labelled windows).
 pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseAlerts> {
-    let attackers: std::collections::BTreeSet<(&str, &str)> = units
-        .iter()
-        .filter(|u| !u.kinds.is_empty())
-        .map(|u| (u.role.as_str(), u.actor.as_str()))
-        .collect();
-    let attacker = |u: &Unit| attackers.contains(&(u.role.as_str(), u.actor.as_str()));
+    let mut attacked: std::collections::BTreeMap<(&str, &str), Vec<i64>> =
+        std::collections::BTreeMap::new();
+    for u in units.iter().filter(|u| !u.kinds.is_empty()) {
+        attacked
+            .entry((u.role.as_str(), u.actor.as_str()))
+            .or_default()
+            .push(u.window);
+    }
+    let attacker = |u: &Unit| attacked.contains_key(&(u.role.as_str(), u.actor.as_str()));
+    let aftermath = |u: &Unit| {
+        attacked
+            .get(&(u.role.as_str(), u.actor.as_str()))
+            .is_some_and(|ws| {
+                ws.iter()
+                    .any(|w| (1..=AFTERMATH_WINDOWS).contains(&(u.window - w)))
+            })
+    };
     let t = sentinel_threshold();
     let count = |name: &str, f: &dyn Fn(&Unit) -> bool| {
         let touched: Vec<&Unit> = units
@@ -185,12 +205,15 @@ pub fn evaluate_noise(units: &[Unit], variants: &[synth::Variant]) -> Vec<NoiseA
     out.push(count("all unlabelled", &|_| true));
     out.push(count(NEVER_LABELLED, &|u| !attacker(u)));
     out.push(count(LABELLED_ACTORS, &attacker));
+    out.push(count(AFTERMATH, &aftermath));
     out
 }
 
 /// The rows of [`evaluate_noise`] that split the unlabelled windows by whose they are.
 pub const NEVER_LABELLED: &str = "of actors never labelled";
 pub const LABELLED_ACTORS: &str = "of labelled actors";
+/// Of the labelled actors' windows, those in an attack's aftermath.
+pub const AFTERMATH: &str = "  an attack's next day";
 
 /// One seed's results.
 #[derive(Clone, Debug, Serialize)]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use datapact_analytics::analysis::{severity_floor, SEVERITY_FLOORS};
 use datapact_analytics::{REPORT_THRESHOLD, SENTINEL_DEFAULT_SEVERITY};
 
-use super::{Quality, SeedResult};
+use super::{Quality, SeedResult, AFTERMATH};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct OperatingPoint {
@@ -97,6 +97,34 @@ pub fn precision_by_severity(results: &[SeedResult]) -> Vec<(&'static str, f64, 
                 f64::NAN
             };
             (*name, p, se, n)
+        })
+        .collect()
+}
+
+/// Per severity, highest first: pooled overall precision as [`precision_by_severity`] has it,
+/// not counting the false alerts in an attack's next day ([`AFTERMATH`]): an alert there falls
+/// on the attacker, late, and on no honest customer.
+pub fn precision_without_aftermath(results: &[SeedResult]) -> Vec<(&'static str, f64)> {
+    precision_by_severity(results)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, p, _, n))| {
+            let aftermath: usize = results
+                .iter()
+                .flat_map(|r| &r.noise)
+                .filter(|a| a.variant == AFTERMATH)
+                .filter_map(|a| a.by_severity.get(i))
+                .sum();
+            let tp = if p.is_finite() { p * n } else { 0.0 };
+            let counted = n - aftermath as f64;
+            (
+                name,
+                if counted > 0.0 {
+                    tp / counted
+                } else {
+                    f64::NAN
+                },
+            )
         })
         .collect()
 }
@@ -204,5 +232,57 @@ mod tests {
         low.extend((0..30).map(|i| unit(format!("n{i}"), 0.8, false)));
         let r = [result(evaluate(&low, &["access_burst"], 1.0))];
         assert_eq!(choose_severity(&r, 0.9), Some("high"));
+    }
+
+    #[test]
+    fn precision_without_aftermath_leaves_out_only_the_alerts_in_an_attacks_next_day() {
+        let unit = |actor: &str, window: i64, score: f64, positive: bool| Unit {
+            role: "consumer".into(),
+            actor: actor.into(),
+            window,
+            score,
+            kinds: if positive {
+                vec!["access_burst".into()]
+            } else {
+                vec![]
+            },
+            variants: vec![],
+            noise: vec![],
+            labels: vec![],
+        };
+        // at medium: 8 attack windows alerted, 2 alerts in an attacker's next day and 2 on
+        // honest actors: precision 8 / 12, and 8 / 10 without the next day's
+        let mut units: Vec<Unit> = (0..8)
+            .map(|i| unit(&format!("p{i}"), 5, 0.8, true))
+            .collect();
+        units.push(unit("p0", 6, 0.8, false));
+        units.push(unit("p1", 7, 0.8, false));
+        units.push(unit("h0", 6, 0.8, false));
+        units.push(unit("h1", 6, 0.8, false));
+        let r = [SeedResult {
+            seed: 1,
+            accesses: 0,
+            units: 0,
+            quality: evaluate(&units, &["access_burst"], 1.0),
+            variants: vec![],
+            noise: super::super::evaluate_noise(&units, &[]),
+            incidents: vec![],
+            provenance_auc: 1.0,
+            laundered_mean: 0.0,
+            clean_mean: 0.0,
+            analyze_seconds: 0.0,
+        }];
+        let at = |v: Vec<(&'static str, f64)>| {
+            v.into_iter()
+                .find(|(name, _)| *name == "medium")
+                .map(|(_, p)| p)
+        };
+        let strict = precision_by_severity(&r)
+            .into_iter()
+            .map(|(name, p, ..)| (name, p))
+            .collect();
+        let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
+        assert!(close(at(strict), 8.0 / 12.0));
+        assert!(close(at(precision_without_aftermath(&r)), 8.0 / 10.0));
     }
 }

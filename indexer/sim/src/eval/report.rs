@@ -7,10 +7,10 @@ use datapact_analytics::analysis::SEVERITY_FLOORS;
 use datapact_analytics::{Analysis, SENTINEL_DEFAULT_SEVERITY};
 
 use super::operating::{
-    choose_severity, pooled_precision, precision_by_severity, sentinel_threshold, OperatingPoint,
-    PRECISION_FLOOR,
+    choose_severity, pooled_precision, precision_by_severity, precision_without_aftermath,
+    sentinel_threshold, OperatingPoint, PRECISION_FLOOR,
 };
-use super::{Quality, SeedResult, Unit, NEVER_LABELLED};
+use super::{Quality, SeedResult, Unit, AFTERMATH, AFTERMATH_WINDOWS, NEVER_LABELLED};
 
 /// A ratio to two places, "-" where there is none (no alerts at all).
 fn ratio(v: f64) -> String {
@@ -182,25 +182,30 @@ fn at_severities(results: &[SeedResult]) -> String {
         .collect();
     let _ = writeln!(
         s,
-        "overall at each --min-severity of the sentinel (precision pooled over seeds; false alerts per 1,000 actors per day, then the false windows summed over seeds and how many are of actors never labelled):"
+        "overall at each --min-severity of the sentinel (precision pooled over seeds, then without the alerts in an attack's next day — the {AFTERMATH_WINDOWS} windows after an attacker's labelled one —, which fall on the attacker; false alerts per 1,000 actors per day, then the false windows summed over seeds, how many are of actors never labelled and how many in an attack's next day):"
     );
     let precision = precision_by_severity(results);
+    let without = precision_without_aftermath(results);
     for (i, (name, floor)) in SEVERITY_FLOORS.iter().enumerate() {
         let at = |q: &Quality| q.by_severity.get(i).map(|(_, p)| p.clone());
         let points: Vec<OperatingPoint> = overall.iter().filter_map(|q| at(q)).collect();
         let n = points.len().max(1) as f64;
         // the false alerts in windows, and how many fall on actors never labelled (honest
         // customers; the rest are attackers' own windows outside their instances)
-        let honest: usize = results
-            .iter()
-            .flat_map(|r| &r.noise)
-            .filter(|a| a.variant == NEVER_LABELLED)
-            .filter_map(|a| a.by_severity.get(i))
-            .sum();
+        let of_row = |row: &str| -> usize {
+            results
+                .iter()
+                .flat_map(|r| &r.noise)
+                .filter(|a| a.variant == row)
+                .filter_map(|a| a.by_severity.get(i))
+                .sum()
+        };
+        let (honest, aftermath) = (of_row(NEVER_LABELLED), of_row(AFTERMATH));
         let _ = writeln!(
             s,
-            "  {name:<9} (score >= {floor:.2}): precision {:>4}, recall {:.2}, false alerts {:.2} ({} windows, {honest} of actors never labelled){}",
+            "  {name:<9} (score >= {floor:.2}): precision {:>4} ({} without), recall {:.2}, false alerts {:.2} ({} windows, {honest} of actors never labelled, {aftermath} in an attack's next day){}",
             ratio(precision.get(i).map_or(f64::NAN, |p| p.1)),
+            ratio(without.get(i).map_or(f64::NAN, |p| p.1)),
             points.iter().map(|p| p.recall).sum::<f64>() / n,
             points.iter().map(|p| p.false_per_1000_actor_days).sum::<f64>() / n,
             points.iter().map(|p| p.false_alerts).sum::<usize>(),
@@ -265,9 +270,13 @@ pub fn aims(results: &[SeedResult]) -> String {
         "aim overall PR-AUC >= 0.9 on held-out seeds: {pr:.3} ({})",
         verdict(pr >= 0.9)
     );
+    let without = precision_without_aftermath(results)
+        .into_iter()
+        .find(|(name, _)| *name == SENTINEL_DEFAULT_SEVERITY)
+        .map_or(f64::NAN, |(_, p)| p);
     let _ = writeln!(
         s,
-        "aim precision >= {PRECISION_FLOOR} at the sentinel's threshold ({t:.2}): {precision:.3} ({})",
+        "aim precision >= {PRECISION_FLOOR} at the sentinel's threshold ({t:.2}): {precision:.3} ({}; {without:.3} without the alerts in an attack's next day, which fall on the attacker, late)",
         verdict(precision >= PRECISION_FLOOR)
     );
     let kinds: Vec<String> = results

@@ -174,6 +174,12 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
                 alerts: 0,
                 by_severity: vec![0; datapact_analytics::analysis::SEVERITY_FLOORS.len()],
             },
+            NoiseAlerts {
+                variant: AFTERMATH.into(),
+                windows: 0,
+                alerts: 0,
+                by_severity: vec![0; datapact_analytics::analysis::SEVERITY_FLOORS.len()],
+            },
         ]
     );
     // an attacker's window after its instance is unlabelled: an alert there is counted false,
@@ -195,4 +201,51 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
         labelled.map(|r| r.by_severity.clone()),
         Some(one_at(t + 0.03))
     );
+}
+
+#[test]
+fn an_attackers_unlabelled_windows_in_the_day_after_its_attack_are_its_aftermath() {
+    let unit = |actor: &str, window: i64, score: f64, attack: bool| Unit {
+        role: "consumer".into(),
+        actor: actor.into(),
+        window,
+        score,
+        kinds: if attack {
+            vec!["access_burst".into()]
+        } else {
+            vec![]
+        },
+        variants: vec![],
+        noise: vec![],
+        labels: vec![],
+    };
+    let t = sentinel_threshold();
+    let units = vec![
+        // the attack: windows 10 and 11
+        unit("a", 10, 0.95, true),
+        unit("a", 11, 0.95, true),
+        // its next day: the window after (alerted), the last one a day after (not alerted)
+        unit("a", 12, t + 0.01, false),
+        unit("a", 11 + AFTERMATH_WINDOWS, 0.1, false),
+        // the attacker before its attack, and more than a day after: its own, alerted
+        unit("a", 9, t + 0.02, false),
+        unit("a", 12 + AFTERMATH_WINDOWS, t + 0.03, false),
+        // another actor in those hours is no one's aftermath
+        unit("b", 12, t + 0.04, false),
+        // another role's attack does not make a consumer's window its aftermath
+        Unit {
+            role: "provider".into(),
+            ..unit("b", 11, 0.95, true)
+        },
+    ];
+    let n = evaluate_noise(&units, &[]);
+    let row = |name: &str| {
+        n.iter()
+            .find(|r| r.variant == name)
+            .map(|r| (r.windows, r.alerts))
+    };
+    assert_eq!(row("all unlabelled"), Some((5, 4)));
+    assert_eq!(row(NEVER_LABELLED), Some((1, 1)));
+    assert_eq!(row(LABELLED_ACTORS), Some((4, 3)));
+    assert_eq!(row(AFTERMATH), Some((2, 1)));
 }
