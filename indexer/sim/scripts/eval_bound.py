@@ -102,6 +102,10 @@ def templates(variants, rate):
         elif v == "plateau-sweep":
             for m in (1.5, 2.0, 3.0, 4.0):
                 t.append(dict(name=v, hours=8, count=PER_VARIANT / 4, lifts=[[m - 1.0]] * 8))
+        elif v == "pulsed-rise":
+            # an hour at four times the volume every four hours, six times, as usual between
+            t.append(dict(name=v, hours=21, count=PER_VARIANT,
+                          lifts=[[3.0 if k % 4 == 0 else 0.0] for k in range(21)]))
         elif v == "night-at-day-rates":
             # three nights (00-06) at the day's peak (1.6), a label each
             t.append(dict(name=v, hours=6, count=PER_VARIANT * 3, aligned=True,

@@ -42,6 +42,11 @@ pub(in crate::synth) fn inject(
                     let about = format!("eight hours at {m}x its usual volume");
                     volume(w, pick, clock, v, &about, 8, &|_| m - 1.0, planned);
                 }
+                Variant::PulsedRise => {
+                    let about =
+                        "an hour at four times its usual volume every four hours, six times";
+                    volume(w, pick, clock, v, about, PULSED_HOURS, &pulse, planned);
+                }
                 Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
                 Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
                 Variant::TrickleRefusals
@@ -85,6 +90,20 @@ fn volume(
         for k in 0..hours {
             extra_traffic(w, c, hour + k..hour + k + 1, lift(k), l, planned);
         }
+    }
+}
+
+/// A pulsed rise: every [`PULSE_EVERY`] hours an hour at four times the usual volume, the hours
+/// between as usual, from the first pulse to the sixth ([`PULSED_HOURS`]).
+const PULSE_EVERY: u64 = 4;
+const PULSED_HOURS: u64 = 5 * PULSE_EVERY + 1;
+
+/// The lift of a pulsed rise's `k`-th hour.
+fn pulse(k: u64) -> f64 {
+    if k % PULSE_EVERY == 0 {
+        3.0
+    } else {
+        0.0
     }
 }
 
@@ -338,6 +357,8 @@ fn extra_traffic(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::labels::kind;
 
@@ -374,6 +395,52 @@ mod tests {
                     assert!(gaps.iter().all(|g| form.gaps.contains(g)), "{:?}", gaps);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_pulsed_rise_adds_an_hour_at_four_times_the_volume_every_four_hours_six_times() {
+        for seed in 1..=10 {
+            let cfg = crate::synth::SynthConfig {
+                seed,
+                consumers: 20,
+                providers: 6,
+                subjects: 50,
+                ..Default::default()
+            };
+            let Ok(mut w) = World::new(&cfg) else {
+                panic!("a world of {cfg:?}");
+            };
+            let mut plan = Plan::new();
+            let clock = Clock::new(6, 14 * 24);
+            inject(
+                &mut w,
+                &mut Picker::default(),
+                &clock,
+                &[Variant::PulsedRise],
+                1,
+                &mut plan,
+            );
+            // the hours holding the instance's accesses, and their count
+            let mut hours: BTreeMap<u64, usize> = BTreeMap::new();
+            for (t, evs) in &plan {
+                for e in evs {
+                    if let Ev::Access { label: Some(_), .. } = e {
+                        *hours.entry(t / 3600).or_default() += 1;
+                    }
+                }
+            }
+            let first = hours.keys().next().copied().unwrap_or(0);
+            let expect: Vec<u64> = (0..6).map(|k| first + k * PULSE_EVERY).collect();
+            assert_eq!(
+                hours.keys().copied().collect::<Vec<_>>(),
+                expect,
+                "seed {seed}"
+            );
+            // a busy consumer (3+ accesses an hour) at three times more: several each hour
+            assert!(hours.values().all(|n| *n >= 3), "seed {seed}: {hours:?}");
+            assert_eq!(w.labels.len(), 1);
+            assert_eq!(w.labels[0].variant.as_deref(), Some("pulsed-rise"));
         }
     }
 
