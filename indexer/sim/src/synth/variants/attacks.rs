@@ -411,6 +411,13 @@ mod tests {
             let Ok(mut w) = World::new(&cfg) else {
                 panic!("a world of {cfg:?}");
             };
+            // its agreements: a volume attack picks a busy consumer that has some
+            let mut rows = datapact_index::tables::Rows::default();
+            w.setup(&mut crate::synth::world::BlockRows {
+                rows: &mut rows,
+                height: 1,
+                next_tx: 0,
+            });
             let mut plan = Plan::new();
             let clock = Clock::new(6, 14 * 24);
             inject(
