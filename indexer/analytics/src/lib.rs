@@ -25,7 +25,7 @@ pub use run::{analyze, AnalyzeConfig};
 
 /// The version of the scoring (the features, the detector's design, the rules), recorded with
 /// every run and every alert it leads to; each fitted detector adds its own content hash
-/// (`datapact-anomaly-11.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
+/// (`datapact-anomaly-13.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
 /// "Streaming"); 3: the consumer features over a span of windows (a day's volume, the same
 /// time of day, recent purpose refusals); 4: the day surprise is the evidence of a doubling
 /// sustained over the last windows against each window's usual rate for its time of day, and
@@ -39,9 +39,12 @@ pub use run::{analyze, AnalyzeConfig};
 /// weight 4 (7: 6); 9: gaps of 1-12 windows, the consumer's own rate read from the windows
 /// more than three days before (8: one day), weight 5; (10: the trickle evidence over three
 /// paces, reverted at stop 36); 11: the laundering rule's record of a publisher is two of its
-/// versions attested, by two attestors other than itself (5-9: one version attested).
+/// versions attested, by two attestors other than itself (5-9: one version attested); (12: a
+/// trickle evidence that follows a trickle's own pace, reverted at stop 37); 13: the day
+/// surprise is the odds of a sustained rise, from a filter over an honest state and rises of
+/// 1.5-4 times the usual rate (4-12: a doubling's evidence averaged over stretches).
 /// Runs of earlier models are not recomputed by this code and say so.
-pub const MODEL_VERSION: &str = "datapact-anomaly-11";
+pub const MODEL_VERSION: &str = "datapact-anomaly-13";
 
 /// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
 pub fn peak_rss_mib() -> f64 {

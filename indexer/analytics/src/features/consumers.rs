@@ -42,10 +42,10 @@ pub fn consumer_features() -> Vec<FeatureDef> {
         weighted("refused_suspended", 1.5, "{v} attempts on suspended or terminated agreements (usually {u})"),
         weighted("near_cap", 0.5, "{v} accesses within 10% of an agreement's cap (usually {u})"),
         weighted("new_actor_volume", 0.6, "{v} accesses in its first windows on chain"),
-        weighted_surprise(
+        odds(
             "day_surprise",
-            3.0,
-            "volume at twice its usual rate for this time of day, sustained over the last windows (evidence {v} digits: sustained exfiltration)",
+            DAY_WEIGHT,
+            "volume risen above its usual rate for this time of day and sustained over the last windows (odds of 10^{v} that it is a sustained rise: exfiltration)",
         ),
         surprise(
             "hour_surprise",
@@ -92,6 +92,10 @@ fn odds(name: &str, weight: f64, text: &'static str) -> FeatureDef {
     d.feature.floor = 0.25;
     d
 }
+
+/// The day surprise's weight in the feature view (model 13; models 6-12: 3, read in whole
+/// digits).
+const DAY_WEIGHT: f64 = 2.0;
 
 /// Where the derived features sit in a consumer row.
 const VOLUME_SURPRISE: usize = 1;

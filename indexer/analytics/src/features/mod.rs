@@ -11,6 +11,7 @@ mod history;
 mod keys;
 mod lineage;
 mod providers;
+mod rise;
 mod spans;
 mod trickle;
 

@@ -1,0 +1,215 @@
+//! A sustained rise in a consumer's volume, read window by window from its life so far (model
+//! 13's day surprise). A hidden Markov model's filter over an honest state and a rise at one of
+//! a few heights above each window's usual rate: a window near its usual rate is evidence for
+//! the honest state, one above it for a rise of about its height, and a rise is believed only
+//! once it has lasted, because one starts rarely and an honest busy window is common. As in
+//! the trickle evidence (`trickle.rs`), the odds are those of a rise going on in the window
+//! itself: once the volume is back at its usual rate the rise has ended, and the evidence is
+//! gone within a window or two (models 4-12 averaged the evidence of a doubling over the
+//! stretches ending in the window, and ended it by a rule: 0 once the last two windows read
+//! more as usual than as doubled).
+
+/// The heights a rise may have, times the usual rate (the training rises: twice for a day,
+/// a ramp to four times, a plateau of 1.5 to 4 times, a night at the day's peak).
+const HEIGHTS: [f64; 4] = [1.5, 2.0, 3.0, 4.0];
+/// The chance that a rise starts in a given window (one in 10,000).
+const START: f64 = 1e-4;
+/// The chance that a rise ends after a window (it lasts 48 windows on average: the longer a
+/// rise has lasted, the less a window or two near the usual rate say it has ended) and that
+/// its height is drawn again (a rise that steepens or eases, as a ramp does).
+const END: f64 = 1.0 / 48.0;
+const REDRAW: f64 = 0.1;
+/// An honest consumer's busy windows: this share of its windows runs at one of [`BUSY`] times
+/// its usual rate (the training generator's batch hours), so one busy window is no rise.
+const BUSY_SHARE: f64 = 0.01;
+const BUSY: [f64; 4] = [1.5, 2.0, 2.5, 3.0];
+/// The most one window can multiply the odds of a rise by: less than the odds against one
+/// starting, so one window alone, however busy, is no sustained rise (a burst is the volume
+/// surprise's), and two such in a row are.
+const GAIN_MAX: f64 = 1e3;
+
+/// The evidence (decimal digits of the odds, at least 0, to a tenth) of each window of `dense`
+/// (one consumer's accesses per window from its first access on, idle windows as zeros) that a
+/// rise is going on in it, given `usual`, each window's usual rate from the past alone (None:
+/// no past yet, the window is skipped and its evidence is 0).
+pub(super) fn rise_evidence(dense: &[f64], usual: &[Option<f64>]) -> Vec<f64> {
+    let mut filter = Filter::default();
+    dense
+        .iter()
+        .zip(usual)
+        .map(|(&c, u)| match u {
+            Some(u) if *u > 0.0 && c.is_finite() && c >= 0.0 => {
+                filter.step(c, *u);
+                filter.evidence()
+            }
+            _ => 0.0,
+        })
+        .collect()
+}
+
+/// `ln` of the likelihood of `c` accesses in a window whose rate is `height` times its usual
+/// rate `u` (on top of which an honest busy window may come, as [`BUSY`]), relative to the
+/// Poisson likelihood at `u` itself.
+fn log_likelihood(c: f64, u: f64, height: f64) -> f64 {
+    // ln Poisson(c; m) - ln Poisson(c; u)
+    let rel = |m: f64| c * (m / u).ln() - (m - u);
+    let busy = (BUSY_SHARE / BUSY.len() as f64).ln();
+    let mut terms = [0.0; BUSY.len() + 1];
+    terms[0] = (1.0 - BUSY_SHARE).ln() + rel(height * u);
+    for (t, s) in terms[1..].iter_mut().zip(BUSY) {
+        *t = busy + rel((s + height - 1.0) * u);
+    }
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln()
+}
+
+/// The filter's state: the chance of the honest state and of a rise at each height, given the
+/// windows so far (they sum to 1).
+struct Filter {
+    honest: f64,
+    rise: [f64; HEIGHTS.len()],
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Self {
+            honest: 1.0,
+            rise: [0.0; HEIGHTS.len()],
+        }
+    }
+}
+
+impl Filter {
+    /// One window on, with `c` accesses where `u` were usual.
+    fn step(&mut self, c: f64, u: f64) {
+        let honest = log_likelihood(c, u, 1.0);
+        let n = HEIGHTS.len() as f64;
+        let rising: f64 = self.rise.iter().sum();
+        // where the window starts: a rise begins, goes on (its height kept or drawn again), or
+        // ends
+        let mut next = [0.0; HEIGHTS.len()];
+        for (x, r) in next.iter_mut().zip(self.rise) {
+            *x = self.honest * START / n
+                + r * (1.0 - END) * (1.0 - REDRAW)
+                + rising * (1.0 - END) * REDRAW / n;
+        }
+        self.honest = self.honest * (1.0 - START) + rising * END;
+        // what the window's accesses say
+        for (x, h) in next.iter_mut().zip(HEIGHTS) {
+            let gain = (log_likelihood(c, u, h) - honest).min(GAIN_MAX.ln()).exp();
+            *x *= gain;
+        }
+        self.rise = next;
+        let total = self.honest + self.rise.iter().sum::<f64>();
+        if total > 0.0 && total.is_finite() {
+            self.honest /= total;
+            self.rise.iter_mut().for_each(|x| *x /= total);
+        } else {
+            *self = Self::default();
+        }
+    }
+
+    /// `log10` of the odds that a rise is going on, at least 0, to a tenth.
+    fn evidence(&self) -> f64 {
+        let rising: f64 = self.rise.iter().sum();
+        if self.honest <= 0.0 {
+            // every chance on a rise: as sure as one window can make it
+            return (GAIN_MAX / END).log10().round();
+        }
+        let digits = (rising / self.honest).log10().max(0.0);
+        if digits.is_finite() {
+            (digits * 10.0).round() / 10.0
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The evidence over a life whose usual rate is `u` throughout.
+    fn evidence(dense: &[f64], u: f64) -> Vec<f64> {
+        rise_evidence(dense, &vec![Some(u); dense.len()])
+    }
+
+    #[test]
+    fn a_rise_is_believed_once_it_has_lasted_and_gone_the_window_it_ends() {
+        // 10 an hour, then 12 hours at 20, then 10 again
+        let mut life = vec![10.0; 24];
+        life.extend(vec![20.0; 12]);
+        life.extend(vec![10.0; 12]);
+        let e = evidence(&life, 10.0);
+        assert!(e[..24].iter().all(|&x| x == 0.0), "{:?}", &e[..24]);
+        assert_eq!(e[24], 0.0, "its first window alone: {:?}", &e[24..36]);
+        assert!(e[27] > 1.0, "four windows in: {:?}", &e[24..36]);
+        assert!(e[24..36].iter().all(|&x| x >= 0.0));
+        assert!(e[35] >= e[27], "{:?}", &e[24..36]);
+        // back at its usual rate: the rise has ended
+        assert!(e[36] < e[35] / 2.0, "{:?}", &e[35..]);
+        assert!(e[37..].iter().all(|&x| x == 0.0), "{:?}", &e[36..]);
+    }
+
+    #[test]
+    fn one_busy_window_or_one_burst_is_no_rise() {
+        // a busy consumer's honest batch hour at three times its rate
+        let mut life = vec![30.0; 24];
+        life.push(90.0);
+        life.extend(vec![30.0; 12]);
+        assert!(evidence(&life, 30.0).iter().all(|&x| x == 0.0));
+        // a burst twenty times the rate: no rise after it
+        let mut burst = vec![10.0; 24];
+        burst.push(200.0);
+        burst.extend(vec![10.0; 12]);
+        let e = evidence(&burst, 10.0);
+        assert!(e[25..].iter().all(|&x| x == 0.0), "{:?}", &e[24..]);
+    }
+
+    #[test]
+    fn a_small_consumers_few_hours_at_three_times_its_rate_are_a_rise() {
+        let mut life = vec![3.0; 24];
+        life.extend(vec![9.0; 4]);
+        life.extend(vec![3.0; 4]);
+        let e = evidence(&life, 3.0);
+        assert_eq!(e[24], 0.0, "its first hour alone");
+        assert!(e[27] > 0.5 && e[27] >= e[26], "{:?}", &e[24..28]);
+    }
+
+    #[test]
+    fn a_rise_after_a_rise_is_seen_again() {
+        // two rises a day apart: the first explains nothing of the second
+        let mut life = vec![10.0; 24];
+        for _ in 0..2 {
+            life.extend(vec![20.0; 8]);
+            life.extend(vec![10.0; 24]);
+        }
+        let e = evidence(&life, 10.0);
+        let first = e[24..32].iter().copied().fold(0.0, f64::max);
+        let second = e[56..64].iter().copied().fold(0.0, f64::max);
+        assert!(
+            first > 1.0 && (second - first).abs() < 0.5,
+            "{first} {second}"
+        );
+    }
+
+    #[test]
+    fn no_past_is_no_evidence() {
+        let e = rise_evidence(&[50.0, 50.0, 50.0], &[None, None, None]);
+        assert_eq!(e, vec![0.0; 3]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_life_gets_finite_evidence_at_least_zero(
+            life in proptest::collection::vec(0.0f64..1e6, 1..200),
+            usual in proptest::collection::vec(proptest::option::of(0.0f64..1e4), 1..200),
+        ) {
+            let n = life.len().min(usual.len());
+            let e = rise_evidence(&life[..n], &usual[..n]);
+            prop_assert_eq!(e.len(), n);
+            prop_assert!(e.iter().all(|x| x.is_finite() && *x >= 0.0));
+        }
+    }
+}
