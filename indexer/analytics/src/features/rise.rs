@@ -4,10 +4,10 @@
 //! the honest state, one above it for a rise of about its height, and a rise is believed only
 //! once it has lasted, because one starts rarely and an honest busy window is common. As in
 //! the trickle evidence (`trickle.rs`), the odds are those of a rise going on in the window
-//! itself: once the volume is back at its usual rate the rise has ended, and the evidence is
-//! gone within a window or two (models 4-12 averaged the evidence of a doubling over the
-//! stretches ending in the window, and ended it by a rule: 0 once the last two windows read
-//! more as usual than as doubled).
+//! itself: once the volume is back at its usual rate the rise has ended, and the evidence falls
+//! at once and is gone within a few windows, the sooner the busier the consumer (models 4-12
+//! averaged the evidence of a doubling over the stretches ending in the window, and ended it by
+//! a rule: 0 once the last two windows read more as usual than as doubled).
 
 /// The heights a rise may have, times the usual rate (the training rises: twice for a day,
 /// a ramp to four times, a plateau of 1.5 to 4 times, a night at the day's peak).

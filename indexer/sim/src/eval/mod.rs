@@ -152,10 +152,11 @@ pub struct NoiseAlerts {
 }
 
 /// How many windows after an attacker's last labelled window of an instance count as that
-/// attack's aftermath: a day of hourly windows, the longest span a consumer feature reads back
-/// (the day surprise's; the trickle evidence is 0 twelve windows after a refusal). Within it
-/// what a feature still carries of the attack can lift the attacker's unlabelled windows; an
-/// alert there falls on the attacker, late, and on no honest customer.
+/// attack's aftermath: a day of hourly windows, the longest span a consumer feature read back
+/// when it was set (model 11's day surprise averaged over stretches of up to 24 windows; the
+/// trickle evidence is 0 twelve windows after a refusal). Within it what a feature still
+/// carries of the attack can lift the attacker's unlabelled windows; an alert there falls on
+/// the attacker, late, and on no honest customer.
 pub const AFTERMATH_WINDOWS: i64 = 24;
 
 /// Per honest-noise variant (and `all unlabelled` for comparison): the windows it touched and
