@@ -144,6 +144,7 @@ pub fn choose_severity(results: &[SeedResult], precision: f64) -> Option<&'stati
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::consumer_unit;
     use super::super::{evaluate, Unit};
     use super::*;
 
@@ -181,20 +182,8 @@ mod tests {
 
     #[test]
     fn the_sentinels_default_is_the_lowest_severity_that_keeps_precision() {
-        let unit = |actor: String, score: f64, positive: bool| Unit {
-            role: "consumer".into(),
-            actor,
-            window: 1,
-            score,
-            kinds: if positive {
-                vec!["access_burst".into()]
-            } else {
-                vec![]
-            },
-            variants: vec![],
-            noise: vec![],
-            labels: vec![],
-        };
+        let unit =
+            |actor: String, score: f64, positive: bool| consumer_unit(&actor, 1, score, positive);
         // 190 positives at 0.8 and ten negatives there (precision 0.95 +- 0.015 at medium); 300
         // negatives at 0.6 (at low: 190 of 500)
         let mut units: Vec<Unit> = (0..190).map(|i| unit(format!("p{i}"), 0.8, true)).collect();
@@ -236,20 +225,7 @@ mod tests {
 
     #[test]
     fn precision_without_aftermath_leaves_out_only_the_alerts_in_an_attacks_next_day() {
-        let unit = |actor: &str, window: i64, score: f64, positive: bool| Unit {
-            role: "consumer".into(),
-            actor: actor.into(),
-            window,
-            score,
-            kinds: if positive {
-                vec!["access_burst".into()]
-            } else {
-                vec![]
-            },
-            variants: vec![],
-            noise: vec![],
-            labels: vec![],
-        };
+        let unit = consumer_unit;
         // at medium: 8 attack windows alerted, 2 alerts in an attacker's next day and 2 on
         // honest actors: precision 8 / 12, and 8 / 10 without the next day's
         let mut units: Vec<Unit> = (0..8)

@@ -203,9 +203,9 @@ fn a_variant_is_measured_on_its_own_instances_and_honest_noise_by_its_alerts() {
     );
 }
 
-#[test]
-fn an_attackers_unlabelled_windows_in_the_day_after_its_attack_are_its_aftermath() {
-    let unit = |actor: &str, window: i64, score: f64, attack: bool| Unit {
+/// A consumer's unit in `window`, labelled an access burst when `attack`.
+pub(super) fn consumer_unit(actor: &str, window: i64, score: f64, attack: bool) -> Unit {
+    Unit {
         role: "consumer".into(),
         actor: actor.into(),
         window,
@@ -218,7 +218,12 @@ fn an_attackers_unlabelled_windows_in_the_day_after_its_attack_are_its_aftermath
         variants: vec![],
         noise: vec![],
         labels: vec![],
-    };
+    }
+}
+
+#[test]
+fn an_attackers_unlabelled_windows_in_the_day_after_its_attack_are_its_aftermath() {
+    let unit = consumer_unit;
     let t = sentinel_threshold();
     let units = vec![
         // the attack: windows 10 and 11

@@ -398,19 +398,25 @@ mod tests {
         }
     }
 
+    /// A world of 20 consumers, 6 providers and 50 subjects drawn with `seed`.
+    fn small_world(seed: u64) -> World {
+        let cfg = crate::synth::SynthConfig {
+            seed,
+            consumers: 20,
+            providers: 6,
+            subjects: 50,
+            ..Default::default()
+        };
+        let Ok(w) = World::new(&cfg) else {
+            panic!("a world of {cfg:?}");
+        };
+        w
+    }
+
     #[test]
     fn a_pulsed_rise_adds_an_hour_at_four_times_the_volume_every_four_hours_six_times() {
         for seed in 1..=10 {
-            let cfg = crate::synth::SynthConfig {
-                seed,
-                consumers: 20,
-                providers: 6,
-                subjects: 50,
-                ..Default::default()
-            };
-            let Ok(mut w) = World::new(&cfg) else {
-                panic!("a world of {cfg:?}");
-            };
+            let mut w = small_world(seed);
             // its agreements: a volume attack picks a busy consumer that has some
             let mut rows = datapact_index::tables::Rows::default();
             w.setup(&mut crate::synth::world::BlockRows {
@@ -454,16 +460,7 @@ mod tests {
     /// The relays' records as planned: (second, relay, attestor) of each `Vouch`, and the second
     /// the laundering chain starts.
     fn planned_relay(v: Variant, seed: u64) -> (Vec<(u64, usize, Option<usize>)>, u64) {
-        let cfg = crate::synth::SynthConfig {
-            seed,
-            consumers: 20,
-            providers: 6,
-            subjects: 50,
-            ..Default::default()
-        };
-        let Ok(mut w) = World::new(&cfg) else {
-            panic!("a world of {cfg:?}");
-        };
+        let mut w = small_world(seed);
         let mut plan = Plan::new();
         relayed_scrape(&mut w, &Clock::new(6, 14 * 24), 0, v, &mut plan);
         let vouches = plan
