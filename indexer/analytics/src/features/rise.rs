@@ -109,13 +109,11 @@ impl Filter {
         }
     }
 
-    /// `log10` of the odds that a rise is going on, at least 0, to a tenth.
+    /// `log10` of the odds that a rise is going on, at least 0, to a tenth. (The honest state
+    /// never empties: every step moves a rise's chance `END` of ending into it, and no window
+    /// multiplies a rise by more than [`GAIN_MAX`].)
     fn evidence(&self) -> f64 {
         let rising: f64 = self.rise.iter().sum();
-        if self.honest <= 0.0 {
-            // every chance on a rise: as sure as one window can make it
-            return (GAIN_MAX / END).log10().round();
-        }
         let digits = (rising / self.honest).log10().max(0.0);
         if digits.is_finite() {
             (digits * 10.0).round() / 10.0

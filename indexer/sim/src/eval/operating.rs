@@ -101,6 +101,17 @@ pub fn precision_by_severity(results: &[SeedResult]) -> Vec<(&'static str, f64, 
         .collect()
 }
 
+/// The alerts at the floor of severity `i` (as [`SEVERITY_FLOORS`]) on the unlabelled windows of
+/// noise row `row` ([`super::evaluate_noise`]), summed over seeds.
+pub(super) fn noise_alerts_at(results: &[SeedResult], row: &str, i: usize) -> usize {
+    results
+        .iter()
+        .flat_map(|r| &r.noise)
+        .filter(|a| a.variant == row)
+        .filter_map(|a| a.by_severity.get(i))
+        .sum()
+}
+
 /// Per severity, highest first: pooled overall precision as [`precision_by_severity`] has it,
 /// not counting the false alerts in an attack's next day ([`AFTERMATH`]): an alert there falls
 /// on the attacker, late, and on no honest customer.
@@ -109,14 +120,8 @@ pub fn precision_without_aftermath(results: &[SeedResult]) -> Vec<(&'static str,
         .into_iter()
         .enumerate()
         .map(|(i, (name, p, _, n))| {
-            let aftermath: usize = results
-                .iter()
-                .flat_map(|r| &r.noise)
-                .filter(|a| a.variant == AFTERMATH)
-                .filter_map(|a| a.by_severity.get(i))
-                .sum();
             let tp = if p.is_finite() { p * n } else { 0.0 };
-            let counted = n - aftermath as f64;
+            let counted = n - noise_alerts_at(results, AFTERMATH, i) as f64;
             (
                 name,
                 if counted > 0.0 {

@@ -7,8 +7,8 @@ use datapact_analytics::analysis::SEVERITY_FLOORS;
 use datapact_analytics::{Analysis, SENTINEL_DEFAULT_SEVERITY};
 
 use super::operating::{
-    choose_severity, pooled_precision, precision_by_severity, precision_without_aftermath,
-    sentinel_threshold, OperatingPoint, PRECISION_FLOOR,
+    choose_severity, noise_alerts_at, pooled_precision, precision_by_severity,
+    precision_without_aftermath, sentinel_threshold, OperatingPoint, PRECISION_FLOOR,
 };
 use super::{Quality, SeedResult, Unit, AFTERMATH, AFTERMATH_WINDOWS, NEVER_LABELLED};
 
@@ -192,15 +192,8 @@ fn at_severities(results: &[SeedResult]) -> String {
         let n = points.len().max(1) as f64;
         // the false alerts in windows, and how many fall on actors never labelled (honest
         // customers; the rest are attackers' own windows outside their instances)
-        let of_row = |row: &str| -> usize {
-            results
-                .iter()
-                .flat_map(|r| &r.noise)
-                .filter(|a| a.variant == row)
-                .filter_map(|a| a.by_severity.get(i))
-                .sum()
-        };
-        let (honest, aftermath) = (of_row(NEVER_LABELLED), of_row(AFTERMATH));
+        let honest = noise_alerts_at(results, NEVER_LABELLED, i);
+        let aftermath = noise_alerts_at(results, AFTERMATH, i);
         let _ = writeln!(
             s,
             "  {name:<9} (score >= {floor:.2}): precision {:>4} ({} without), recall {:.2}, false alerts {:.2} ({} windows, {honest} of actors never labelled, {aftermath} in an attack's next day){}",
