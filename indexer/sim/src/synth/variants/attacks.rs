@@ -45,7 +45,14 @@ pub(in crate::synth) fn inject(
                 Variant::PulsedRise => {
                     let about =
                         "an hour at four times its usual volume every four hours, six times";
-                    volume(w, pick, clock, v, about, PULSED_HOURS, &pulse, planned);
+                    let lift = |k| pulse(k, PULSE_EVERY, 3.0);
+                    volume(w, pick, clock, v, about, PULSED_HOURS, &lift, planned);
+                }
+                Variant::SparsePulses => {
+                    let about =
+                        "an hour at three times its usual volume every eight hours, eight times";
+                    let lift = |k| pulse(k, SPARSE_EVERY, 2.0);
+                    volume(w, pick, clock, v, about, SPARSE_HOURS, &lift, planned);
                 }
                 Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
                 Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
@@ -97,11 +104,16 @@ fn volume(
 /// between as usual, from the first pulse to the sixth ([`PULSED_HOURS`]).
 const PULSE_EVERY: u64 = 4;
 const PULSED_HOURS: u64 = 5 * PULSE_EVERY + 1;
+/// Sparse pulses: every [`SPARSE_EVERY`] hours an hour at three times the usual volume, from the
+/// first pulse to the eighth ([`SPARSE_HOURS`]).
+const SPARSE_EVERY: u64 = 8;
+const SPARSE_HOURS: u64 = 7 * SPARSE_EVERY + 1;
 
-/// The lift of a pulsed rise's `k`-th hour.
-fn pulse(k: u64) -> f64 {
-    if k % PULSE_EVERY == 0 {
-        3.0
+/// The lift of a pulsed attack's `k`-th hour: `lift` every `every` hours from the first, none
+/// between.
+fn pulse(k: u64, every: u64, lift: f64) -> f64 {
+    if k % every == 0 {
+        lift
     } else {
         0.0
     }
@@ -413,48 +425,62 @@ mod tests {
         w
     }
 
-    #[test]
-    fn a_pulsed_rise_adds_an_hour_at_four_times_the_volume_every_four_hours_six_times() {
-        for seed in 1..=10 {
-            let mut w = small_world(seed);
-            // its agreements: a volume attack picks a busy consumer that has some
-            let mut rows = datapact_index::tables::Rows::default();
-            w.setup(&mut crate::synth::world::BlockRows {
-                rows: &mut rows,
-                height: 1,
-                next_tx: 0,
-            });
-            let mut plan = Plan::new();
-            let clock = Clock::new(6, 14 * 24);
-            inject(
-                &mut w,
-                &mut Picker::default(),
-                &clock,
-                &[Variant::PulsedRise],
-                1,
-                &mut plan,
-            );
-            // the hours holding the instance's accesses, and their count
-            let mut hours: BTreeMap<u64, usize> = BTreeMap::new();
-            for (t, evs) in &plan {
-                for e in evs {
-                    if let Ev::Access { label: Some(_), .. } = e {
-                        *hours.entry(t / 3600).or_default() += 1;
-                    }
+    /// The hours holding one instance of the pulsed variant `v` in the world of `seed` (each with
+    /// its count of accesses), and the labels' variants.
+    fn pulse_hours(v: Variant, seed: u64) -> (BTreeMap<u64, usize>, Vec<Option<String>>) {
+        let mut w = small_world(seed);
+        // its agreements: a volume attack picks a busy consumer that has some
+        let mut rows = datapact_index::tables::Rows::default();
+        w.setup(&mut crate::synth::world::BlockRows {
+            rows: &mut rows,
+            height: 1,
+            next_tx: 0,
+        });
+        let mut plan = Plan::new();
+        let clock = Clock::new(6, 14 * 24);
+        inject(&mut w, &mut Picker::default(), &clock, &[v], 1, &mut plan);
+        let mut hours: BTreeMap<u64, usize> = BTreeMap::new();
+        for (t, evs) in &plan {
+            for e in evs {
+                if let Ev::Access { label: Some(_), .. } = e {
+                    *hours.entry(t / 3600).or_default() += 1;
                 }
             }
+        }
+        let labels = w.labels.iter().map(|l| l.variant.clone()).collect();
+        (hours, labels)
+    }
+
+    /// Asserts that `v` lays `times` hours of accesses `every` hours apart, several in each (a
+    /// busy consumer has 3+ accesses an hour, and a pulse adds two or three times that), under
+    /// one label of its name.
+    fn assert_pulses(v: Variant, every: u64, times: u64) {
+        for seed in 1..=10 {
+            let (hours, labels) = pulse_hours(v, seed);
             let first = hours.keys().next().copied().unwrap_or(0);
-            let expect: Vec<u64> = (0..6).map(|k| first + k * PULSE_EVERY).collect();
+            let expect: Vec<u64> = (0..times).map(|k| first + k * every).collect();
             assert_eq!(
                 hours.keys().copied().collect::<Vec<_>>(),
                 expect,
                 "seed {seed}"
             );
-            // a busy consumer (3+ accesses an hour) at three times more: several each hour
             assert!(hours.values().all(|n| *n >= 3), "seed {seed}: {hours:?}");
-            assert_eq!(w.labels.len(), 1);
-            assert_eq!(w.labels[0].variant.as_deref(), Some("pulsed-rise"));
+            assert_eq!(labels, vec![Some(v.name().to_string())]);
         }
+    }
+
+    #[test]
+    fn a_pulsed_rise_adds_an_hour_at_four_times_the_volume_every_four_hours_six_times() {
+        assert_pulses(Variant::PulsedRise, 4, 6);
+        assert_eq!(pulse(8, PULSE_EVERY, 3.0), 3.0);
+    }
+
+    #[test]
+    fn sparse_pulses_add_an_hour_at_three_times_the_volume_every_eight_hours_eight_times() {
+        assert_pulses(Variant::SparsePulses, 8, 8);
+        // twice the usual volume added: three times in all, lower than the training pulses
+        assert_eq!(pulse(16, SPARSE_EVERY, 2.0), 2.0);
+        assert_eq!(pulse(17, SPARSE_EVERY, 2.0), 0.0);
     }
 
     /// The relays' records as planned: (second, relay, attestor) of each `Vouch`, and the second
