@@ -1,13 +1,15 @@
-//! A sustained rise in a consumer's volume, read window by window from its life so far (model
-//! 13's day surprise). A hidden Markov model's filter over an honest state and a rise at one of
-//! a few heights above each window's usual rate: a window near its usual rate is evidence for
-//! the honest state, one above it for a rise of about its height, and a rise is believed only
-//! once it has lasted, because one starts rarely and an honest busy window is common. As in
-//! the trickle evidence (`trickle.rs`), the odds are those of a rise going on in the window
-//! itself: once the volume is back at its usual rate the rise has ended, and the evidence falls
-//! at once and is gone within a few windows, the sooner the busier the consumer (models 4-12
-//! averaged the evidence of a doubling over the stretches ending in the window, and ended it by
-//! a rule: 0 once the last two windows read more as usual than as doubled).
+//! A sustained rise in a consumer's volume, read window by window from its life so far (the day
+//! surprise, models 13-14). A hidden Markov model's filter over an honest state and rises at one
+//! of a few heights above each window's usual rate, unbroken or in pulses: a window near its
+//! usual rate is evidence for the honest state, one above it for a rise of about its height, and
+//! a rise is believed only once it has lasted, because one starts rarely and an honest busy
+//! window is common. As in the trickle evidence (`trickle.rs`), the odds are those of a rise
+//! going on in the window itself. Once the volume is back at its usual rate an unbroken rise has
+//! ended, and its evidence falls at once; a rise in pulses has quiet windows between its raised
+//! ones, so each quiet window costs it only the chance of being quiet, and its evidence fades
+//! over some windows after the last pulse (model 13 had unbroken rises only, and a pulse's
+//! quiet window ended it; models 4-12 averaged the evidence of a doubling over the stretches
+//! ending in the window, and ended it by a rule).
 
 /// The heights a rise may have, times the usual rate (the training rises: twice for a day,
 /// a ramp to four times, a plateau of 1.5 to 4 times, a night at the day's peak).
@@ -63,47 +65,59 @@ fn log_likelihood(c: f64, u: f64, height: f64) -> f64 {
     top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln()
 }
 
-/// The filter's state: the chance of the honest state and of a rise at each height, given the
-/// windows so far (they sum to 1).
+/// How often a rise's windows are raised: every window (an unbroken rise), or each window
+/// independently with this chance, as usual between (a rise in pulses; the training pulses
+/// raise one window in four).
+const SHARES: [f64; 2] = [1.0, 0.25];
+
+/// The filter's state: the chance of the honest state and of a rise of each share and height,
+/// given the windows so far (they sum to 1).
 struct Filter {
     honest: f64,
-    rise: [f64; HEIGHTS.len()],
+    rise: [[f64; HEIGHTS.len()]; SHARES.len()],
 }
 
 impl Default for Filter {
     fn default() -> Self {
         Self {
             honest: 1.0,
-            rise: [0.0; HEIGHTS.len()],
+            rise: [[0.0; HEIGHTS.len()]; SHARES.len()],
         }
     }
 }
 
 impl Filter {
+    /// The chance that a rise of any sort is going on.
+    fn rising(&self) -> f64 {
+        self.rise.iter().flatten().sum()
+    }
+
     /// One window on, with `c` accesses where `u` were usual.
     fn step(&mut self, c: f64, u: f64) {
-        let honest = log_likelihood(c, u, 1.0);
         let n = HEIGHTS.len() as f64;
-        let rising: f64 = self.rise.iter().sum();
-        // where the window starts: a rise begins, goes on (its height kept or drawn again), or
-        // ends
-        let mut next = [0.0; HEIGHTS.len()];
-        for (x, r) in next.iter_mut().zip(self.rise) {
-            *x = self.honest * START / n
-                + r * (1.0 - END) * (1.0 - REDRAW)
-                + rising * (1.0 - END) * REDRAW / n;
+        let honest = log_likelihood(c, u, 1.0);
+        let up = HEIGHTS.map(|h| log_likelihood(c, u, h));
+        let ending = self.rising();
+        for (rise, q) in self.rise.iter_mut().zip(SHARES) {
+            // where the window starts: a rise of this share begins, goes on (its height kept
+            // or drawn again) or ends
+            let total: f64 = rise.iter().sum();
+            for (x, up) in rise.iter_mut().zip(up) {
+                *x = self.honest * START / n
+                    + *x * (1.0 - END) * (1.0 - REDRAW)
+                    + total * (1.0 - END) * REDRAW / n;
+                // what the window's accesses say: raised with chance q, else as usual
+                let raised = q.ln() + up;
+                let quiet = (1.0 - q).ln() + honest;
+                let either = raised.max(quiet) + (-(raised - quiet).abs()).exp().ln_1p();
+                *x *= (either - honest).min(GAIN_MAX.ln()).exp();
+            }
         }
-        self.honest = self.honest * (1.0 - START) + rising * END;
-        // what the window's accesses say
-        for (x, h) in next.iter_mut().zip(HEIGHTS) {
-            let gain = (log_likelihood(c, u, h) - honest).min(GAIN_MAX.ln()).exp();
-            *x *= gain;
-        }
-        self.rise = next;
-        let total = self.honest + self.rise.iter().sum::<f64>();
+        self.honest = self.honest * (1.0 - SHARES.len() as f64 * START) + ending * END;
+        let total = self.honest + self.rising();
         if total > 0.0 && total.is_finite() {
             self.honest /= total;
-            self.rise.iter_mut().for_each(|x| *x /= total);
+            self.rise.iter_mut().flatten().for_each(|x| *x /= total);
         } else {
             *self = Self::default();
         }
@@ -113,8 +127,7 @@ impl Filter {
     /// never empties: every step moves a rise's chance `END` of ending into it, and no window
     /// multiplies a rise by more than [`GAIN_MAX`].)
     fn evidence(&self) -> f64 {
-        let rising: f64 = self.rise.iter().sum();
-        let digits = (rising / self.honest).log10().max(0.0);
+        let digits = (self.rising() / self.honest).log10().max(0.0);
         if digits.is_finite() {
             (digits * 10.0).round() / 10.0
         } else {
@@ -190,6 +203,38 @@ mod tests {
             first > 1.0 && (second - first).abs() < 0.5,
             "{first} {second}"
         );
+    }
+
+    #[test]
+    fn pulses_add_up_to_a_rise_through_their_quiet_windows_which_fades_after_the_last() {
+        // 20 an hour, then an hour at 80 every four hours, six times
+        let mut life = vec![20.0; 24];
+        let first = life.len();
+        for k in 0..21 {
+            life.push(if k % 4 == 0 { 80.0 } else { 20.0 });
+        }
+        life.extend(vec![20.0; 48]);
+        let e = evidence(&life, 20.0);
+        let pulses = &e[first..first + 21];
+        assert_eq!(pulses[0], 0.0, "the first pulse alone: {pulses:?}");
+        assert!(pulses[8] > 1.0 && pulses[20] > pulses[8], "{pulses:?}");
+        // between the later pulses the rise is still believed, if less than at a pulse
+        assert!(pulses[9..20].iter().all(|&x| x > 0.0), "{pulses:?}");
+        assert!(pulses[13] < pulses[12], "{pulses:?}");
+        // after the last pulse it fades, and is gone within a day
+        let after = &e[first + 21..];
+        assert!(after[0] < pulses[20], "{after:?}");
+        assert!(after.windows(2).all(|w| w[1] <= w[0]), "{after:?}");
+        assert!(after[24..].iter().all(|&x| x == 0.0), "{after:?}");
+    }
+
+    #[test]
+    fn honest_busy_hours_a_day_or_more_apart_are_no_pulses() {
+        // an honest batch hour at three times the rate every 30 hours, for two weeks
+        let life: Vec<f64> = (0..14 * 24)
+            .map(|t| if t % 30 == 29 { 60.0 } else { 20.0 })
+            .collect();
+        assert!(evidence(&life, 20.0).iter().all(|&x| x == 0.0));
     }
 
     #[test]
