@@ -110,6 +110,10 @@ def templates(variants, rate):
             # an hour at three times the volume every eight hours, eight times, as usual between
             t.append(dict(name=v, hours=57, count=PER_VARIANT,
                           lifts=[[2.0 if k % 8 == 0 else 0.0] for k in range(57)]))
+        elif v == "low-pulses":
+            # an hour at twice the volume every six hours, eight times, as usual between
+            t.append(dict(name=v, hours=43, count=PER_VARIANT,
+                          lifts=[[1.0 if k % 6 == 0 else 0.0] for k in range(43)]))
         elif v == "night-at-day-rates":
             # three nights (00-06) at the day's peak (1.6), a label each
             t.append(dict(name=v, hours=6, count=PER_VARIANT * 3, aligned=True,

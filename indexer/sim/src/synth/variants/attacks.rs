@@ -54,6 +54,11 @@ pub(in crate::synth) fn inject(
                     let lift = |k| pulse(k, SPARSE_EVERY, 2.0);
                     volume(w, pick, clock, v, about, SPARSE_HOURS, &lift, planned);
                 }
+                Variant::LowPulses => {
+                    let about = "an hour at twice its usual volume every six hours, eight times";
+                    let lift = |k| pulse(k, LOW_EVERY, 1.0);
+                    volume(w, pick, clock, v, about, LOW_HOURS, &lift, planned);
+                }
                 Variant::NightAtDayRates => night_at_day_rates(w, pick, clock, planned),
                 Variant::SplitAddresses => split_addresses(w, pick, clock, planned),
                 Variant::TrickleRefusals
@@ -108,6 +113,10 @@ const PULSED_HOURS: u64 = 5 * PULSE_EVERY + 1;
 /// first pulse to the eighth ([`SPARSE_HOURS`]).
 const SPARSE_EVERY: u64 = 8;
 const SPARSE_HOURS: u64 = 7 * SPARSE_EVERY + 1;
+/// Low pulses: every [`LOW_EVERY`] hours an hour at twice the usual volume, from the first pulse
+/// to the eighth ([`LOW_HOURS`]).
+const LOW_EVERY: u64 = 6;
+const LOW_HOURS: u64 = 7 * LOW_EVERY + 1;
 
 /// The lift of a pulsed attack's `k`-th hour: `lift` every `every` hours from the first, none
 /// between.
@@ -451,10 +460,10 @@ mod tests {
         (hours, labels)
     }
 
-    /// Asserts that `v` lays `times` hours of accesses `every` hours apart, several in each (a
-    /// busy consumer has 3+ accesses an hour, and a pulse adds two or three times that), under
-    /// one label of its name.
-    fn assert_pulses(v: Variant, every: u64, times: u64) {
+    /// Asserts that `v` lays `times` hours of accesses `every` hours apart, at least `least` in
+    /// each (a busy consumer has 3+ accesses an hour on average, fewer at night, and a pulse adds
+    /// once to three times that), under one label of its name.
+    fn assert_pulses(v: Variant, every: u64, times: u64, least: usize) {
         for seed in 1..=10 {
             let (hours, labels) = pulse_hours(v, seed);
             let first = hours.keys().next().copied().unwrap_or(0);
@@ -464,23 +473,34 @@ mod tests {
                 expect,
                 "seed {seed}"
             );
-            assert!(hours.values().all(|n| *n >= 3), "seed {seed}: {hours:?}");
+            assert!(
+                hours.values().all(|n| *n >= least),
+                "seed {seed}: {hours:?}"
+            );
             assert_eq!(labels, vec![Some(v.name().to_string())]);
         }
     }
 
     #[test]
     fn a_pulsed_rise_adds_an_hour_at_four_times_the_volume_every_four_hours_six_times() {
-        assert_pulses(Variant::PulsedRise, 4, 6);
+        assert_pulses(Variant::PulsedRise, 4, 6, 3);
         assert_eq!(pulse(8, PULSE_EVERY, 3.0), 3.0);
     }
 
     #[test]
     fn sparse_pulses_add_an_hour_at_three_times_the_volume_every_eight_hours_eight_times() {
-        assert_pulses(Variant::SparsePulses, 8, 8);
+        assert_pulses(Variant::SparsePulses, 8, 8, 3);
         // twice the usual volume added: three times in all, lower than the training pulses
         assert_eq!(pulse(16, SPARSE_EVERY, 2.0), 2.0);
         assert_eq!(pulse(17, SPARSE_EVERY, 2.0), 0.0);
+    }
+
+    #[test]
+    fn low_pulses_add_an_hour_at_twice_the_volume_every_six_hours_eight_times() {
+        assert_pulses(Variant::LowPulses, 6, 8, 1);
+        // the usual volume added once more: twice in all
+        assert_eq!(pulse(12, LOW_EVERY, 1.0), 1.0);
+        assert_eq!(pulse(13, LOW_EVERY, 1.0), 0.0);
     }
 
     /// The relays' records as planned: (second, relay, attestor) of each `Vouch`, and the second
