@@ -255,9 +255,16 @@ pub async fn run(
 ) -> Result<IngestStats, IngestError> {
     let started = Instant::now();
     let contracts = Contracts::from_deployment(d)?;
-    // held (on a connection of its own) until this run ends
-    let _writer = writer_lock(pool).await?;
-    let next = start_height(pool, chain, d, cfg).await?;
+    // held (on a connection of its own) until this run ends; Postgres restarting as the run
+    // starts is waited out as it is mid-run
+    let m = &cfg.metrics;
+    let _writer = with_retry(m, || "taking the writer lock".into(), || writer_lock(pool)).await?;
+    let next = with_retry(
+        m,
+        || "reading the checkpoint".into(),
+        || start_height(pool, chain, d, cfg),
+    )
+    .await?;
     let (earliest, head) = source::node_range(chain).await?;
     if next < earliest {
         return Err(IngestError::Pruned {
@@ -265,7 +272,6 @@ pub async fn run(
             earliest,
         });
     }
-    let m = &cfg.metrics;
     m.chain_head.set(head as i64);
     let backfill_end = cfg.to.map_or(head, |t| t.min(head));
     let bar = (cfg.progress && backfill_end >= next).then(|| {
@@ -369,20 +375,35 @@ async fn write_with_retry(
     batch: &Batch,
     m: &IngestMetrics,
 ) -> Result<(), IngestError> {
+    with_retry(
+        m,
+        || format!("writing blocks {}..={}", batch.from, batch.to),
+        || write::write_batch(pool, chain_id, batch.from, batch.to, &batch.rows),
+    )
+    .await
+}
+
+/// Runs `op` until it succeeds or fails with an error retrying cannot mend
+/// ([`IngestError::is_retryable`]), waiting 200 ms between the first attempts and twice as long
+/// after each, up to 10 s; `what` says what was being done, in the warnings.
+async fn with_retry<T, Fut>(
+    m: &IngestMetrics,
+    what: impl Fn() -> String,
+    mut op: impl FnMut() -> Fut,
+) -> Result<T, IngestError>
+where
+    Fut: std::future::Future<Output = Result<T, IngestError>>,
+{
     let mut delay = Duration::from_millis(200);
     let mut attempt = 0u32;
     loop {
-        match write::write_batch(pool, chain_id, batch.from, batch.to, &batch.rows).await {
-            Ok(()) => return Ok(()),
+        match op().await {
+            Ok(v) => return Ok(v),
             Err(e) if e.is_retryable() => {
                 m.error("db");
                 attempt += 1;
                 if attempt == 1 || attempt % 10 == 0 {
-                    tracing::warn!(
-                        "writing blocks {}..={}: {e} (attempt {attempt}); retrying in {delay:?}",
-                        batch.from,
-                        batch.to
-                    );
+                    tracing::warn!("{}: {e} (attempt {attempt}); retrying in {delay:?}", what());
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
@@ -395,4 +416,56 @@ async fn write_with_retry(
 /// The node's latest height.
 pub async fn head(chain: &Chain) -> Result<u64, IngestError> {
     source::node_range(chain).await.map(|(_, h)| h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection reset, as Postgres restarting gives.
+    fn reset() -> IngestError {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        IngestError::db("connecting for the writer lock")(sqlx::Error::Io(io))
+    }
+
+    #[tokio::test]
+    async fn a_step_that_meets_postgres_restarting_is_tried_again_until_it_succeeds() {
+        // the defect: `run` gave up when the restart came while it took the writer lock
+        let m = IngestMetrics::default();
+        let mut calls = 0;
+        let got = with_retry(
+            &m,
+            || "taking the writer lock".into(),
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 3 {
+                        Err(reset())
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(got.ok(), Some(3));
+    }
+
+    #[tokio::test]
+    async fn an_error_retrying_cannot_mend_ends_the_step_at_once() {
+        let m = IngestMetrics::default();
+        let mut calls = 0;
+        let got: Result<(), _> = with_retry(
+            &m,
+            || "taking the writer lock".into(),
+            || {
+                calls += 1;
+                async { Err(IngestError::Busy) }
+            },
+        )
+        .await;
+        assert!(matches!(got, Err(IngestError::Busy)));
+        assert_eq!(calls, 1);
+    }
 }
