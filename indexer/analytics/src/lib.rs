@@ -25,7 +25,7 @@ pub use run::{analyze, AnalyzeConfig};
 
 /// The version of the scoring (the features, the detector's design, the rules), recorded with
 /// every run and every alert it leads to; each fitted detector adds its own content hash
-/// (`datapact-anomaly-14.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
+/// (`datapact-anomaly-15.<12 hex>`). 2: baselines read the past only (docs/anomalies.md,
 /// "Streaming"); 3: the consumer features over a span of windows (a day's volume, the same
 /// time of day, recent purpose refusals); 4: the day surprise is the evidence of a doubling
 /// sustained over the last windows against each window's usual rate for its time of day, and
@@ -44,9 +44,10 @@ pub use run::{analyze, AnalyzeConfig};
 /// surprise is the odds of a sustained rise, from a filter over an honest state and rises of
 /// 1.5-4 times the usual rate (4-12: a doubling's evidence averaged over stretches); 14: the
 /// filter also holds rises in pulses (each window raised with chance 1 in 4, as usual between),
-/// so a quiet window does not end them.
+/// so a quiet window does not end them; 15: and pulses on a beat (one raised window every 2-12
+/// windows, as usual between).
 /// Runs of earlier models are not recomputed by this code and say so.
-pub const MODEL_VERSION: &str = "datapact-anomaly-14";
+pub const MODEL_VERSION: &str = "datapact-anomaly-15";
 
 /// This process's peak resident memory so far, in MiB (Linux: VmHWM), 0 where unknown.
 pub fn peak_rss_mib() -> f64 {

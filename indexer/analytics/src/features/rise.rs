@@ -1,15 +1,17 @@
 //! A sustained rise in a consumer's volume, read window by window from its life so far (the day
-//! surprise, models 13-14). A hidden Markov model's filter over an honest state and rises at one
-//! of a few heights above each window's usual rate, unbroken or in pulses: a window near its
-//! usual rate is evidence for the honest state, one above it for a rise of about its height, and
-//! a rise is believed only once it has lasted, because one starts rarely and an honest busy
-//! window is common. As in the trickle evidence (`trickle.rs`), the odds are those of a rise
-//! going on in the window itself. Once the volume is back at its usual rate an unbroken rise has
-//! ended, and its evidence falls at once; a rise in pulses has quiet windows between its raised
-//! ones, so each quiet window costs it only the chance of being quiet, and its evidence fades
-//! over some windows after the last pulse (model 13 had unbroken rises only, and a pulse's
-//! quiet window ended it; models 4-12 averaged the evidence of a doubling over the stretches
-//! ending in the window, and ended it by a rule).
+//! surprise, models 13-15). A hidden Markov model's filter over an honest state and rises at one
+//! of a few heights above each window's usual rate: unbroken, in pulses now and then, or in
+//! pulses on a beat. A window near its usual rate is evidence for the honest state, one above it
+//! for a rise of about its height, and a rise is believed only once it has lasted, because one
+//! starts rarely and an honest busy window is common. As in the trickle evidence (`trickle.rs`),
+//! the odds are those of a rise going on in the window itself. Once the volume is back at its
+//! usual rate an unbroken rise has ended, and its evidence falls at once. A rise in pulses has
+//! quiet windows between its raised ones: now and then (model 14), each quiet window costs it
+//! only the chance of being quiet, and its evidence fades over some windows after the last
+//! pulse; on a beat (model 15), a quiet window between two pulses costs nothing and a pulse
+//! that does not come when due ends it. (Model 13 had unbroken rises only, and a pulse's quiet
+//! window ended them; models 4-12 averaged the evidence of a doubling over the stretches ending
+//! in the window, and ended it by a rule.)
 
 /// The heights a rise may have, times the usual rate (the training rises: twice for a day,
 /// a ramp to four times, a plateau of 1.5 to 4 times, a night at the day's peak).
@@ -70,11 +72,23 @@ fn log_likelihood(c: f64, u: f64, height: f64) -> f64 {
 /// raise one window in four).
 const SHARES: [f64; 2] = [1.0, 0.25];
 
-/// The filter's state: the chance of the honest state and of a rise of each share and height,
-/// given the windows so far (they sum to 1).
+/// Pulses on a beat: one raised window every `p` windows for `p` in these, as usual between, so
+/// a quiet window between two pulses costs nothing and a pulse that does not come when due
+/// costs much (it comes anyway, too small to read, with chance [`MISS`]).
+const PERIODS: std::ops::RangeInclusive<usize> = 2..=12;
+const MISS: f64 = 0.1;
+/// The chance that pulses on some beat start in a given window (as a rise's, spread over the
+/// beats and their phases), so one window alone, however busy, is no beat (more, and a burst
+/// left a beat's evidence behind it: docs/anomalies.md, step 19).
+const BEAT_START: f64 = START;
+
+/// The filter's state: the chance of the honest state, of a rise of each share and height, and
+/// of pulses on each beat, at each phase (windows until the next pulse) and height, given the
+/// windows so far (they sum to 1).
 struct Filter {
     honest: f64,
     rise: [[f64; HEIGHTS.len()]; SHARES.len()],
+    beats: Vec<Vec<[f64; HEIGHTS.len()]>>,
 }
 
 impl Default for Filter {
@@ -82,6 +96,7 @@ impl Default for Filter {
         Self {
             honest: 1.0,
             rise: [[0.0; HEIGHTS.len()]; SHARES.len()],
+            beats: PERIODS.map(|p| vec![[0.0; HEIGHTS.len()]; p]).collect(),
         }
     }
 }
@@ -89,7 +104,31 @@ impl Default for Filter {
 impl Filter {
     /// The chance that a rise of any sort is going on.
     fn rising(&self) -> f64 {
-        self.rise.iter().flatten().sum()
+        let beats: f64 = self.beats.iter().flatten().flatten().sum();
+        self.rise.iter().flatten().sum::<f64>() + beats
+    }
+
+    /// One window on for the pulses on a beat: each phase a window nearer its pulse (the one
+    /// due now starting over), a beat beginning at any phase, and what the window says of the
+    /// phase whose pulse is due in it.
+    fn beat(&mut self, honest: f64, up: &[f64; HEIGHTS.len()]) {
+        let n = HEIGHTS.len() as f64;
+        let start = self.honest * BEAT_START / (self.beats.len() as f64 * n);
+        for phases in &mut self.beats {
+            phases.rotate_left(1);
+            let p = phases.len() as f64;
+            for x in phases.iter_mut().flatten() {
+                *x = *x * (1.0 - END) + start / p;
+            }
+            if let Some(due) = phases.first_mut() {
+                for (x, up) in due.iter_mut().zip(up) {
+                    let raised = (1.0 - MISS).ln() + up;
+                    let quiet = MISS.ln() + honest;
+                    let either = raised.max(quiet) + (-(raised - quiet).abs()).exp().ln_1p();
+                    *x *= (either - honest).min(GAIN_MAX.ln()).exp();
+                }
+            }
+        }
     }
 
     /// One window on, with `c` accesses where `u` were usual.
@@ -98,6 +137,7 @@ impl Filter {
         let honest = log_likelihood(c, u, 1.0);
         let up = HEIGHTS.map(|h| log_likelihood(c, u, h));
         let ending = self.rising();
+        self.beat(honest, &up);
         for (rise, q) in self.rise.iter_mut().zip(SHARES) {
             // where the window starts: a rise of this share begins, goes on (its height kept
             // or drawn again) or ends
@@ -113,11 +153,16 @@ impl Filter {
                 *x *= (either - honest).min(GAIN_MAX.ln()).exp();
             }
         }
-        self.honest = self.honest * (1.0 - SHARES.len() as f64 * START) + ending * END;
+        self.honest = self.honest * (1.0 - SHARES.len() as f64 * START - BEAT_START) + ending * END;
         let total = self.honest + self.rising();
         if total > 0.0 && total.is_finite() {
             self.honest /= total;
             self.rise.iter_mut().flatten().for_each(|x| *x /= total);
+            self.beats
+                .iter_mut()
+                .flatten()
+                .flatten()
+                .for_each(|x| *x /= total);
         } else {
             *self = Self::default();
         }
@@ -226,6 +271,34 @@ mod tests {
         assert!(after[0] < pulses[20], "{after:?}");
         assert!(after.windows(2).all(|w| w[1] <= w[0]), "{after:?}");
         assert!(after[24..].iter().all(|&x| x == 0.0), "{after:?}");
+    }
+
+    #[test]
+    fn pulses_on_a_beat_are_believed_by_the_fourth_however_far_apart_and_end_when_one_fails() {
+        // 5 an hour, then an hour at 15 every eight hours, eight times: each pulse an honest
+        // busy hour's height, seven quiet hours between
+        let mut life = vec![5.0; 48];
+        let first = life.len();
+        for k in 0..57 {
+            life.push(if k % 8 == 0 { 15.0 } else { 5.0 });
+        }
+        life.extend(vec![5.0; 24]);
+        let e = evidence(&life, 5.0);
+        let pulse = |k: usize| e[first + 8 * k];
+        assert_eq!(pulse(0), 0.0, "{:?}", &e[first..]);
+        assert!(pulse(3) > 0.5 && pulse(7) > pulse(3), "{:?}", &e[first..]);
+        // the quiet hours between the later pulses keep it
+        assert!(
+            e[first + 49..first + 56].iter().all(|&x| x > 0.5),
+            "{:?}",
+            &e[first..]
+        );
+        // the ninth pulse does not come: gone within a few windows of it
+        assert!(
+            e[first + 64 + 3..].iter().all(|&x| x == 0.0),
+            "{:?}",
+            &e[first + 57..]
+        );
     }
 
     #[test]
