@@ -82,6 +82,14 @@ const MISS: f64 = 0.1;
 /// left a beat's evidence behind it: docs/anomalies.md, step 19).
 const BEAT_START: f64 = START;
 
+/// How many times more likely a window is under a state that raises it or leaves it as usual
+/// (`raised`, `quiet`: the `ln` of each chance times its likelihood) than under the honest state
+/// (`honest`, the `ln` of its likelihood), at most [`GAIN_MAX`].
+fn gain(raised: f64, quiet: f64, honest: f64) -> f64 {
+    let either = raised.max(quiet) + (-(raised - quiet).abs()).exp().ln_1p();
+    (either - honest).min(GAIN_MAX.ln()).exp()
+}
+
 /// The filter's state: the chance of the honest state, of a rise of each share and height, and
 /// of pulses on each beat, at each phase (windows until the next pulse) and height, given the
 /// windows so far (they sum to 1).
@@ -122,10 +130,7 @@ impl Filter {
             }
             if let Some(due) = phases.first_mut() {
                 for (x, up) in due.iter_mut().zip(up) {
-                    let raised = (1.0 - MISS).ln() + up;
-                    let quiet = MISS.ln() + honest;
-                    let either = raised.max(quiet) + (-(raised - quiet).abs()).exp().ln_1p();
-                    *x *= (either - honest).min(GAIN_MAX.ln()).exp();
+                    *x *= gain((1.0 - MISS).ln() + up, MISS.ln() + honest, honest);
                 }
             }
         }
@@ -147,10 +152,7 @@ impl Filter {
                     + *x * (1.0 - END) * (1.0 - REDRAW)
                     + total * (1.0 - END) * REDRAW / n;
                 // what the window's accesses say: raised with chance q, else as usual
-                let raised = q.ln() + up;
-                let quiet = (1.0 - q).ln() + honest;
-                let either = raised.max(quiet) + (-(raised - quiet).abs()).exp().ln_1p();
-                *x *= (either - honest).min(GAIN_MAX.ln()).exp();
+                *x *= gain(q.ln() + up, (1.0 - q).ln() + honest, honest);
             }
         }
         self.honest = self.honest * (1.0 - SHARES.len() as f64 * START - BEAT_START) + ending * END;
