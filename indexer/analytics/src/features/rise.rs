@@ -122,6 +122,8 @@ impl Filter {
     fn beat(&mut self, honest: f64, up: &[f64; HEIGHTS.len()]) {
         let n = HEIGHTS.len() as f64;
         let start = self.honest * BEAT_START / (self.beats.len() as f64 * n);
+        // a due pulse at each height: the same for every beat
+        let due_gain = up.map(|up| gain((1.0 - MISS).ln() + up, MISS.ln() + honest, honest));
         for phases in &mut self.beats {
             phases.rotate_left(1);
             let p = phases.len() as f64;
@@ -129,8 +131,8 @@ impl Filter {
                 *x = *x * (1.0 - END) + start / p;
             }
             if let Some(due) = phases.first_mut() {
-                for (x, up) in due.iter_mut().zip(up) {
-                    *x *= gain((1.0 - MISS).ln() + up, MISS.ln() + honest, honest);
+                for (x, g) in due.iter_mut().zip(due_gain) {
+                    *x *= g;
                 }
             }
         }
@@ -191,6 +193,24 @@ mod tests {
     /// The evidence over a life whose usual rate is `u` throughout.
     fn evidence(dense: &[f64], u: f64) -> Vec<f64> {
         rise_evidence(dense, &vec![Some(u); dense.len()])
+    }
+
+    /// A life at `u` an hour: `before` windows, then `times` hours at `pulse`, `every` hours
+    /// apart and at `u` between, then `after` windows; and the index of its first pulse.
+    fn pulsed_life(
+        u: f64,
+        pulse: f64,
+        every: usize,
+        times: usize,
+        before: usize,
+        after: usize,
+    ) -> (Vec<f64>, usize) {
+        let mut life = vec![u; before];
+        for k in 0..(times - 1) * every + 1 {
+            life.push(if k % every == 0 { pulse } else { u });
+        }
+        life.extend(vec![u; after]);
+        (life, before)
     }
 
     #[test]
@@ -254,13 +274,8 @@ mod tests {
 
     #[test]
     fn pulses_add_up_to_a_rise_through_their_quiet_windows_which_fades_after_the_last() {
-        // 20 an hour, then an hour at 80 every four hours, six times
-        let mut life = vec![20.0; 24];
-        let first = life.len();
-        for k in 0..21 {
-            life.push(if k % 4 == 0 { 80.0 } else { 20.0 });
-        }
-        life.extend(vec![20.0; 48]);
+        // 20 an hour, then an hour at 80 every four hours, six times (21 hours)
+        let (life, first) = pulsed_life(20.0, 80.0, 4, 6, 24, 48);
         let e = evidence(&life, 20.0);
         let pulses = &e[first..first + 21];
         assert_eq!(pulses[0], 0.0, "the first pulse alone: {pulses:?}");
@@ -278,13 +293,8 @@ mod tests {
     #[test]
     fn pulses_on_a_beat_are_believed_by_the_fourth_however_far_apart_and_end_when_one_fails() {
         // 5 an hour, then an hour at 15 every eight hours, eight times: each pulse an honest
-        // busy hour's height, seven quiet hours between
-        let mut life = vec![5.0; 48];
-        let first = life.len();
-        for k in 0..57 {
-            life.push(if k % 8 == 0 { 15.0 } else { 5.0 });
-        }
-        life.extend(vec![5.0; 24]);
+        // busy hour's height, seven quiet hours between (57 hours)
+        let (life, first) = pulsed_life(5.0, 15.0, 8, 8, 48, 24);
         let e = evidence(&life, 5.0);
         let pulse = |k: usize| e[first + 8 * k];
         assert_eq!(pulse(0), 0.0, "{:?}", &e[first..]);
