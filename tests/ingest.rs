@@ -500,6 +500,37 @@ async fn the_ingester_reconnects_when_postgres_restarts_mid_backfill() -> anyhow
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_follower_holds_the_writer_lock_again_after_postgres_restarts() -> anyhow::Result<()> {
+    // the defect: the lock went with the connection Postgres dropped, the follower wrote on
+    // without it, and a second ingester could then write beside it
+    let _g = lock().await;
+    let ctx = setup().await?;
+    let head = chain_with_workload(&ctx).await?;
+    let url = fresh_database("e2e_pglock").await?;
+    let pool = datapact_index::db::connect(&url, 2).await?;
+    let from = ctx.d.first_height().max(head.saturating_sub(200));
+    let mut follower = ingest_process(&ctx, &url, &["--from", &from.to_string(), "--follow"])?;
+    wait_checkpoint(&pool, head, Duration::from_secs(120)).await?;
+    let cluster = pg_cluster();
+    tokio::task::spawn_blocking(move || cluster.restart()).await??;
+    // the follower has written blocks made after the restart
+    let after = ingest::head(&ctx.chain).await? + 2;
+    wait_checkpoint(&pool, after, Duration::from_secs(60)).await?;
+    assert!(
+        follower.try_wait()?.is_none(),
+        "the follower must outlive the restart"
+    );
+    let second = ingest::run(&pool, &ctx.chain, &ctx.d, &cfg(from, after)).await;
+    assert!(
+        matches!(second, Err(datapact_index::IngestError::Busy)),
+        "after the restart the follower holds the writer lock again: {second:?}"
+    );
+    follower.start_kill()?;
+    follower.wait().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_synthetic_history_refuses_a_database_that_holds_a_chains_index_unless_told_scratch(
 ) -> anyhow::Result<()> {
     let _g = lock().await;

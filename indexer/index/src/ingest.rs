@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::mpsc;
 
 use datapact_chain::{Chain, Deployment};
@@ -225,7 +225,7 @@ const WRITER_LOCK: i64 = crate::db::locks::INGEST_WRITER;
 /// Takes the database's writer lock on a connection of its own, so two ingesters never write
 /// the same tables at once; the lock goes with the connection (dropped, or its process killed).
 /// A lock still held by a process that just died is waited for, up to 10 s.
-async fn writer_lock(pool: &PgPool) -> Result<sqlx::PgConnection, IngestError> {
+async fn writer_lock(pool: &PgPool) -> Result<PgConnection, IngestError> {
     let mut conn = pool
         .acquire()
         .await
@@ -245,6 +245,38 @@ async fn writer_lock(pool: &PgPool) -> Result<sqlx::PgConnection, IngestError> {
     Err(IngestError::Busy)
 }
 
+/// The writer lock and the connection that holds it. Every batch is written on that very
+/// connection, so no batch commits unless the lock is held: a connection Postgres dropped (it
+/// restarted) took the lock with it, and the next write takes the lock again first, or ends the
+/// run with [`IngestError::Busy`] if another ingester took it in between.
+struct Writer<'p> {
+    pool: &'p PgPool,
+    conn: Option<PgConnection>,
+}
+
+impl<'p> Writer<'p> {
+    async fn take(pool: &'p PgPool) -> Result<Self, IngestError> {
+        Ok(Writer {
+            pool,
+            conn: Some(writer_lock(pool).await?),
+        })
+    }
+
+    async fn write(&mut self, chain_id: &str, batch: &Batch) -> Result<(), IngestError> {
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => writer_lock(self.pool).await?,
+        };
+        let written =
+            write::write_batch(&mut conn, chain_id, batch.from, batch.to, &batch.rows).await;
+        // a session that survived a failed write still holds the lock; a lost one is let go
+        if written.is_ok() || conn.ping().await.is_ok() {
+            self.conn = Some(conn);
+        }
+        written
+    }
+}
+
 /// Ingests per `cfg`; returns when the range is done (never, with `follow` and no `to`, unless
 /// an error retrying cannot mend stops it).
 pub async fn run(
@@ -258,7 +290,8 @@ pub async fn run(
     // held (on a connection of its own) until this run ends; Postgres restarting as the run
     // starts is waited out as it is mid-run
     let m = &cfg.metrics;
-    let _writer = with_retry(m, || "taking the writer lock".into(), || writer_lock(pool)).await?;
+    let mut writer =
+        with_retry(m, || "taking the writer lock".into(), || Writer::take(pool)).await?;
     let next = with_retry(
         m,
         || "reading the checkpoint".into(),
@@ -309,7 +342,7 @@ pub async fn run(
             Err(e) => break Err(e),
         };
         let t0 = Instant::now();
-        if let Err(e) = write_with_retry(pool, &chain.chain_id, &batch, m).await {
+        if let Err(e) = write_with_retry(&mut writer, &chain.chain_id, &batch, m).await {
             break Err(e);
         }
         m.batch_seconds.observe(t0.elapsed().as_secs_f64());
@@ -370,22 +403,25 @@ pub async fn run(
 }
 
 async fn write_with_retry(
-    pool: &PgPool,
+    writer: &mut Writer<'_>,
     chain_id: &str,
     batch: &Batch,
     m: &IngestMetrics,
 ) -> Result<(), IngestError> {
-    with_retry(
-        m,
-        || format!("writing blocks {}..={}", batch.from, batch.to),
-        || write::write_batch(pool, chain_id, batch.from, batch.to, &batch.rows),
-    )
-    .await
+    let mut backoff = Backoff::default();
+    loop {
+        match writer.write(chain_id, batch).await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let what = || format!("writing blocks {}..={}", batch.from, batch.to);
+                backoff.wait(m, what, e).await?
+            }
+        }
+    }
 }
 
-/// Runs `op` until it succeeds or fails with an error retrying cannot mend
-/// ([`IngestError::is_retryable`]), waiting 200 ms between the first attempts and twice as long
-/// after each, up to 10 s; `what` says what was being done, in the warnings.
+/// Runs `op` until it succeeds or fails with an error retrying cannot mend, waiting as
+/// [`Backoff`] says between attempts; `what` says what was being done, in the warnings.
 async fn with_retry<T, Fut>(
     m: &IngestMetrics,
     what: impl Fn() -> String,
@@ -394,22 +430,52 @@ async fn with_retry<T, Fut>(
 where
     Fut: std::future::Future<Output = Result<T, IngestError>>,
 {
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 0u32;
+    let mut backoff = Backoff::default();
     loop {
         match op().await {
             Ok(v) => return Ok(v),
-            Err(e) if e.is_retryable() => {
-                m.error("db");
-                attempt += 1;
-                if attempt == 1 || attempt % 10 == 0 {
-                    tracing::warn!("{}: {e} (attempt {attempt}); retrying in {delay:?}", what());
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            Err(e) => return Err(e),
+            Err(e) => backoff.wait(m, &what, e).await?,
         }
+    }
+}
+
+/// The waits between attempts at a Postgres step: 200 ms after the first failure, twice as long
+/// after each, up to 10 s.
+struct Backoff {
+    delay: Duration,
+    attempt: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            delay: Duration::from_millis(200),
+            attempt: 0,
+        }
+    }
+}
+
+impl Backoff {
+    /// Hands back `e` if retrying cannot mend it ([`IngestError::is_retryable`]); otherwise
+    /// counts and logs it, and waits before the next attempt.
+    async fn wait(
+        &mut self,
+        m: &IngestMetrics,
+        what: impl Fn() -> String,
+        e: IngestError,
+    ) -> Result<(), IngestError> {
+        if !e.is_retryable() {
+            return Err(e);
+        }
+        m.error("db");
+        self.attempt += 1;
+        if self.attempt == 1 || self.attempt % 10 == 0 {
+            let (attempt, delay) = (self.attempt, self.delay);
+            tracing::warn!("{}: {e} (attempt {attempt}); retrying in {delay:?}", what());
+        }
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Duration::from_secs(10));
+        Ok(())
     }
 }
 

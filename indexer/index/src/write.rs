@@ -5,7 +5,7 @@
 //! COPYs its rows in CSV, which is the fastest way into Postgres that sqlx offers. A crash before
 //! COMMIT leaves nothing behind; after COMMIT, the checkpoint says so.
 
-use sqlx::PgPool;
+use sqlx::{Acquire, PgPool, Postgres};
 
 use crate::copy::copy_in;
 use crate::error::IngestError;
@@ -15,15 +15,16 @@ use crate::tables::Rows;
 pub const BATCH_ROWS: usize = 20_000;
 
 /// Writes the rows of blocks `from..=to` and moves the checkpoint to `to` (never backwards: a
-/// re-ingested range below the checkpoint leaves it where it was), atomically.
-pub async fn write_batch(
-    pool: &PgPool,
+/// re-ingested range below the checkpoint leaves it where it was), atomically, on `conn`: a
+/// pool, or the one connection that holds the ingester's writer lock.
+pub async fn write_batch<'c>(
+    conn: impl Acquire<'c, Database = Postgres>,
     chain_id: &str,
     from: u64,
     to: u64,
     rows: &Rows,
 ) -> Result<(), IngestError> {
-    let mut tx = pool
+    let mut tx = conn
         .begin()
         .await
         .map_err(IngestError::db("opening a write transaction"))?;
