@@ -386,3 +386,86 @@ async fn a_window_begins_with_the_blocks_whose_second_rounds_into_it() -> anyhow
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_loses_its_lock_stores_nothing_and_the_next_run_stores_it_all(
+) -> anyhow::Result<()> {
+    // the defect: a run wrote through the pool, so a run whose lock's session had ended (a
+    // Postgres restart mid-run) still committed, unguarded against a second run beside it
+    use datapact_sim::synth::{self, SynthConfig};
+    let url = fresh_database("e2e_run_lock").await?;
+    let pool = datapact_index::db::connect(&url, 4).await?;
+    datapact_index::db::replace_with_synthetic(&pool, false).await?;
+    let labels = std::env::temp_dir().join("e2e-run-lock.jsonl");
+    let cfg = SynthConfig {
+        seed: 3,
+        consumers: 30,
+        accesses: 3_000,
+        days: 2,
+        progress: false,
+        chain_id: format!("{}3", datapact_index::db::SYNTHETIC_CHAIN_PREFIX),
+        labels,
+        ..SynthConfig::default()
+    };
+    synth::run(&pool, &cfg).await?;
+    let reports = std::env::temp_dir().join("e2e-run-lock-reports");
+    let _ = std::fs::remove_dir_all(&reports);
+    let cfg = AnalyzeConfig {
+        reports,
+        forecast: None,
+        ..AnalyzeConfig::default()
+    };
+    // hold the run after it took its lock: its plan reads analytics_state
+    let mut hold = pool.begin().await?;
+    sqlx::query("lock table analytics_state in access exclusive mode")
+        .execute(&mut *hold)
+        .await?;
+    let run = tokio::spawn({
+        let (pool, cfg) = (pool.clone(), cfg.clone());
+        async move { analytics::analyze(&pool, &cfg, true).await }
+    });
+    // the session that holds the run's lock ends, as a Postgres restart would end it
+    let key = datapact_index::db::locks::ANALYSIS_RUN;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let holder = loop {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "select pid from pg_locks where locktype = 'advisory' and granted \
+             and ((classid::bigint << 32) | objid::bigint) = $1",
+        )
+        .bind(key)
+        .fetch_optional(&pool)
+        .await?;
+        if let Some(pid) = pid {
+            break pid;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the run never took its lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let ended: bool = sqlx::query_scalar("select pg_terminate_backend($1)")
+        .bind(holder)
+        .fetch_one(&pool)
+        .await?;
+    assert!(ended);
+    hold.rollback().await?;
+    let lost = run.await?.map(|a| a.run_id);
+    let e = format!(
+        "{:#}",
+        lost.expect_err("a run without its lock stores nothing")
+    );
+    assert!(e.contains("nothing of it was stored"), "{e}");
+    let runs: i64 = sqlx::query_scalar("select count(*) from analytics_runs")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(runs, 0, "no run was recorded");
+    // the next run takes the lock afresh and scores every window
+    let next = analytics::analyze(&pool, &cfg, true).await?;
+    assert!(next.run_id.is_some());
+    let scored: i64 = sqlx::query_scalar("select count(*) from actor_windows")
+        .fetch_one(&pool)
+        .await?;
+    assert!(scored > 0, "the next run stored its windows");
+    Ok(())
+}

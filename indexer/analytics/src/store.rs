@@ -3,7 +3,7 @@
 //! there entirely or not at all.
 
 use anyhow::Context;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use datapact_index::copy::{copy_in, CsvLine, FloatArray, JsonText, PgArray, UnixTime};
 use datapact_index::Table;
@@ -229,9 +229,10 @@ pub struct RunOutput<'a> {
     pub next_window: Option<i64>,
 }
 
-/// Stores a run; returns its id.
-pub async fn save(pool: &PgPool, out: &RunOutput<'_>) -> anyhow::Result<i64> {
-    let mut tx = pool.begin().await?;
+/// Stores a run, in one transaction on `conn` (a writing run's: the one that holds its lock);
+/// returns its id.
+pub async fn save(conn: &mut PgConnection, out: &RunOutput<'_>) -> anyhow::Result<i64> {
+    let mut tx = conn.begin().await?;
     let run_id: i64 = sqlx::query_scalar(
         "insert into analytics_runs (model_version, window_seconds, from_height, to_height, params, stats, report_dir, finished_at) \
          values ($1, $2, $3, $4, $5, $6, $7, now()) returning run_id",
@@ -490,12 +491,12 @@ pub async fn latest_outlooks(
 }
 
 /// Forgets every earlier analysis (for `analyze --full`).
-pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
+pub async fn reset(conn: &mut PgConnection) -> anyhow::Result<()> {
     sqlx::query(
         "truncate analytics_state, anomalies, actor_windows, provenance_scores, forecasts, \
          forecast_outlooks, run_verifications, run_anchors, analytics_runs, analytics_models",
     )
-    .execute(pool)
+    .execute(conn)
     .await
     .context("clearing earlier analyses")?;
     Ok(())
@@ -504,7 +505,7 @@ pub async fn reset(pool: &PgPool) -> anyhow::Result<()> {
 /// Records where a run's report folder is and the run's manifest (its canonical text and that
 /// text's SHA-256).
 pub async fn set_report(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     run_id: i64,
     dir: &str,
     manifest: &str,
@@ -517,7 +518,7 @@ pub async fn set_report(
     .bind(manifest)
     .bind(manifest_sha256)
     .bind(run_id)
-    .execute(pool)
+    .execute(conn)
     .await
     .context("recording the report folder and the manifest")?;
     Ok(())

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::analysis::{self, Analysis, REPORT_THRESHOLD};
 use crate::detect::{DetectConfig, Scored};
@@ -139,8 +139,10 @@ pub fn settings(cfg: &AnalyzeConfig) -> serde_json::Value {
 pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow::Result<Analysis> {
     let t0 = Instant::now();
     // one writing run at a time (a follower and a run by hand would score a window twice):
-    // the lock is the session's, released when this connection closes, however the run ends
-    let _lock = if write {
+    // the lock is the session's, released when this connection closes, however the run ends.
+    // The run writes on that connection only, so it commits nothing once the lock is lost (a
+    // Postgres restart mid-run ends the session, and with it the lock and this run).
+    let mut lock = if write {
         let mut conn = pool.acquire().await?.detach();
         sqlx::query("select pg_advisory_lock($1)")
             .bind(RUN_LOCK)
@@ -151,8 +153,8 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
     } else {
         None
     };
-    if cfg.full && write {
-        store::reset(pool).await?;
+    if let (true, Some(conn)) = (cfg.full, &mut lock) {
+        store::reset(conn).await?;
     }
     let plan = plan(pool, cfg).await?;
     let nothing_closed = plan
@@ -181,8 +183,8 @@ pub async fn analyze(pool: &PgPool, cfg: &AnalyzeConfig, write: bool) -> anyhow:
         });
     }
     let (mut analysis, mut timings) = compute(pool, &plan, cfg, None).await?;
-    if write {
-        persist(pool, cfg, &mut analysis).await?;
+    if let Some(conn) = &mut lock {
+        persist(pool, conn, cfg, &mut analysis).await?;
     }
     timings.lap("write");
     timings
@@ -330,9 +332,10 @@ async fn compute(
 }
 
 /// Stores the run, writes its report folder, then its manifest (in the folder and with the
-/// run).
+/// run); every write to the database on `lock`, the connection that holds the run's lock.
 async fn persist(
     pool: &PgPool,
+    lock: &mut PgConnection,
     cfg: &AnalyzeConfig,
     analysis: &mut Analysis,
 ) -> anyhow::Result<()> {
@@ -369,7 +372,10 @@ async fn persist(
         new_models: &analysis.new_models,
         next_window: analysis.until_window,
     };
-    let run_id = store::save(pool, &out).await?;
+    let run_id = store::save(lock, &out).await.context(
+        "storing the run failed and nothing of it was stored (if Postgres restarted, the run's \
+         lock went with it): the next run scores these windows",
+    )?;
     analysis.run_id = Some(run_id);
     let dir = cfg.reports.join(format!("run-{run_id}"));
     report::write(&dir, analysis)
@@ -396,7 +402,7 @@ async fn persist(
     let text = m.text();
     std::fs::write(dir.join(manifest::MANIFEST_FILE), &text)
         .with_context(|| format!("writing the manifest to {}", dir.display()))?;
-    store::set_report(pool, run_id, &dir.to_string_lossy(), &text, &m.sha256()).await?;
+    store::set_report(lock, run_id, &dir.to_string_lossy(), &text, &m.sha256()).await?;
     analysis.report_dir = Some(dir);
     Ok(())
 }
