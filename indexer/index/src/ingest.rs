@@ -287,8 +287,8 @@ pub async fn run(
 ) -> Result<IngestStats, IngestError> {
     let started = Instant::now();
     let contracts = Contracts::from_deployment(d)?;
-    // held (on a connection of its own) until this run ends; Postgres restarting as the run
-    // starts is waited out as it is mid-run
+    // the writer lock, held until this run ends on the connection every batch is written on
+    // ([`Writer`]); Postgres restarting as the run starts is waited out as it is mid-run
     let m = &cfg.metrics;
     let mut writer =
         with_retry(m, || "taking the writer lock".into(), || Writer::take(pool)).await?;
