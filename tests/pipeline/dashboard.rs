@@ -185,7 +185,7 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let state = AppState {
-        pool,
+        pool: pool.clone(),
         chain: Some(ctx.chain.clone()),
         deployment: Some(ctx.d.clone()),
     };
@@ -200,14 +200,11 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
     let b = Browser::start(port, &downloads).await?;
 
     // every page loads, without errors in the console
-    let asset: i64 = {
-        let w = datapact_index::db::connect(&p.url, 1).await?;
-        sqlx::query_scalar(
-            "select coalesce(max(child_asset), (select min(asset_id) from assets)) from lineage_edges",
-        )
-        .fetch_one(&w)
-        .await?
-    };
+    let asset: i64 = sqlx::query_scalar(
+        "select coalesce(max(child_asset), (select min(asset_id) from assets)) from lineage_edges",
+    )
+    .fetch_one(&pool)
+    .await?;
     let pages: Vec<(&str, String)> = vec![
         ("overview", "/".into()),
         ("assets", "/assets".into()),
@@ -252,12 +249,10 @@ async fn the_dashboard_shows_the_injected_misbehaviour_and_leads_from_an_anomaly
     // what the rules decide is found in every history; what the learned score finds (a burst,
     // a hop) moves with the chain's history (issue 15: `make eval` measures its recall), so the
     // page must rank those where the analysis did: in the top 15 when the analysis has them there
-    let top: Vec<String> = {
-        let w = datapact_index::db::connect(&p.url, 1).await?;
+    let top: Vec<String> =
         sqlx::query_scalar("select actor from anomalies order by score desc, anomaly_id limit 15")
-            .fetch_all(&w)
-            .await?
-    };
+            .fetch_all(&pool)
+            .await?;
     for l in &p.labels {
         let r = rank_of.get(l.actor.as_str()).copied();
         println!("{:<24} {} ranked {:?}", l.kind, l.actor, r);
