@@ -2,6 +2,7 @@
 //! tables must say what the contracts answer, and re-ingesting changes nothing.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -380,7 +381,6 @@ async fn killed_at_random_moments_the_ingester_ends_with_the_same_tables_as_an_u
             None => {
                 child.start_kill()?; // SIGKILL
                 let status = child.wait().await?;
-                use std::os::unix::process::ExitStatusExt;
                 if status.signal().is_none() {
                     status // it ended on its own just before the kill
                 } else {
