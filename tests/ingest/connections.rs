@@ -90,3 +90,26 @@ async fn every_connection_to_postgres_sends_at_once_with_nagle_off() -> anyhow::
     );
     Ok(())
 }
+
+/// Migration 4 sets the cluster's read-only role up, and every database of the cluster shares
+/// that role: databases migrated at once once failed with "tuple concurrently updated" (CI, two
+/// tests of tests/runs.rs creating their databases together). Each connects as it would.
+#[tokio::test(flavor = "multi_thread")]
+async fn databases_of_one_cluster_migrated_at_once_all_get_the_schema() -> anyhow::Result<()> {
+    let mut urls = Vec::new();
+    for i in 0..8 {
+        urls.push(fresh_database(&format!("e2e_migrate_together_{i}")).await?);
+    }
+    let tasks: Vec<_> = urls
+        .iter()
+        .map(|url| {
+            let url = url.clone();
+            tokio::spawn(async move { datapact_index::db::connect(&url, 1).await })
+        })
+        .collect();
+    for (url, task) in urls.iter().zip(tasks) {
+        let pool = task.await?.map_err(|e| anyhow::anyhow!("{url}: {e:#}"))?;
+        datapact_index::db::check_schema(&pool).await?;
+    }
+    Ok(())
+}

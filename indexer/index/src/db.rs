@@ -411,11 +411,39 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .connect_with(opts)
         .await
         .with_context(|| format!("cannot connect to Postgres at {}", redact(url)))?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .context("applying the schema migrations")?;
+    migrate(&pool).await?;
     Ok(pool)
+}
+
+/// Applies the migrations. Migration 4 sets up the cluster's read-only role, which every
+/// database of the cluster shares: two databases migrated at once can update its settings
+/// together, and Postgres fails the later with "tuple concurrently updated" (seen when tests
+/// created two databases at once). Each migration is one transaction, so the failed one left
+/// nothing behind and is applied again, after the other has committed.
+async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    let mut attempt = 0;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 5 && concurrent_catalog_update(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(e).context("applying the schema migrations"),
+        }
+    }
+}
+
+/// Whether a migration lost a race with another database's on a catalog row of the cluster.
+fn concurrent_catalog_update(e: &sqlx::migrate::MigrateError) -> bool {
+    use sqlx::migrate::MigrateError as M;
+    match e {
+        M::Execute(sqlx::Error::Database(db))
+        | M::ExecuteMigration(sqlx::Error::Database(db), _) => {
+            db.message() == "tuple concurrently updated"
+        }
+        _ => false,
+    }
 }
 
 /// Checks, reading only, that the database holds the schema this build expects: what a
